@@ -1,0 +1,37 @@
+// @ts-check
+import eslint from "@eslint/js";
+import { defineConfig } from "eslint/config";
+import tseslint from "typescript-eslint";
+
+export default defineConfig(
+    { ignores: ["dist/", "node_modules/", ".pulumi-state/"] },
+    eslint.configs.recommended,
+    ...tseslint.configs.strictTypeChecked,
+    {
+        languageOptions: {
+            parserOptions: {
+                projectService: { allowDefaultProject: ["eslint.config.js"] },
+                tsconfigRootDir: import.meta.dirname,
+            },
+        },
+        rules: {
+            // Pulumi registers resources in constructors: `new X(...)` for its side effect is the idiom.
+            "no-new": "off",
+            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+            "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+        },
+    },
+    {
+        // Tests read back untyped engine state.
+        files: ["test/**", "examples/**/*.test.ts"],
+        rules: {
+            "@typescript-eslint/no-explicit-any": "off",
+            "@typescript-eslint/no-unsafe-member-access": "off",
+            "@typescript-eslint/no-unsafe-assignment": "off",
+            "@typescript-eslint/no-unsafe-argument": "off",
+            "@typescript-eslint/no-unsafe-call": "off",
+            "@typescript-eslint/no-unsafe-return": "off",
+            "@typescript-eslint/no-non-null-assertion": "off",
+        },
+    },
+);
