@@ -1,0 +1,277 @@
+import type * as k8s from "@pulumi/kubernetes";
+import type * as kx from "@pulumi/kubernetesx";
+import type * as pulumi from "@pulumi/pulumi";
+import { checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
+import { isWholeSeconds, parseGoDuration } from "./duration.ts";
+import { imagePin, isDns1035Label, isDns1123Label } from "./names.ts";
+import { Problems } from "./problems.ts";
+import { type RuntimeArgs, renderRuntime } from "./runtime.ts";
+import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits, type ScalingArgs, renderScaling } from "./scaling.ts";
+import {
+    type RenderedTrafficTarget,
+    type TrafficTarget,
+    Traffic,
+    checkRevisionName,
+    renderTraffic,
+} from "./traffic.ts";
+import { type RenderedTriggers, type TriggersArgs, renderTriggers } from "./triggers.ts";
+
+/**
+ * Who can call the service. `cluster-local` is reachable only inside the
+ * cluster; `public` is routed through the ingress gateway on the platform's domain.
+ * @see https://knative.dev/docs/serving/services/private-services/
+ */
+export type Visibility = "public" | "cluster-local";
+
+/** The arguments of {@link ServerlessService}; only `namespace` and `image` are required. */
+export interface ServerlessServiceArgs extends RuntimeArgs {
+    /** The app team's namespace, e.g. from the platform stack's `appNamespaces` output. */
+    namespace: pulumi.Input<string>;
+    /**
+     * Container image pinned by digest (`repo@sha256:…`, best) or by an explicit
+     * tag (`repo:1.4.2`). Untagged and `:latest` images are rejected: they move
+     * under a running revision.
+     */
+    image: pulumi.Input<string>;
+    /** Port the app listens on. @default 8080 */
+    port?: number;
+    /** `h2c` for gRPC or HTTP/2 cleartext. @default "http1" */
+    protocol?: "http1" | "h2c";
+    /**
+     * Plain environment, kubernetesx-style: values are strings, Outputs, or
+     * `fromSecret(name, key)` / `fromConfigMap(name, key)` references.
+     * @default {}
+     */
+    env?: kx.types.EnvMap;
+    /**
+     * Secret environment: the values (Pulumi secrets, e.g. from `config.requireSecret`)
+     * are stored in a Kubernetes Secret `<name>-env` that the component owns, and
+     * read by the app as env vars. They never appear in the Knative Service.
+     * @default {}
+     */
+    secretEnv?: Record<string, pulumi.Input<string>>;
+    /** @default see {@link ScalingArgs}: scale to zero, at most 10 pods */
+    scaling?: ScalingArgs;
+    /**
+     * The traffic split. Use {@link Traffic} helpers: `Traffic.canary("api-v1", 10)`.
+     * @default `Traffic.latest()`: all traffic to the newest ready revision
+     * @see https://knative.dev/docs/serving/traffic-management/
+     */
+    traffic?: TrafficTarget[];
+    /**
+     * Name of the revision this update creates (`<service>-<suffix>`), so that
+     * traffic can refer to it. Knative refuses a changed template under an
+     * unchanged name: bump it with every change. @default Knative names it (`<service>-00001`, …)
+     */
+    revisionName?: string;
+    /** @default "cluster-local": exposure is an explicit choice */
+    visibility?: Visibility;
+    /** Longest a request may take, in seconds, up to the platform's max. @default 300 */
+    timeoutSeconds?: number;
+    /**
+     * Moves traffic to a new revision gradually over this Go duration instead of at once.
+     * @default unset (at once)
+     * @see https://knative.dev/docs/serving/rolling-out-latest-revision/
+     */
+    rolloutDuration?: string;
+    /** Kubernetes service account the pods run as. @default the namespace's default */
+    serviceAccountName?: string;
+    /** Mount the service account token into the pod. Only for apps that call the Kubernetes API. @default false */
+    mountServiceAccountToken?: boolean;
+    /** Keep the root filesystem read-only (a writable `/tmp` is mounted). @default true */
+    readOnlyRootFilesystem?: boolean;
+    /** Numeric user to run as, for images whose USER is a name. @default the image's USER (must be non-root) */
+    runAsUser?: number;
+    /** Extra labels on the service and its pods. @default {} */
+    labels?: Record<string, string>;
+    /** Events that invoke the service: cron schedules, Kafka topics, broker filters. @default none */
+    triggers?: TriggersArgs;
+    /** Limits of the platform's Knative, from the platform stack's outputs. @default Knative's defaults */
+    platform?: Partial<KnativeLimits>;
+}
+
+/** Limits the component checks that Knative's defaults do not cover. */
+export interface PlatformLimits extends KnativeLimits {
+    /** `config-defaults` `max-revision-timeout-seconds`. */
+    maxRevisionTimeoutSeconds: number;
+}
+
+/** Defaults of {@link ServerlessServiceArgs}, in one place. */
+export const SERVERLESS_SERVICE_DEFAULTS = {
+    port: 8080,
+    visibility: "cluster-local" as Visibility,
+    timeoutSeconds: 300,
+    readOnlyRootFilesystem: true,
+    /** Size of the writable `/tmp` under a read-only root filesystem. */
+    tmpSizeLimit: "256Mi",
+    containerName: "app",
+    limits: { ...KNATIVE_DEFAULT_LIMITS, maxRevisionTimeoutSeconds: 600 } satisfies PlatformLimits,
+} as const;
+
+/** Everything the component creates, rendered and checked. */
+export interface RenderedService {
+    metadata: {
+        name: string;
+        namespace: pulumi.Input<string>;
+        labels: Record<string, string>;
+        annotations?: Record<string, string>;
+    };
+    spec: {
+        template: {
+            metadata: { name?: string; labels: Record<string, string>; annotations: Record<string, string> };
+            spec: {
+                containers: k8s.types.input.core.v1.Container[];
+                containerConcurrency: number;
+                timeoutSeconds: number;
+                enableServiceLinks: false;
+                automountServiceAccountToken?: false;
+                serviceAccountName?: string;
+                volumes?: k8s.types.input.core.v1.Volume[];
+            };
+        };
+        traffic: RenderedTrafficTarget[];
+    };
+    /** Labels every child carries. */
+    labels: Record<string, string>;
+    /** Data of the `<name>-env` Secret, or undefined when there is no secret env. */
+    secretEnv: Record<string, pulumi.Input<string>> | undefined;
+    triggers: RenderedTriggers;
+}
+
+/**
+ * Checks a ServerlessService's arguments and renders its Knative objects,
+ * without creating anything. Throws an InvalidArgumentsError listing every
+ * problem when the arguments break a rule.
+ */
+export function renderServerlessService(name: string, args: ServerlessServiceArgs): RenderedService {
+    const problems = new Problems(`ServerlessService "${name}"`);
+    const d = SERVERLESS_SERVICE_DEFAULTS;
+    const limits: PlatformLimits = { ...d.limits, ...args.platform };
+
+    if (!isDns1035Label(name) || name.length > 57) {
+        problems.add(
+            "name",
+            "must be a DNS-1035 label of at most 57 characters (Knative appends revision suffixes such as -00001)",
+            name,
+        );
+    }
+    const namespace = problems.checkWhenKnown(args.namespace, (ns, late) => {
+        if (!isDns1123Label(ns)) {
+            late.add("namespace", "must be a Kubernetes namespace name (a DNS-1123 label)", ns);
+        }
+    });
+    const image = problems.checkWhenKnown(args.image, (img, late) => {
+        const pin = imagePin(img);
+        if (pin.kind === "unpinned") {
+            late.add("image", pin.reason, img);
+        }
+    });
+    const port = args.port ?? d.port;
+    checkPort(port, problems);
+    const protocol = args.protocol ?? "http1";
+    problems.oneOf("protocol", protocol, ["http1", "h2c"]);
+    const visibility = args.visibility ?? d.visibility;
+    problems.oneOf("visibility", visibility, ["public", "cluster-local"]);
+    const timeoutSeconds = args.timeoutSeconds ?? d.timeoutSeconds;
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > limits.maxRevisionTimeoutSeconds) {
+        problems.add(
+            "timeoutSeconds",
+            `must be a whole number from 1 to ${limits.maxRevisionTimeoutSeconds}`,
+            timeoutSeconds,
+        );
+    }
+    if (args.rolloutDuration !== undefined) {
+        const ms = parseGoDuration(args.rolloutDuration);
+        if (ms === undefined || ms < 0 || !isWholeSeconds(ms)) {
+            problems.add("rolloutDuration", 'must be a Go duration in whole seconds, e.g. "10m"', args.rolloutDuration);
+        }
+    }
+    if (args.revisionName !== undefined) {
+        checkRevisionName(name, "revisionName", args.revisionName, problems);
+    }
+    if (args.serviceAccountName !== undefined && !isDns1123Label(args.serviceAccountName)) {
+        problems.add(
+            "serviceAccountName",
+            "must be a service account name (a DNS-1123 label)",
+            args.serviceAccountName,
+        );
+    }
+    if (args.runAsUser !== undefined && (!Number.isInteger(args.runAsUser) || args.runAsUser < 1)) {
+        problems.add("runAsUser", "must be a whole number ≥ 1 (root is not allowed)", args.runAsUser);
+    }
+    for (const key of Object.keys(args.labels ?? {})) {
+        if (/^(serving|autoscaling|networking)\.knative\.dev\//.test(key)) {
+            problems.add("labels", "must not use Knative's own label keys; use the matching argument", key);
+        }
+    }
+
+    const runtime = renderRuntime(args, port, problems);
+    const scaling = renderScaling(args.scaling ?? {}, runtime.scaleDownDelay, limits, problems);
+    const traffic = renderTraffic(name, args.traffic ?? Traffic.latest(), problems);
+    const secretEnv = args.secretEnv ?? {};
+    const secretName = `${name}-env`;
+    const env = renderEnv(args.env ?? {}, secretEnv, secretName, problems);
+    const triggers = renderTriggers(name, args.triggers ?? {}, problems);
+    problems.throwIfAny();
+
+    if (runtime.javaToolOptions !== undefined && !(args.env && "JAVA_TOOL_OPTIONS" in args.env)) {
+        env.unshift({ name: "JAVA_TOOL_OPTIONS", value: runtime.javaToolOptions });
+    }
+    const readOnlyRootFilesystem = args.readOnlyRootFilesystem ?? d.readOnlyRootFilesystem;
+    const labels = { "app.kubernetes.io/name": name, "app.kubernetes.io/managed-by": "pulumi", ...args.labels };
+
+    const container: k8s.types.input.core.v1.Container = {
+        name: d.containerName,
+        image,
+        ports: [{ containerPort: port, ...(protocol === "h2c" ? { name: "h2c" } : {}) }],
+        env,
+        resources: runtime.resources,
+        securityContext: restrictedSecurityContext(readOnlyRootFilesystem, args.runAsUser),
+        ...(runtime.startupProbe ? { startupProbe: runtime.startupProbe } : {}),
+        ...(runtime.readinessProbe ? { readinessProbe: runtime.readinessProbe } : {}),
+        ...(readOnlyRootFilesystem ? { volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] } : {}),
+    };
+
+    return {
+        metadata: {
+            name,
+            namespace,
+            labels:
+                visibility === "cluster-local"
+                    ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
+                    : labels,
+            ...(args.rolloutDuration !== undefined
+                ? { annotations: { "serving.knative.dev/rollout-duration": args.rolloutDuration } }
+                : {}),
+        },
+        spec: {
+            template: {
+                metadata: {
+                    ...(args.revisionName !== undefined ? { name: args.revisionName } : {}),
+                    labels,
+                    annotations: {
+                        ...scaling.annotations,
+                        ...(runtime.progressDeadline !== undefined
+                            ? { "serving.knative.dev/progress-deadline": runtime.progressDeadline }
+                            : {}),
+                    },
+                },
+                spec: {
+                    containers: [container],
+                    containerConcurrency: scaling.containerConcurrency,
+                    timeoutSeconds,
+                    enableServiceLinks: false,
+                    ...(args.mountServiceAccountToken === true ? {} : { automountServiceAccountToken: false }),
+                    ...(args.serviceAccountName !== undefined ? { serviceAccountName: args.serviceAccountName } : {}),
+                    ...(readOnlyRootFilesystem
+                        ? { volumes: [{ name: "tmp", emptyDir: { sizeLimit: d.tmpSizeLimit } }] }
+                        : {}),
+                },
+            },
+            traffic,
+        },
+        labels,
+        secretEnv: Object.keys(secretEnv).length > 0 ? secretEnv : undefined,
+        triggers,
+    };
+}

@@ -1,0 +1,159 @@
+/**
+ * Runs Pulumi programs under the SDK's mocks and records what they register.
+ *
+ * The mocks behave like the engine and the Kubernetes provider where tests
+ * depend on it: objects without `metadata.name` are auto-named
+ * `<name>-<8 hex>` (deterministic here, random in the engine), namespaced
+ * objects get the id `<namespace>/<name>`, and a Knative Service gets the
+ * status Knative's controller would write (URL, tag URLs, latest revision).
+ */
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One registered resource: its type, name, resolved inputs and options. */
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    options: pulumi.ResourceOptions;
+    /** URN-free parent name, for "is parented to" checks. */
+    parentName: string | undefined;
+}
+
+/** The domain the mocked Knative writes public URLs on. */
+export const MOCK_DOMAIN = "example.com";
+
+/** Which Pulumi stack a program runs as, with its config (`<project>:<key>` → value). */
+export interface RunOptions {
+    stack?: string;
+    project?: string;
+    preview?: boolean;
+    config?: Record<string, string>;
+}
+
+/**
+ * Runs `program` under mocks and returns every resource it registered, with
+ * inputs as the engine would receive them. Throws what the program throws.
+ */
+export async function runProgram(program: () => unknown, options: RunOptions = {}): Promise<Registered[]> {
+    const project = options.project ?? "serverless-platform";
+    const registered = new Map<string, Registered>();
+    const pendingOptions = new Map<string, { options: pulumi.ResourceOptions; parentName: string | undefined }>();
+
+    pulumi.runtime.setAllConfig(options.config ?? {});
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const { id, state } = engineLikeState(args.type, args.name, args.inputs);
+                const key = `${args.type}::${args.name}`;
+                const seen = pendingOptions.get(key);
+                registered.set(key, {
+                    type: args.type,
+                    name: args.name,
+                    inputs: state,
+                    options: seen?.options ?? {},
+                    parentName: seen?.parentName,
+                });
+                return { id, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        project,
+        options.stack ?? "dev",
+        options.preview ?? false,
+    );
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            pendingOptions.set(`${args.type}::${args.name}`, {
+                options: args.opts,
+                parentName: parentNameOf(args.opts.parent),
+            });
+            return undefined;
+        });
+        await program();
+        return undefined;
+    });
+    await waitForRegistrations();
+    return [...registered.values()];
+}
+
+/** Resolves when every resource registration the program started has reached the mocks. */
+async function waitForRegistrations(): Promise<void> {
+    // The SDK tracks outstanding RPCs; this is the hook its own `disconnect` waits on.
+    const runtime = pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> };
+    await runtime.waitForRPCs();
+}
+
+function parentNameOf(parent: pulumi.Resource | undefined): string | undefined {
+    return (parent as unknown as { __name?: string } | undefined)?.__name;
+}
+
+function engineLikeState(
+    type: string,
+    name: string,
+    inputs: Record<string, any>,
+): { id: string; state: Record<string, any> } {
+    if (!type.startsWith("kubernetes:")) {
+        return { id: `${name}-id`, state: inputs };
+    }
+    const metadata = { ...inputs.metadata };
+    metadata.name ??= `${name}-${createHash("sha256").update(`${type}/${name}`).digest("hex").slice(0, 8)}`;
+    const state: Record<string, any> = { ...inputs, metadata };
+    if (type === "kubernetes:serving.knative.dev/v1:Service") {
+        state.status = knativeServiceStatus(metadata.name, metadata.namespace, metadata.labels ?? {}, inputs.spec);
+    }
+    const id = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
+    return { id, state };
+}
+
+/** The status Knative's controller writes for a ready Service. */
+function knativeServiceStatus(
+    name: string,
+    namespace: string,
+    labels: Record<string, string>,
+    spec: any,
+): Record<string, unknown> {
+    const local = labels["networking.knative.dev/visibility"] === "cluster-local";
+    const host = (label: string) =>
+        local ? `${label}.${namespace}.svc.cluster.local` : `${label}.${namespace}.${MOCK_DOMAIN}`;
+    const latest = spec?.template?.metadata?.name ?? `${name}-00001`;
+    return {
+        url: `http://${host(name)}`,
+        latestReadyRevisionName: latest,
+        latestCreatedRevisionName: latest,
+        traffic: (spec?.traffic ?? []).map((t: any) => ({
+            ...t,
+            revisionName: t.revisionName ?? latest,
+            ...(t.tag ? { url: `http://${host(`${t.tag}-${name}`)}` } : {}),
+        })),
+    };
+}
+
+/** The resources of one type, e.g. `ofType(resources, "kubernetes:sources.knative.dev/v1:PingSource")`. */
+export function ofType(resources: readonly Registered[], type: string): Registered[] {
+    return resources.filter((r) => r.type === type);
+}
+
+/** The single resource of a type and name; fails the test when it is missing. */
+export function find(resources: readonly Registered[], type: string, name: string): Registered {
+    const found = resources.find((r) => r.type === type && r.name === name);
+    if (!found) {
+        throw new Error(
+            `no ${type} named ${name}; registered: ${resources.map((r) => `${r.type}::${r.name}`).join(", ")}`,
+        );
+    }
+    return found;
+}
+
+/** Resolves an Output in a test. */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+export const KSVC = "kubernetes:serving.knative.dev/v1:Service";
+export const PING = "kubernetes:sources.knative.dev/v1:PingSource";
+export const KAFKA = "kubernetes:sources.knative.dev/v1:KafkaSource";
+export const TRIGGER = "kubernetes:eventing.knative.dev/v1:Trigger";
+export const SECRET = "kubernetes:core/v1:Secret";
