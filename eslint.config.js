@@ -17,7 +17,7 @@ export default defineConfig(
         rules: {
             // Pulumi registers resources in constructors: `new X(...)` for its side effect is the idiom.
             "no-new": "off",
-            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
             "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
         },
     },

@@ -147,6 +147,18 @@ export function find(resources: readonly Registered[], type: string, name: strin
     return found;
 }
 
+/** How the engine's wire format marks a secret value. */
+const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", value: "1b47061264138c4ac30d75fd1eb44270" };
+
+/** The value inside a registered secret; fails the test when the value reached the engine unmarked. */
+export function secretValue(registered: unknown): unknown {
+    const wire = registered as Record<string, unknown> | undefined;
+    if (wire?.[SECRET_SIG.key] !== SECRET_SIG.value) {
+        throw new Error(`expected a secret, got ${JSON.stringify(registered)}`);
+    }
+    return wire.value;
+}
+
 /** Resolves an Output in a test. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => output.apply(resolve));

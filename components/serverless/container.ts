@@ -44,12 +44,13 @@ export function renderEnv(
     secretName: string,
     problems: Problems,
 ): k8s.types.input.core.v1.EnvVar[] {
-    for (const key of [...Object.keys(env), ...Object.keys(secretEnv)]) {
+    const keys = [...Object.keys(env), ...Object.keys(secretEnv).filter((key) => !(key in env))];
+    for (const key of keys) {
         if (!ENV_NAME.test(key)) {
             problems.add("env", "keys must be environment variable names (letters, digits, '_', '-', '.')", key);
         } else if (RESERVED_ENV.includes(key)) {
             problems.add("env", `must not set ${RESERVED_ENV.join(", ")}: Knative sets them`, key);
-        } else if (key in env && key in secretEnv) {
+        } else if (key in secretEnv && key in env) {
             problems.add("secretEnv", "must not repeat a key of env", key);
         }
     }
