@@ -18,3 +18,5 @@ export type {
 } from "./serverless/triggers.ts";
 export { fromSecret, fromConfigMap, type EnvSource } from "./serverless/container.ts";
 export { InvalidArgumentsError } from "./serverless/problems.ts";
+export { PlatformReference } from "./platform-reference.ts";
+export { ENVIRONMENTS, type Environment } from "./platform-config.ts";

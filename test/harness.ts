@@ -29,6 +29,8 @@ export interface RunOptions {
     project?: string;
     preview?: boolean;
     config?: Record<string, string>;
+    /** Outputs of the stacks a StackReference may read, by stack name. */
+    stackOutputs?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -44,7 +46,10 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                const { id, state } = engineLikeState(args.type, args.name, args.inputs);
+                const { id, state } =
+                    args.type === "pulumi:pulumi:StackReference"
+                        ? stackReferenceState(args.inputs.name as string, options.stackOutputs ?? {})
+                        : engineLikeState(args.type, args.name, args.inputs);
                 const key = `${args.type}::${args.name}`;
                 const seen = pendingOptions.get(key);
                 registered.set(key, {
@@ -88,6 +93,15 @@ async function waitForRegistrations(): Promise<void> {
 
 function parentNameOf(parent: pulumi.Resource | undefined): string | undefined {
     return (parent as unknown as { __name?: string } | undefined)?.__name;
+}
+
+/** A StackReference reads another stack's outputs; an unknown stack fails as in the engine. */
+function stackReferenceState(name: string, stacks: Record<string, Record<string, unknown>>) {
+    const outputs = stacks[name];
+    if (outputs === undefined) {
+        throw new Error(`unknown stack "${name}"`);
+    }
+    return { id: name, state: { name, outputs, secretOutputNames: [] } };
 }
 
 function engineLikeState(

@@ -77,7 +77,9 @@ describe("renderScaling maps intent to Knative's autoscaling annotations", () =>
             { maxScaleLimit: 20, allowZeroInitialScale: true, containerConcurrencyMaxLimit: 200 },
             problems,
         );
-        expect(() => { problems.throwIfAny(); }).toThrow(
+        expect(() => {
+            problems.throwIfAny();
+        }).toThrow(
             [
                 `ServerlessService "api": scaling.maxScale must be ≤ the platform's max-scale-limit (20) (got 50)`,
                 `ServerlessService "api": scaling.containerConcurrency must be a whole number from 0 (no limit) to 200 (got 300)`,

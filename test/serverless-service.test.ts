@@ -194,7 +194,9 @@ describe("ServerlessService with every argument (the issue's contract)", async (
         const knative = resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.includes("knative.dev"));
         expect(knative).toHaveLength(4);
         for (const resource of knative) {
-            expect(() => { validateAgainstUpstream(resource); }, resource.name).not.toThrow();
+            expect(() => {
+                validateAgainstUpstream(resource);
+            }, resource.name).not.toThrow();
         }
     });
 

@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "./platform-config.ts";
+import type { KnativeLimits } from "./serverless/scaling.ts";
+
+/**
+ * What an app stack knows about the platform it deploys onto, read from the
+ * platform stack's outputs through a StackReference. The values are plain
+ * (not Outputs), so ServerlessService can check an app against them before
+ * anything is registered.
+ *
+ * ```ts
+ * const platform = await PlatformReference.fromStack("acme/serverless-platform/dev");
+ * new ServerlessService("api", {
+ *     namespace: platform.namespace("games-web"),
+ *     platform: platform.knativeLimits,
+ *     image: "registry.example.com/api:1.4.2",
+ * });
+ * ```
+ */
+export class PlatformReference {
+    readonly environment: Environment;
+    readonly domain: string;
+    readonly appNamespaces: readonly string[];
+    readonly knativeLimits: KnativeLimits;
+
+    private constructor(outputs: Record<string, unknown>) {
+        this.environment = outputs.environment as Environment;
+        this.domain = outputs.domain as string;
+        this.appNamespaces = outputs.appNamespaces as string[];
+        this.knativeLimits = outputs.knativeLimits as KnativeLimits;
+    }
+
+    /** Reads the outputs of the platform stack `stackName` ("<org>/serverless-platform/<env>"). */
+    static async fromStack(stackName: string, opts?: pulumi.CustomResourceOptions): Promise<PlatformReference> {
+        const stack = new pulumi.StackReference(stackName, { name: stackName }, opts);
+        const keys = ["environment", "domain", "appNamespaces", "knativeLimits"] as const;
+        const values = await Promise.all(keys.map((key) => stack.requireOutputValue(key)));
+        return new PlatformReference(Object.fromEntries(keys.map((key, i) => [key, values[i]])));
+    }
+
+    /** Returns `name` when it is one of the platform's app namespaces; throws, naming them, otherwise. */
+    namespace(name: string): string {
+        if (!this.appNamespaces.includes(name)) {
+            throw new Error(
+                `Namespace "${name}" is not an app namespace of the ${this.environment} platform; choose one of ${this.appNamespaces.join(", ")}`,
+            );
+        }
+        return name;
+    }
+}

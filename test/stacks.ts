@@ -1,0 +1,29 @@
+/** Reads the platform's stack files the way the Pulumi CLI hands them to a program. */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import platform from "../index.ts";
+import { runProgram } from "./harness.ts";
+
+export const STACKS = ["dev", "staging", "prod"] as const;
+
+/** `stacks/Pulumi.<env>.yaml` as the engine passes config: every value a string, objects as JSON. */
+export function stackConfig(env: string): Record<string, string> {
+    const file = fileURLToPath(new URL(`../stacks/Pulumi.${env}.yaml`, import.meta.url));
+    const { config } = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+}
+
+/** Runs the platform program for one stack and returns its outputs, as a StackReference would read them. */
+export async function platformOutputs(env: string): Promise<Record<string, unknown>> {
+    let outputs: Record<string, unknown> = {};
+    await runProgram(
+        () => {
+            outputs = platform();
+        },
+        { stack: env, config: stackConfig(env) },
+    );
+    return outputs;
+}
