@@ -10,8 +10,22 @@ import { Cron } from "croner";
 const DESCRIPTORS = new Set(["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]);
 const NAMES = /\b(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC|SUN|MON|TUE|WED|THU|FRI|SAT)\b/gi;
 
+/**
+ * Remembers answers: a platform evaluates the same few schedules and zones for
+ * hundreds of services, and both checks construct parsers that are slow to build.
+ */
+function memoized<R>(check: (text: string) => R): (text: string) => R {
+    const answers = new Map<string, R>();
+    return (text) => {
+        if (!answers.has(text)) {
+            answers.set(text, check(text));
+        }
+        return answers.get(text) as R;
+    };
+}
+
 /** Why a schedule is not a standard cron schedule, or undefined when it is one. */
-export function cronProblem(schedule: string): string | undefined {
+export const cronProblem = memoized((schedule: string): string | undefined => {
     const text = schedule.trim();
     if (text.startsWith("@")) {
         return DESCRIPTORS.has(text)
@@ -34,13 +48,13 @@ export function cronProblem(schedule: string): string | undefined {
         return `is not a valid cron schedule: ${(error as Error).message.replace(/^CronPattern: /, "")}`;
     }
     return undefined;
-}
+});
 
 /** Case-sensitive, as Go's time.LoadLocation is on Linux: "Asia/Seoul", "UTC", "Etc/GMT-9". */
 const IANA_SHAPE = /^(UTC|[A-Z][A-Za-z0-9_+-]*(\/[A-Z0-9][A-Za-z0-9_+-]*)*)$/;
 
 /** True when `zone` is an IANA time zone name that both Node and Go know. */
-export function isIanaTimeZone(zone: string): boolean {
+export const isIanaTimeZone = memoized((zone: string): boolean => {
     if (!IANA_SHAPE.test(zone)) {
         return false;
     }
@@ -50,4 +64,4 @@ export function isIanaTimeZone(zone: string): boolean {
     } catch {
         return false;
     }
-}
+});
