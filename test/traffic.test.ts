@@ -28,7 +28,7 @@ describe("Traffic helpers", () => {
                 const problems = new Problems('ServerlessService "api"');
                 const rendered = renderTraffic("api", Traffic.canary("api-v1", percent), problems);
                 expect(problems.count).toBe(0);
-                expect(rendered.reduce((sum, t) => sum + t.percent, 0)).toBe(100);
+                expect(rendered.reduce((sum, t) => sum + (t.percent ?? 0), 0)).toBe(100);
                 expect(rendered[1]).toEqual({ latestRevision: true, percent, tag: "canary" });
             }),
         );

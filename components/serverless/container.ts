@@ -37,6 +37,11 @@ export function checkPort(port: number, problems: Problems): void {
  * Secret the component owns) into Kubernetes env entries, one entry per key so
  * that a secret or not-yet-known value hides only its own entry in a preview.
  * Keys are sorted, so a reordered map never shows as a diff.
+ *
+ * kubernetesx's PodBuilder is not used for the container: it resolves the whole
+ * pod spec into one Output, so a single secret or unknown value would hide the
+ * entire revision template in `pulumi preview`, and it renders `initContainers: []`
+ * and port names that a default Knative refuses.
  */
 export function renderEnv(
     env: kx.types.EnvMap,

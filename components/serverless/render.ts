@@ -1,3 +1,4 @@
+import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.dev/v1/TrafficTarget";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as kx from "@pulumi/kubernetesx";
 import type * as pulumi from "@pulumi/pulumi";
@@ -7,13 +8,7 @@ import { imagePin, isDns1035Label, isDns1123Label } from "./names.ts";
 import { Problems } from "./problems.ts";
 import { type RuntimeArgs, renderRuntime } from "./runtime.ts";
 import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits, type ScalingArgs, renderScaling } from "./scaling.ts";
-import {
-    type RenderedTrafficTarget,
-    type TrafficTarget,
-    Traffic,
-    checkRevisionName,
-    renderTraffic,
-} from "./traffic.ts";
+import { type TrafficTarget, Traffic, checkRevisionName, renderTraffic } from "./traffic.ts";
 import { type RenderedTriggers, type TriggersArgs, renderTriggers } from "./triggers.ts";
 
 /**
@@ -129,7 +124,7 @@ export interface RenderedService {
                 volumes?: k8s.types.input.core.v1.Volume[];
             };
         };
-        traffic: RenderedTrafficTarget[];
+        traffic: ITrafficTarget[];
     };
     /** Labels every child carries. */
     labels: Record<string, string>;

@@ -1,3 +1,4 @@
+import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.dev/v1/TrafficTarget";
 import { isDns1035Label } from "./names.ts";
 import type { Problems } from "./problems.ts";
 
@@ -36,14 +37,6 @@ export const Traffic = {
     },
 };
 
-/** Knative's traffic block, as rendered into the Service spec. */
-export interface RenderedTrafficTarget {
-    revisionName?: string;
-    latestRevision: boolean;
-    percent: number;
-    tag?: string;
-}
-
 /**
  * Checks a traffic split by Knative's rules (one of revisionName and
  * latestRevision, percents 0–100 summing to 100, unique DNS-safe tags,
@@ -53,7 +46,7 @@ export function renderTraffic(
     serviceName: string,
     traffic: readonly TrafficTarget[],
     problems: Problems,
-): RenderedTrafficTarget[] {
+): ITrafficTarget[] {
     if (traffic.length === 0) {
         problems.add("traffic", "must have at least one target", traffic);
         return [];

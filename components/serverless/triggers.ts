@@ -1,3 +1,6 @@
+import type { IDeliverySpec } from "@kubernetes-models/knative/duck.knative.dev/v1/DeliverySpec";
+import type { ITriggerSpec } from "@kubernetes-models/knative/eventing.knative.dev/v1/TriggerSpec";
+import type { IPingSourceSpec } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSourceSpec";
 import type * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration, toIso8601 } from "./duration.ts";
 import { isDns1035Label } from "./names.ts";
@@ -87,15 +90,34 @@ export interface RenderedTrigger<Spec> {
     spec: Spec;
 }
 
-type Sink = { ref: { apiVersion: string; kind: string; name: string } } | { uri: string };
+/** A sink: a Knative Service in the same namespace, or a URI. */
+type Sink = NonNullable<IPingSourceSpec["sink"]>;
 
 const serviceSink = (name: string): Sink => ({ ref: { apiVersion: "serving.knative.dev/v1", kind: "Service", name } });
 
+/**
+ * KafkaSource's spec, after eventing-kafka-broker's `KafkaSourceSpec` (no
+ * typed model of it is published on npm).
+ */
+export interface KafkaSourceSpec {
+    bootstrapServers: pulumi.Input<pulumi.Input<string>[]>;
+    topics: string[];
+    consumerGroup: string;
+    initialOffset: "earliest" | "latest";
+    ordering: "ordered" | "unordered";
+    consumers: number;
+    delivery?: IDeliverySpec;
+    sink: Sink;
+}
+
+/** Knative's TriggerSpec, with a broker name that may come from another stack. */
+export type TriggerSpec = Omit<ITriggerSpec, "broker"> & { broker: pulumi.Input<string> };
+
 /** All trigger objects of one service, named and checked. */
 export interface RenderedTriggers {
-    cron: RenderedTrigger<Record<string, unknown>>[];
-    kafka: RenderedTrigger<Record<string, unknown>>[];
-    broker: RenderedTrigger<Record<string, unknown>>[];
+    cron: RenderedTrigger<IPingSourceSpec>[];
+    kafka: RenderedTrigger<KafkaSourceSpec>[];
+    broker: RenderedTrigger<TriggerSpec>[];
 }
 
 /** Checks every trigger and renders the PingSource, KafkaSource and Trigger specs. */
@@ -128,7 +150,7 @@ export function renderTriggers(serviceName: string, triggers: TriggersArgs, prob
         if (trigger.data !== undefined && contentType === "application/json" && !isJsonObject(trigger.data)) {
             problems.add(`${at}.data`, 'must be a JSON object with contentType "application/json"', trigger.data);
         }
-        const spec = {
+        const spec: IPingSourceSpec = {
             schedule: trigger.schedule,
             timezone,
             ...(contentType !== undefined ? { contentType } : {}),
@@ -171,7 +193,7 @@ export function renderTriggers(serviceName: string, triggers: TriggersArgs, prob
         if (!Number.isInteger(consumers) || consumers < 1) {
             problems.add(`${at}.consumers`, "must be a whole number ≥ 1", consumers);
         }
-        const spec = {
+        const spec: KafkaSourceSpec = {
             bootstrapServers,
             topics: trigger.topics,
             consumerGroup: trigger.consumerGroup ?? name,
@@ -200,7 +222,7 @@ export function renderTriggers(serviceName: string, triggers: TriggersArgs, prob
                 );
             }
         }
-        const spec = {
+        const spec: TriggerSpec = {
             broker: brokerName,
             ...(trigger.filter !== undefined ? { filter: { attributes: trigger.filter } } : {}),
             subscriber: sink,
@@ -216,11 +238,11 @@ function renderDelivery(
     at: string,
     delivery: DeliveryArgs | undefined,
     problems: Problems,
-): { delivery?: Record<string, unknown> } {
+): { delivery?: IDeliverySpec } {
     if (delivery === undefined) {
         return {};
     }
-    const rendered: Record<string, unknown> = {};
+    const rendered: IDeliverySpec = {};
     if (delivery.retry !== undefined) {
         if (!Number.isInteger(delivery.retry) || delivery.retry < 0) {
             problems.add(`${at}.retry`, "must be a whole number ≥ 0", delivery.retry);
