@@ -47,3 +47,12 @@ function validateKafkaSource(object: Record<string, any>): void {
         errors.push("expected exactly one, got neither: sink.ref, sink.uri");
     if (errors.length > 0) throw new Error(`KafkaSource ${object.metadata?.name}: ${errors.join("; ")}`);
 }
+
+/** Validates every Knative object among `resources`; returns how many there were. */
+export function validateAllKnative(resources: readonly Registered[]): number {
+    const knative = resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.includes(".knative.dev/"));
+    for (const resource of knative) {
+        validateAgainstUpstream(resource);
+    }
+    return knative.length;
+}

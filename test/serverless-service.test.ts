@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ServerlessService, type ServerlessServiceArgs, Traffic, fromSecret } from "../components/index.ts";
 import { KAFKA, KSVC, PING, SECRET, TRIGGER, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
-import { validateAgainstUpstream } from "./knative-schemas.ts";
+import { validateAgainstUpstream, validateAllKnative } from "./knative-schemas.ts";
 
 const IMAGE = "registry.example.com/stats@sha256:" + "a".repeat(64);
 
@@ -54,6 +54,8 @@ async function deploy(name: string, args: ServerlessServiceArgs) {
         service = new ServerlessService(name, args);
     });
     if (!service) throw new Error("not created");
+    // Whatever else a test checks, every Knative object must pass its upstream schema.
+    validateAllKnative(resources);
     return { service, resources, ksvc: find(resources, KSVC, name) };
 }
 

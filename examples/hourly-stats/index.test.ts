@@ -1,16 +1,19 @@
 import { describe, expect, test } from "vitest";
 import { KSVC, PING, find, runProgram } from "../../test/harness.ts";
+import { validateAllKnative } from "../../test/knative-schemas.ts";
 import { platformOutputs } from "../../test/stacks.ts";
 import hourlyStats from "./index.ts";
 
 async function run(env: string) {
     const platformStack = `acme/serverless-platform/${env}`;
-    return runProgram(() => hourlyStats(), {
+    const resources = await runProgram(() => hourlyStats(), {
         project: "hourly-stats",
         stack: env,
         config: { "hourly-stats:platformStack": platformStack },
         stackOutputs: { [platformStack]: await platformOutputs(env) },
     });
+    expect(validateAllKnative(resources)).toBe(2);
+    return resources;
 }
 
 describe("the hourly statistics batch", () => {

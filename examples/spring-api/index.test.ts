@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { KSVC, SECRET, TRIGGER, find, runProgram, secretValue, valueOf } from "../../test/harness.ts";
+import { validateAllKnative } from "../../test/knative-schemas.ts";
 import { platformOutputs } from "../../test/stacks.ts";
 import springApi from "./index.ts";
 
@@ -16,6 +17,7 @@ async function run(config: Record<string, string> = {}) {
             stackOutputs: { [platformStack]: await platformOutputs("dev") },
         },
     );
+    expect(validateAllKnative(resources)).toBe(2);
     return { resources, outputs: outputs!, ksvc: find(resources, KSVC, "spring-api") };
 }
 
