@@ -1,10 +1,16 @@
 /**
  * The platform program: `pulumi up --stack <env>` reads the environment's
- * config from stacks/Pulumi.<env>.yaml, checks it, composes the platform's
- * components and exports what app stacks read through a StackReference.
+ * config from stacks/Pulumi.<env>.yaml, checks it, installs the platform in
+ * order (app namespaces and the mesh, then Knative Serving on the mesh, then
+ * Knative Eventing) and exports what app stacks read through a StackReference.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { readPlatformConfig } from "./components/platform-config.ts";
+import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
+import { Istio } from "./components/istio.ts";
+import { KnativeEventing } from "./components/knative-eventing.ts";
+import { KnativeServing } from "./components/knative-serving.ts";
+import { knativeLimitsOf, readPlatformConfig } from "./components/platform-config.ts";
+import { VERSIONS } from "./components/versions.ts";
 
 export default function platform() {
     const prefix = `${pulumi.getProject()}:`;
@@ -13,10 +19,51 @@ export default function platform() {
         .map((key) => key.slice(prefix.length));
     const config = readPlatformConfig(new pulumi.Config(), configuredKeys);
 
+    const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
+    const opts = { providers: [provider] };
+    const strictMtls = config.istio.mtls === "STRICT";
+    const source = {
+        baseUrl: config.sources.knativeManifestBaseUrl,
+        imageRegistry: config.sources.knativeImageRegistry,
+    };
+
+    const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, opts);
+    const istio = new Istio(
+        "istio",
+        {
+            config: config.istio,
+            chartRepository: config.sources.istioChartRepository,
+            imageHub: config.sources.istioImageHub,
+        },
+        opts,
+    );
+    new KnativeServing(
+        "knative-serving",
+        { domain: config.domain, config: config.knative, source, strictMtls, mesh: istio.ready },
+        opts,
+    );
+    const eventing = new KnativeEventing(
+        "knative-eventing",
+        {
+            config: config.eventing,
+            source,
+            replicas: config.knative.replicas,
+            brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),
+            strictMtls,
+            dependsOn: [...istio.ready, ...apps.namespaces],
+        },
+        opts,
+    );
+
     return {
         environment: config.environment,
         domain: config.domain,
-        appNamespaces: config.appNamespaces,
-        knativeLimits: config.knativeLimits,
+        appNamespaces: config.namespaces.map((ns) => ns.name),
+        knativeLimits: knativeLimitsOf(config.knative),
+        ingressGateway: istio.ingressGateway,
+        brokers: eventing.brokers,
+        brokerClass: eventing.brokerClass,
+        kafkaBootstrapServers: eventing.kafkaBootstrapServers,
+        versions: VERSIONS,
     };
 }

@@ -1,39 +1,107 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
+import { isWholeSeconds, parseGoDuration } from "./serverless/duration.ts";
 import { isDns1123Label } from "./serverless/names.ts";
 import { Problems } from "./serverless/problems.ts";
-import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits } from "./serverless/scaling.ts";
+import { parseQuantity } from "./serverless/quantity.ts";
+import type { KnativeLimits } from "./serverless/scaling.ts";
+import { DEFAULT_SOURCES, type UpstreamSources } from "./versions.ts";
 
 /** The environments a platform stack can be. */
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** An app team's namespace. */
+export interface AppNamespace {
+    name: string;
+    /** The identity-provider group whose members manage the namespace's Knative objects. */
+    group: string;
+    /** Whether the namespace gets a `default` Broker. */
+    broker: boolean;
+    /** ResourceQuota of the namespace. */
+    quota: { cpu: string; memory: string; pods: number };
+}
+
+/** Istio settings. */
+export interface IstioConfig {
+    /** istiod replicas; above 1, spread across nodes with a PodDisruptionBudget. */
+    replicas: number;
+    /** Ingress gateway replicas, likewise. */
+    gatewayReplicas: number;
+    gatewayServiceType: "LoadBalancer" | "NodePort" | "ClusterIP";
+    /** Mesh-wide mTLS mode. */
+    mtls: "STRICT" | "PERMISSIVE";
+    /** Extra Helm values merged over ours, per chart. */
+    values: { base: Record<string, unknown>; istiod: Record<string, unknown>; gateway: Record<string, unknown> };
+}
+
+/** Knative Serving settings; they land in Knative's own ConfigMaps. */
+export interface KnativeConfig extends KnativeLimits {
+    /** Replicas of Serving's and Eventing's control plane. */
+    replicas: number;
+    /** `config-autoscaler` `scale-to-zero-grace-period`. */
+    scaleToZeroGracePeriod: string;
+    /** `config-autoscaler` `stable-window`. */
+    stableWindow: string;
+    /** `config-autoscaler` `container-concurrency-target-default`. */
+    targetConcurrency: number;
+    /** `config-deployment` `progress-deadline`. */
+    progressDeadline: string;
+}
+
+/** Knative Eventing settings. */
+export interface EventingConfig {
+    /** `in-memory`: the MT channel broker on in-memory channels (dev); `kafka`: Knative's Kafka broker. */
+    broker: "in-memory" | "kafka";
+    /** The Kafka cluster the Kafka broker and Kafka sources use. */
+    kafka: { bootstrapServers: string[]; replicationFactor: number; partitions: number } | undefined;
+}
 
 /** The platform stack's configuration, typed and checked. */
 export interface PlatformConfig {
     environment: Environment;
     /** Domain public Knative Services are served on (`<service>.<namespace>.<domain>`). */
     domain: string;
-    /** Namespaces app teams deploy ServerlessServices into. */
-    appNamespaces: string[];
-    /** Limits the platform's Knative enforces; app stacks pass them to ServerlessService. */
-    knativeLimits: KnativeLimits;
+    /**
+     * Which cluster, from the Kubernetes provider's own config keys:
+     * `kubernetes:kubeconfig` (a secret), `kubernetes:context`, or neither (the ambient kubeconfig).
+     */
+    kubernetes: { context: string | undefined; kubeconfig: pulumi.Output<string> | undefined };
+    namespaces: AppNamespace[];
+    istio: IstioConfig;
+    knative: KnativeConfig;
+    eventing: EventingConfig;
+    sources: UpstreamSources;
 }
 
+/** Defaults of every optional setting, in one place. */
+export const PLATFORM_DEFAULTS = {
+    namespace: { broker: true, quota: { cpu: "20", memory: "40Gi", pods: 200 } },
+    istio: { replicas: 1, gatewayReplicas: 1, gatewayServiceType: "LoadBalancer", mtls: "STRICT" },
+    knative: {
+        replicas: 1,
+        maxScaleLimit: 0,
+        allowZeroInitialScale: false,
+        containerConcurrencyMaxLimit: 1000,
+        scaleToZeroGracePeriod: "30s",
+        stableWindow: "60s",
+        targetConcurrency: 100,
+        progressDeadline: "600s",
+    },
+    eventing: { broker: "in-memory", kafka: { replicationFactor: 3, partitions: 10 } },
+} as const;
+
 /** The config keys this project reads, so that a typo is reported instead of ignored. */
-export const CONFIG_KEYS = [
-    "environment",
-    "domain",
-    "appNamespaces",
-    "maxScaleLimit",
-    "allowZeroInitialScale",
-    "containerConcurrencyMaxLimit",
-] as const;
+export const CONFIG_KEYS = ["environment", "domain", "namespaces", "istio", "knative", "eventing", "sources"] as const;
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/;
 
+type Json = Record<string, unknown>;
+
 /**
  * Reads and checks the platform config of the current stack. `configuredKeys`
- * are the keys set in the stack file (without the project prefix); unknown ones
- * are an error, since a misspelt key would otherwise silently take its default.
+ * are the keys set in the stack file (without the project prefix); unknown
+ * ones are an error, since a misspelt key would otherwise silently take its
+ * default. Every problem is reported at once.
  */
 export function readPlatformConfig(config: pulumi.Config, configuredKeys: readonly string[]): PlatformConfig {
     const problems = new Problems(`Stack config "${config.name}"`);
@@ -43,40 +111,277 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         }
     }
     const environment = config.require("environment");
-    if (!(ENVIRONMENTS as readonly string[]).includes(environment)) {
-        problems.add("environment", `must be one of ${ENVIRONMENTS.join(", ")}`, environment);
-    }
+    problems.oneOf("environment", environment, ENVIRONMENTS);
     const domain = config.require("domain");
     if (!DOMAIN.test(domain)) {
         problems.add("domain", 'must be a lowercase DNS domain such as "dev.games.example.com"', domain);
     }
-    const appNamespaces = config.requireObject<unknown>("appNamespaces");
-    if (!Array.isArray(appNamespaces) || appNamespaces.length === 0) {
-        problems.add("appNamespaces", "must be a non-empty list of namespace names", appNamespaces);
-    } else {
-        for (const ns of appNamespaces) {
-            if (typeof ns !== "string" || !isDns1123Label(ns) || ns.startsWith("kube-") || ns.startsWith("knative-")) {
-                problems.add("appNamespaces", "entries must be DNS-1123 labels outside kube-* and knative-*", ns);
-            }
-        }
+
+    const kubernetesConfig = new pulumi.Config("kubernetes");
+    const context = kubernetesConfig.get("context");
+    const kubeconfig = kubernetesConfig.getSecret("kubeconfig");
+    if (context !== undefined && kubeconfig !== undefined) {
+        problems.addMessage("set kubernetes:context or kubernetes:kubeconfig, not both");
     }
-    const limits: KnativeLimits = {
-        maxScaleLimit: config.getNumber("maxScaleLimit") ?? KNATIVE_DEFAULT_LIMITS.maxScaleLimit,
-        allowZeroInitialScale:
-            config.getBoolean("allowZeroInitialScale") ?? KNATIVE_DEFAULT_LIMITS.allowZeroInitialScale,
-        containerConcurrencyMaxLimit:
-            config.getNumber("containerConcurrencyMaxLimit") ?? KNATIVE_DEFAULT_LIMITS.containerConcurrencyMaxLimit,
-    };
-    for (const key of ["maxScaleLimit", "containerConcurrencyMaxLimit"] as const) {
-        if (!Number.isInteger(limits[key]) || limits[key] < 0) {
-            problems.add(key, "must be a whole number ≥ 0", limits[key]);
-        }
-    }
-    problems.throwIfAny();
-    return {
+
+    const result: PlatformConfig = {
         environment: environment as Environment,
         domain,
-        appNamespaces: appNamespaces as string[],
-        knativeLimits: limits,
+        kubernetes: { context, kubeconfig },
+        namespaces: readNamespaces(problems, config.requireObject<unknown>("namespaces")),
+        istio: readIstio(
+            problems,
+            section(problems, "istio", config.getObject<Json>("istio"), [
+                "replicas",
+                "gatewayReplicas",
+                "gatewayServiceType",
+                "mtls",
+                "values",
+            ]),
+        ),
+        knative: readKnative(
+            problems,
+            section(problems, "knative", config.getObject<Json>("knative"), Object.keys(PLATFORM_DEFAULTS.knative)),
+        ),
+        eventing: readEventing(
+            problems,
+            section(problems, "eventing", config.getObject<Json>("eventing"), ["broker", "kafka"]),
+        ),
+        sources: readSources(
+            problems,
+            section(problems, "sources", config.getObject<Json>("sources"), Object.keys(DEFAULT_SOURCES)),
+        ),
+    };
+    if (result.environment === "prod" && result.istio.mtls !== "STRICT") {
+        problems.add("istio.mtls", 'must be "STRICT" in prod', result.istio.mtls);
+    }
+    if (result.eventing.broker === "kafka" && result.eventing.kafka === undefined) {
+        problems.add("eventing.kafka", 'must give bootstrapServers when eventing.broker is "kafka"', undefined);
+    }
+    problems.throwIfAny();
+    return result;
+}
+
+/** An optional object section, checked for unknown keys. */
+function section(problems: Problems, name: string, value: Json | undefined, known: readonly string[]): Json {
+    if (value === undefined) {
+        return {};
+    }
+    if (typeof value !== "object" || Array.isArray(value)) {
+        problems.add(name, "must be an object", value);
+        return {};
+    }
+    for (const key of Object.keys(value)) {
+        if (!known.includes(key)) {
+            problems.add(`${name}.${key}`, `is not a known key; known keys: ${known.join(", ")}`, key);
+        }
+    }
+    return value;
+}
+
+function wholeNumber(problems: Problems, field: string, value: unknown, fallback: number, least: number): number {
+    const n = value ?? fallback;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < least) {
+        problems.add(field, `must be a whole number ≥ ${least}`, n);
+        return fallback;
+    }
+    return n;
+}
+
+function duration(problems: Problems, field: string, value: unknown, fallback: string): string {
+    const text = value ?? fallback;
+    const ms = typeof text === "string" ? parseGoDuration(text) : undefined;
+    if (typeof text !== "string" || ms === undefined || ms < 0 || !isWholeSeconds(ms)) {
+        problems.add(field, 'must be a Go duration in whole seconds, e.g. "30s" or "10m"', text);
+        return fallback;
+    }
+    return text;
+}
+
+function readNamespaces(problems: Problems, value: unknown): AppNamespace[] {
+    if (typeof value !== "object" || value === null || Array.isArray(value) || Object.keys(value).length === 0) {
+        problems.add("namespaces", "must map each app namespace to its settings ({ group, broker?, quota? })", value);
+        return [];
+    }
+    return Object.entries(value as Record<string, Json | null>).map(([name, raw]) => {
+        const at = `namespaces.${name}`;
+        if (!isDns1123Label(name) || /^(kube|knative|istio)-/.test(name) || name === "default") {
+            problems.add("namespaces", "keys must be DNS-1123 labels, not default, kube-*, knative-* or istio-*", name);
+        }
+        const settings = section(problems, at, raw ?? {}, ["group", "broker", "quota"]);
+        const group = settings.group;
+        if (typeof group !== "string" || group === "") {
+            problems.add(`${at}.group`, "must name the group that manages the namespace", group);
+        }
+        const broker = settings.broker ?? PLATFORM_DEFAULTS.namespace.broker;
+        if (typeof broker !== "boolean") {
+            problems.add(`${at}.broker`, "must be true or false", broker);
+        }
+        const quota = section(problems, `${at}.quota`, settings.quota as Json | undefined, ["cpu", "memory", "pods"]);
+        const defaults = PLATFORM_DEFAULTS.namespace.quota;
+        for (const key of ["cpu", "memory"] as const) {
+            const q = quota[key] ?? defaults[key];
+            if (typeof q !== "string" || !((parseQuantity(q) ?? 0) > 0)) {
+                problems.add(`${at}.quota.${key}`, 'must be a positive Kubernetes quantity such as "8" or "16Gi"', q);
+            }
+        }
+        return {
+            name,
+            group: group as string,
+            broker: broker === true,
+            quota: {
+                cpu: (quota.cpu as string | undefined) ?? defaults.cpu,
+                memory: (quota.memory as string | undefined) ?? defaults.memory,
+                pods: wholeNumber(problems, `${at}.quota.pods`, quota.pods, defaults.pods, 1),
+            },
+        };
+    });
+}
+
+function readIstio(problems: Problems, istio: Json): IstioConfig {
+    const d = PLATFORM_DEFAULTS.istio;
+    const gatewayServiceType = istio.gatewayServiceType ?? d.gatewayServiceType;
+    problems.oneOf("istio.gatewayServiceType", gatewayServiceType, ["LoadBalancer", "NodePort", "ClusterIP"]);
+    const mtls = istio.mtls ?? d.mtls;
+    problems.oneOf("istio.mtls", mtls, ["STRICT", "PERMISSIVE"]);
+    const values = section(problems, "istio.values", istio.values as Json | undefined, ["base", "istiod", "gateway"]);
+    return {
+        replicas: wholeNumber(problems, "istio.replicas", istio.replicas, d.replicas, 1),
+        gatewayReplicas: wholeNumber(problems, "istio.gatewayReplicas", istio.gatewayReplicas, d.gatewayReplicas, 1),
+        gatewayServiceType: gatewayServiceType as IstioConfig["gatewayServiceType"],
+        mtls: mtls as IstioConfig["mtls"],
+        values: {
+            base: (values.base as Json | undefined) ?? {},
+            istiod: (values.istiod as Json | undefined) ?? {},
+            gateway: (values.gateway as Json | undefined) ?? {},
+        },
+    };
+}
+
+function readKnative(problems: Problems, knative: Json): KnativeConfig {
+    const d = PLATFORM_DEFAULTS.knative;
+    const allowZeroInitialScale = knative.allowZeroInitialScale ?? d.allowZeroInitialScale;
+    if (typeof allowZeroInitialScale !== "boolean") {
+        problems.add("knative.allowZeroInitialScale", "must be true or false", allowZeroInitialScale);
+    }
+    const containerConcurrencyMaxLimit = wholeNumber(
+        problems,
+        "knative.containerConcurrencyMaxLimit",
+        knative.containerConcurrencyMaxLimit,
+        d.containerConcurrencyMaxLimit,
+        1,
+    );
+    const targetConcurrency = wholeNumber(
+        problems,
+        "knative.targetConcurrency",
+        knative.targetConcurrency,
+        d.targetConcurrency,
+        1,
+    );
+    if (targetConcurrency > containerConcurrencyMaxLimit) {
+        problems.add(
+            "knative.targetConcurrency",
+            `must be ≤ knative.containerConcurrencyMaxLimit (${containerConcurrencyMaxLimit})`,
+            targetConcurrency,
+        );
+    }
+    return {
+        replicas: wholeNumber(problems, "knative.replicas", knative.replicas, d.replicas, 1),
+        maxScaleLimit: wholeNumber(problems, "knative.maxScaleLimit", knative.maxScaleLimit, d.maxScaleLimit, 0),
+        allowZeroInitialScale: allowZeroInitialScale === true,
+        containerConcurrencyMaxLimit,
+        scaleToZeroGracePeriod: duration(
+            problems,
+            "knative.scaleToZeroGracePeriod",
+            knative.scaleToZeroGracePeriod,
+            d.scaleToZeroGracePeriod,
+        ),
+        stableWindow: duration(problems, "knative.stableWindow", knative.stableWindow, d.stableWindow),
+        targetConcurrency,
+        progressDeadline: duration(problems, "knative.progressDeadline", knative.progressDeadline, d.progressDeadline),
+    };
+}
+
+function readEventing(problems: Problems, eventing: Json): EventingConfig {
+    const d = PLATFORM_DEFAULTS.eventing;
+    const broker = eventing.broker ?? d.broker;
+    problems.oneOf("eventing.broker", broker, ["in-memory", "kafka"]);
+    if (eventing.kafka === undefined) {
+        return { broker: broker as EventingConfig["broker"], kafka: undefined };
+    }
+    const kafka = section(problems, "eventing.kafka", eventing.kafka as Json, [
+        "bootstrapServers",
+        "replicationFactor",
+        "partitions",
+    ]);
+    const servers = kafka.bootstrapServers;
+    if (
+        !Array.isArray(servers) ||
+        servers.length === 0 ||
+        !servers.every((s) => typeof s === "string" && /^[^\s:/]+:\d{1,5}$/.test(s))
+    ) {
+        problems.add("eventing.kafka.bootstrapServers", 'must be a non-empty list of "host:port"', servers);
+    }
+    return {
+        broker: broker as EventingConfig["broker"],
+        kafka: {
+            bootstrapServers: Array.isArray(servers) ? (servers as string[]) : [],
+            replicationFactor: wholeNumber(
+                problems,
+                "eventing.kafka.replicationFactor",
+                kafka.replicationFactor,
+                d.kafka.replicationFactor,
+                1,
+            ),
+            partitions: wholeNumber(problems, "eventing.kafka.partitions", kafka.partitions, d.kafka.partitions, 1),
+        },
+    };
+}
+
+function readSources(problems: Problems, sources: Json): UpstreamSources {
+    const url = (field: keyof UpstreamSources, allowDirectory: boolean): string => {
+        const value = sources[field] ?? DEFAULT_SOURCES[field];
+        const ok =
+            typeof value === "string" &&
+            ((/^https?:\/\//.test(value) && URL.canParse(value)) || (allowDirectory && value.startsWith("/")));
+        if (!ok) {
+            problems.add(
+                `sources.${field}`,
+                allowDirectory
+                    ? "must be an http(s) URL or an absolute directory of a mirror"
+                    : "must be an http(s) URL",
+                value,
+            );
+        }
+        return value as string;
+    };
+    const registry = (field: "istioImageHub" | "knativeImageRegistry"): string | undefined => {
+        const value = sources[field] ?? DEFAULT_SOURCES[field];
+        if (
+            value !== undefined &&
+            (typeof value !== "string" || !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)*$/.test(value))
+        ) {
+            problems.add(
+                `sources.${field}`,
+                'must be an image registry path such as "registry.corp.example/istio"',
+                value,
+            );
+        }
+        return value as string | undefined;
+    };
+    return {
+        istioChartRepository: url("istioChartRepository", false),
+        istioImageHub: registry("istioImageHub") ?? DEFAULT_SOURCES.istioImageHub,
+        knativeManifestBaseUrl: url("knativeManifestBaseUrl", true),
+        knativeImageRegistry: registry("knativeImageRegistry"),
+    };
+}
+
+/** The limits app stacks check ServerlessServices against (the `knativeLimits` output). */
+export function knativeLimitsOf(knative: KnativeConfig): KnativeLimits {
+    return {
+        maxScaleLimit: knative.maxScaleLimit,
+        allowZeroInitialScale: knative.allowZeroInitialScale,
+        containerConcurrencyMaxLimit: knative.containerConcurrencyMaxLimit,
     };
 }

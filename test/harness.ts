@@ -183,3 +183,10 @@ export const PING = "kubernetes:sources.knative.dev/v1:PingSource";
 export const KAFKA = "kubernetes:sources.knative.dev/v1:KafkaSource";
 export const TRIGGER = "kubernetes:eventing.knative.dev/v1:Trigger";
 export const SECRET = "kubernetes:core/v1:Secret";
+
+/** Names of the resources a registered resource explicitly depends on. */
+export function dependsOnNames(resource: Registered): string[] {
+    const dependsOn = resource.options.dependsOn;
+    const list = dependsOn === undefined ? [] : Array.isArray(dependsOn) ? dependsOn : [dependsOn];
+    return list.map((r) => parentNameOf(r as pulumi.Resource) ?? "?");
+}

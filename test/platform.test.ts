@@ -1,39 +1,268 @@
 import { describe, expect, test } from "vitest";
 import platform from "../index.ts";
-import { runProgram } from "./harness.ts";
-import { STACKS, platformOutputs, stackConfig } from "./stacks.ts";
+import { MANIFESTS, VERSIONS } from "../components/versions.ts";
+import { type Registered, dependsOnNames, find, ofType, runProgram } from "./harness.ts";
+import { STACKS, stackConfig } from "./stacks.ts";
 
-describe("the platform program, per environment", () => {
-    test.each(STACKS)("%s: the stack file is read, checked and exported for app stacks", async (env) => {
-        const outputs = await platformOutputs(env);
-        expect(outputs.environment).toBe(env);
-        expect(outputs.appNamespaces).toEqual(["games-web", "games-batch"]);
-        expect(outputs.knativeLimits).toEqual({
-            maxScaleLimit: { dev: 5, staging: 20, prod: 100 }[env],
-            allowZeroInitialScale: env !== "prod",
-            containerConcurrencyMaxLimit: 1000,
-        });
+const CHART = "kubernetes:helm.sh/v4:Chart";
+const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
+const CM_PATCH = "kubernetes:core/v1:ConfigMapPatch";
+const PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication";
+const BROKER = "kubernetes:eventing.knative.dev/v1:Broker";
+
+async function deploy(env: string, override: Record<string, string> = {}) {
+    let outputs: Record<string, unknown> = {};
+    const resources = await runProgram(
+        () => {
+            outputs = platform();
+        },
+        { stack: env, config: { ...stackConfig(env), ...override } },
+    );
+    return { resources, outputs };
+}
+
+const manifestFiles = (resources: Registered[]) =>
+    Object.fromEntries(ofType(resources, CONFIG_FILE).map((r) => [r.name, r.inputs.file as string]));
+
+describe.each(STACKS)("the %s platform", async (env) => {
+    const { resources, outputs } = await deploy(env);
+    const prod = env === "prod";
+
+    test("installs Istio's charts at the pinned version from the chart repository", () => {
+        const charts = ofType(resources, CHART)
+            .map((r) => [r.name, r.inputs.chart, r.inputs.version, r.inputs.repositoryOpts.repo])
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+        const repo = "https://istio-release.storage.googleapis.com/charts";
+        expect(charts).toEqual([
+            ["istio-base", "base", VERSIONS.istio, repo],
+            ["istio-cni", "cni", VERSIONS.istio, repo],
+            ["istio-gateway", "gateway", VERSIONS.istio, repo],
+            ["istio-istiod", "istiod", VERSIONS.istio, repo],
+        ]);
+        expect(find(resources, CHART, "istio-gateway").inputs.name).toBe("istio-ingressgateway");
     });
 
-    test("environments differ in config only: every stack file sets the same keys", () => {
+    test("installs Knative's release manifests at the pinned versions", () => {
+        const gh = "https://github.com";
+        const files = manifestFiles(resources);
+        expect(files["knative-serving-crds"]).toBe(
+            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-crds.yaml`,
+        );
+        expect(files["knative-serving-core"]).toBe(
+            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-core.yaml`,
+        );
+        expect(files["knative-serving-net-istio"]).toBe(
+            `${gh}/knative-extensions/net-istio/releases/download/knative-v${VERSIONS.netIstio}/net-istio.yaml`,
+        );
+        expect(files["knative-eventing-core"]).toBe(
+            `${gh}/knative/eventing/releases/download/knative-v${VERSIONS.knativeEventing}/eventing-core.yaml`,
+        );
+        expect(files["knative-eventing-kafka-source"]).toBe(
+            `${gh}/knative-extensions/eventing-kafka-broker/releases/download/knative-v${VERSIONS.eventingKafka}/eventing-kafka-source.yaml`,
+        );
+        const broker =
+            env === "dev"
+                ? ["knative-eventing-in-memory-channel", "knative-eventing-mt-channel-broker"]
+                : ["knative-eventing-kafka-broker"];
+        for (const name of broker) expect(files[name]).toBeDefined();
+    });
+
+    test("orders the layers: CRDs before cores, the mesh before net-istio and Knative's pods, webhooks before custom resources", () => {
+        const edges = (name: string, type = CONFIG_FILE) => dependsOnNames(find(resources, type, name));
+        expect(edges("istio-istiod", CHART)).toEqual(["istio-base"]);
+        expect(edges("istio-gateway", CHART)).toEqual(["istio-istiod", "istio-cni"]);
+        expect(dependsOnNames(find(resources, PEER_AUTH, "istio-mesh-mtls"))).toEqual(["istio-istiod"]);
+        expect(edges("knative-serving-core")).toEqual([
+            "knative-serving-crds",
+            "istio-base",
+            "istio-istiod",
+            "istio-cni",
+            "istio-gateway",
+            "istio-mesh-mtls",
+        ]);
+        expect(edges("knative-serving-net-istio")).toContain("knative-serving-core");
+        expect(edges("knative-serving-net-istio")).toContain("istio-gateway");
+        expect(edges("knative-eventing-core")).toContain("knative-eventing-crds");
+        for (const patch of ofType(resources, CM_PATCH).filter((r) => r.name.startsWith("knative-serving-"))) {
+            expect(dependsOnNames(patch), patch.name).toEqual(["knative-serving-core"]);
+        }
+        const broker = find(resources, BROKER, "knative-eventing-games-web-broker");
+        expect(dependsOnNames(broker)).toEqual(
+            expect.arrayContaining([
+                env === "dev" ? "knative-eventing-mt-channel-broker" : "knative-eventing-kafka-broker",
+                "knative-eventing-kafka-source",
+            ]),
+        );
+    });
+
+    test("platform settings land in Knative's own ConfigMaps", () => {
+        const data = (name: string) => find(resources, CM_PATCH, `knative-serving-${name}`).inputs.data;
+        expect(data("config-domain")).toEqual({ [stackConfig(env)["serverless-platform:domain"] as string]: "" });
+        expect(data("config-autoscaler")).toMatchObject({
+            "enable-scale-to-zero": "true",
+            "max-scale-limit": { dev: "5", staging: "20", prod: "100" }[env],
+            "allow-zero-initial-scale": String(!prod),
+            "scale-to-zero-grace-period": prod ? "60s" : "30s",
+        });
+        expect(data("config-features")).toMatchObject({
+            "tag-header-based-routing": "enabled",
+            "kubernetes.podspec-emptydir": "enabled",
+        });
+        expect(data("config-observability")).toEqual({
+            "metrics-protocol": "prometheus",
+            "request-metrics-protocol": "prometheus",
+        });
+        expect(data("config-deployment")).toEqual({ "progress-deadline": "600s" });
+    });
+
+    test("mesh-wide mTLS is STRICT, and Knative's webhooks still answer the API server", () => {
+        expect(find(resources, PEER_AUTH, "istio-mesh-mtls").inputs.spec).toEqual({ mtls: { mode: "STRICT" } });
+        expect(
+            ofType(resources, PEER_AUTH)
+                .map((r) => r.inputs.metadata.name)
+                .sort(),
+        ).toEqual(["default", "eventing-webhook", "net-istio-webhook", "webhook"].sort());
+        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(1);
+    });
+
+    test(prod ? "prod is highly available" : `${env} is sized for its use`, () => {
+        const istiod = find(resources, CHART, "istio-istiod").inputs.values;
+        const gateway = find(resources, CHART, "istio-gateway").inputs.values;
+        const patches = resources
+            .filter((r) => r.type === "kubernetes:apps/v1:DeploymentPatch")
+            .map((r) => [r.name, r.inputs.spec.replicas]);
+        const pdbs = ofType(resources, "kubernetes:policy/v1:PodDisruptionBudget").map((r) => r.name);
+        if (env === "dev") {
+            expect(istiod.pilot.replicaCount).toBe(1);
+            expect(istiod.pilot.affinity).toBeUndefined();
+            expect(istiod.global.defaultPodDisruptionBudget).toEqual({ enabled: false });
+            expect(gateway.podDisruptionBudget).toEqual({});
+            expect(patches).toEqual([]);
+            expect(pdbs).toEqual([]);
+        } else {
+            const replicas = prod ? 3 : 2;
+            expect(istiod.pilot.replicaCount).toBe(replicas);
+            expect(istiod.pilot.affinity.podAntiAffinity).toBeDefined();
+            expect(istiod.global.defaultPodDisruptionBudget).toEqual({ enabled: true });
+            expect(gateway.podDisruptionBudget).toEqual({ minAvailable: 1 });
+            expect(gateway.affinity.podAntiAffinity).toBeDefined();
+            expect(patches).toEqual(
+                expect.arrayContaining([
+                    ["knative-serving-controller-replicas", replicas],
+                    ["knative-serving-autoscaler-replicas", replicas],
+                    ["knative-eventing-eventing-webhook-replicas", replicas],
+                ]),
+            );
+            expect(pdbs).toEqual(["knative-serving-controller-pdb", "knative-serving-autoscaler-pdb"]);
+        }
+    });
+
+    test("app namespaces are locked down: restricted pods, mesh injection, quota, default-deny ingress, a team Role", () => {
+        const ns = find(resources, "kubernetes:core/v1:Namespace", "games-web").inputs.metadata.labels;
+        expect(ns).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "istio-injection": "enabled" });
+        expect(
+            find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "games-web-default-deny").inputs.spec,
+        ).toEqual({
+            podSelector: {},
+            policyTypes: ["Ingress"],
+        });
+        const allow = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "games-web-allow-platform")
+            .inputs.spec;
+        expect(allow.ingress[0].from[1].namespaceSelector.matchExpressions[0].values).toEqual([
+            "istio-system",
+            "knative-serving",
+            "knative-eventing",
+        ]);
+        const binding = find(
+            resources,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            "games-web-app-team",
+        ).inputs;
+        expect(binding.subjects).toEqual([
+            { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "games-web-developers" },
+        ]);
+        expect(ofType(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")).toEqual([]);
+        expect(
+            find(resources, "kubernetes:core/v1:ResourceQuota", "games-batch-quota").inputs.spec.hard,
+        ).toHaveProperty("pods");
+    });
+
+    test("a default Broker where a namespace wants one, of the environment's broker class", () => {
+        const brokers = ofType(resources, BROKER);
+        expect(brokers.map((b) => b.inputs.metadata.namespace)).toEqual(["games-web"]);
+        const brokerClass = env === "dev" ? "MTChannelBasedBroker" : "Kafka";
+        expect(brokers[0]?.inputs.metadata.annotations).toEqual({ "eventing.knative.dev/broker.class": brokerClass });
+    });
+
+    test("every Kubernetes object goes through the environment's provider", () => {
+        const providers = resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+        expect(providers.map((p) => p.name)).toEqual([`${env}-cluster`]);
+        expect(providers[0]?.inputs.enableServerSideApply).toBe("true");
+    });
+
+    test("exports what app stacks need", () => {
+        expect(outputs).toMatchObject({
+            environment: env,
+            appNamespaces: ["games-web", "games-batch"],
+            knativeLimits: {
+                maxScaleLimit: { dev: 5, staging: 20, prod: 100 }[env],
+                allowZeroInitialScale: !prod,
+                containerConcurrencyMaxLimit: 1000,
+            },
+            versions: VERSIONS,
+        });
+    });
+});
+
+describe("environments differ in config only", () => {
+    test("every stack file sets the same keys", () => {
         const keys = STACKS.map((env) => Object.keys(stackConfig(env)).sort());
         expect(keys[1]).toEqual(keys[0]);
         expect(keys[2]).toEqual(keys[0]);
     });
 });
 
+describe("mirrors for air-gapped installs", () => {
+    test("chart repository, manifest base and image registries come from sources", async () => {
+        const { resources } = await deploy("dev", {
+            "serverless-platform:sources": JSON.stringify({
+                istioChartRepository: "https://charts.mirror.example.com/istio",
+                istioImageHub: "registry.mirror.example.com/istio",
+                knativeManifestBaseUrl: "/srv/mirror/github",
+                knativeImageRegistry: "registry.mirror.example.com/knative-releases",
+            }),
+        });
+        for (const chart of ofType(resources, CHART)) {
+            expect(chart.inputs.repositoryOpts.repo).toBe("https://charts.mirror.example.com/istio");
+        }
+        expect(find(resources, CHART, "istio-istiod").inputs.values.global.hub).toBe(
+            "registry.mirror.example.com/istio",
+        );
+        expect(manifestFiles(resources)["knative-serving-crds"]).toBe(
+            `/srv/mirror/github/${MANIFESTS.servingCrds.repository}/releases/download/knative-v${VERSIONS.knativeServing}/serving-crds.yaml`,
+        );
+        // The image rewrite is a transform on each manifest; its effect is tested in values.test.ts.
+        expect(find(resources, CONFIG_FILE, "knative-eventing-crds").options.transforms).toHaveLength(1);
+    });
+});
+
 describe("a bad stack config fails with a message naming the key, the value and the rule", () => {
     const S = 'Stack config "serverless-platform"';
-    test.each([
+    const cases: [string, Record<string, string>, string][] = [
         [
             "an unknown key",
-            { "serverless-platform:maxScaleLimt": "5" },
-            `${S}: maxScaleLimt is not a known key; known keys: environment, domain, appNamespaces, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit (got "maxScaleLimt")`,
+            { "serverless-platform:maxScaleLimit": "5" },
+            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, sources (got "maxScaleLimit")`,
+        ],
+        [
+            "an unknown key in a section",
+            { "serverless-platform:knative": '{"replica": 2}' },
+            `${S}: knative.replica is not a known key; known keys: replicas, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit, scaleToZeroGracePeriod, stableWindow, targetConcurrency, progressDeadline (got "replica")`,
         ],
         [
             "an unknown environment",
             { "serverless-platform:environment": "qa" },
-            `${S}: environment must be one of dev, staging, prod (got "qa")`,
+            `${S}: environment must be one of "dev", "staging", "prod" (got "qa")`,
         ],
         [
             "a bad domain",
@@ -42,20 +271,71 @@ describe("a bad stack config fails with a message naming the key, the value and 
         ],
         [
             "no namespaces",
-            { "serverless-platform:appNamespaces": "[]" },
-            `${S}: appNamespaces must be a non-empty list of namespace names (got [])`,
+            { "serverless-platform:namespaces": "{}" },
+            `${S}: namespaces must map each app namespace to its settings ({ group, broker?, quota? }) (got {})`,
         ],
         [
             "a system namespace",
-            { "serverless-platform:appNamespaces": '["knative-serving"]' },
-            `${S}: appNamespaces entries must be DNS-1123 labels outside kube-* and knative-* (got "knative-serving")`,
+            { "serverless-platform:namespaces": '{"knative-serving": {"group": "x"}}' },
+            `${S}: namespaces keys must be DNS-1123 labels, not default, kube-*, knative-* or istio-* (got "knative-serving")`,
         ],
         [
-            "a negative limit",
-            { "serverless-platform:maxScaleLimit": "-1" },
-            `${S}: maxScaleLimit must be a whole number ≥ 0 (got -1)`,
+            "a namespace without its group",
+            { "serverless-platform:namespaces": '{"games-web": {}}' },
+            `${S}: namespaces.games-web.group must name the group that manages the namespace (got undefined)`,
         ],
-    ])("%s", async (_, override, message) => {
+        [
+            "negative replicas",
+            { "serverless-platform:istio": '{"replicas": -1}' },
+            `${S}: istio.replicas must be a whole number ≥ 1 (got -1)`,
+        ],
+        [
+            "an unknown gateway service type",
+            { "serverless-platform:istio": '{"gatewayServiceType": "Ingress"}' },
+            `${S}: istio.gatewayServiceType must be one of "LoadBalancer", "NodePort", "ClusterIP" (got "Ingress")`,
+        ],
+        [
+            "an unknown broker kind",
+            { "serverless-platform:eventing": '{"broker": "rabbitmq"}' },
+            `${S}: eventing.broker must be one of "in-memory", "kafka" (got "rabbitmq")`,
+        ],
+        [
+            "a Kafka broker without Kafka",
+            { "serverless-platform:eventing": '{"broker": "kafka"}' },
+            `${S}: eventing.kafka must give bootstrapServers when eventing.broker is "kafka" (got undefined)`,
+        ],
+        [
+            "a bad Kafka address",
+            { "serverless-platform:eventing": '{"broker": "kafka", "kafka": {"bootstrapServers": ["kafka"]}}' },
+            `${S}: eventing.kafka.bootstrapServers must be a non-empty list of "host:port" (got ["kafka"])`,
+        ],
+        [
+            "a mirror URL that is not a URL",
+            { "serverless-platform:sources": '{"istioChartRepository": "charts.mirror"}' },
+            `${S}: sources.istioChartRepository must be an http(s) URL (got "charts.mirror")`,
+        ],
+        [
+            "a relative mirror directory",
+            { "serverless-platform:sources": '{"knativeManifestBaseUrl": "mirror/github"}' },
+            `${S}: sources.knativeManifestBaseUrl must be an http(s) URL or an absolute directory of a mirror (got "mirror/github")`,
+        ],
+        [
+            "a bad duration",
+            { "serverless-platform:knative": '{"stableWindow": "1 minute"}' },
+            `${S}: knative.stableWindow must be a Go duration in whole seconds, e.g. "30s" or "10m" (got "1 minute")`,
+        ],
+        [
+            "PERMISSIVE mTLS in prod",
+            { "serverless-platform:environment": "prod", "serverless-platform:istio": '{"mtls": "PERMISSIVE"}' },
+            `${S}: istio.mtls must be "STRICT" in prod (got "PERMISSIVE")`,
+        ],
+        [
+            "both a context and a kubeconfig",
+            { "kubernetes:context": "dev", "kubernetes:kubeconfig": "apiVersion: v1" },
+            `${S}: set kubernetes:context or kubernetes:kubeconfig, not both`,
+        ],
+    ];
+    test.each(cases)("%s", async (_, override, message) => {
         const registered = await runProgram(
             () => {
                 expect(() => platform()).toThrow(message);

@@ -1,0 +1,186 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { AppNamespace, PlatformConfig } from "./platform-config.ts";
+
+/**
+ * The Kubernetes provider of one environment: a kubeconfig given as a secret,
+ * a context of the ambient kubeconfig, or the ambient kubeconfig as it is.
+ * Server-side apply is on, so patches of upstream objects (Knative's
+ * ConfigMaps) coexist with the manifests that create them.
+ */
+export function clusterProvider(name: string, kubernetes: PlatformConfig["kubernetes"]): k8s.Provider {
+    return new k8s.Provider(name, {
+        enableServerSideApply: true,
+        ...(kubernetes.kubeconfig !== undefined ? { kubeconfig: kubernetes.kubeconfig } : {}),
+        ...(kubernetes.context !== undefined ? { context: kubernetes.context } : {}),
+    });
+}
+
+/** Namespaces of the platform itself, which app traffic and events come from. */
+export const SYSTEM_NAMESPACES = ["istio-system", "knative-serving", "knative-eventing"] as const;
+
+/** What an app team may do in its own namespace, and nothing cluster-wide. */
+const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
+    {
+        apiGroups: ["serving.knative.dev"],
+        resources: ["services"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    { apiGroups: ["serving.knative.dev"], resources: ["revisions"], verbs: ["get", "list", "watch", "delete"] },
+    { apiGroups: ["serving.knative.dev"], resources: ["configurations", "routes"], verbs: ["get", "list", "watch"] },
+    {
+        apiGroups: ["sources.knative.dev"],
+        resources: ["pingsources", "kafkasources"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        apiGroups: ["eventing.knative.dev"],
+        resources: ["triggers"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    { apiGroups: ["eventing.knative.dev"], resources: ["brokers"], verbs: ["get", "list", "watch"] },
+    {
+        apiGroups: [""],
+        resources: ["secrets", "configmaps"],
+        verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    { apiGroups: [""], resources: ["pods", "pods/log", "events", "services"], verbs: ["get", "list", "watch"] },
+];
+
+/** Arguments of {@link AppNamespaces}. */
+export interface AppNamespacesArgs {
+    namespaces: AppNamespace[];
+    /** Label namespaces for Istio sidecar injection. @default true */
+    meshInjection?: boolean;
+}
+
+/**
+ * The app teams' namespaces, each locked down the same way: Pod Security
+ * `restricted` enforced, mesh sidecar injection, a ResourceQuota and
+ * LimitRange, ingress denied except from the namespace itself and the
+ * platform's own (ingress gateway, Knative activator, event delivery), and a
+ * Role that lets the team's group manage Knative Services, sources and
+ * triggers there.
+ *
+ * ```ts
+ * const apps = new AppNamespaces("apps", { namespaces: [{ name: "games-web", group: "games-web-devs", broker: true, quota }] });
+ * ```
+ * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
+ */
+export class AppNamespaces extends pulumi.ComponentResource {
+    /** The namespace names, for app stacks. */
+    public readonly names: pulumi.Output<string[]>;
+    /** The Namespace resources, for `dependsOn`. */
+    public readonly namespaces: k8s.core.v1.Namespace[];
+
+    constructor(name: string, args: AppNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:cluster:AppNamespaces", name, {}, opts);
+        const meshInjection = args.meshInjection ?? true;
+        this.namespaces = args.namespaces.map((ns) => lockedDownNamespace(this, ns, meshInjection));
+        this.names = pulumi.output(this.namespaces.map((ns) => ns.metadata.name));
+        this.registerOutputs({ names: this.names });
+    }
+}
+
+function lockedDownNamespace(parent: AppNamespaces, ns: AppNamespace, meshInjection: boolean): k8s.core.v1.Namespace {
+    const labels = { "app.kubernetes.io/managed-by": "pulumi" };
+    const namespace = new k8s.core.v1.Namespace(
+        ns.name,
+        {
+            metadata: {
+                name: ns.name,
+                labels: {
+                    ...labels,
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                    ...(meshInjection ? { "istio-injection": "enabled" } : {}),
+                },
+            },
+        },
+        { parent },
+    );
+    const child = { parent, dependsOn: [namespace] };
+    const metadata = (suffix: string) => ({ name: suffix, namespace: ns.name, labels });
+
+    new k8s.core.v1.ResourceQuota(
+        `${ns.name}-quota`,
+        {
+            metadata: metadata("app-quota"),
+            spec: {
+                hard: {
+                    "requests.cpu": ns.quota.cpu,
+                    "requests.memory": ns.quota.memory,
+                    "limits.memory": ns.quota.memory,
+                    pods: String(ns.quota.pods),
+                },
+            },
+        },
+        child,
+    );
+    // Knative's queue-proxy and Istio's sidecar set their own; this covers anything else started here.
+    new k8s.core.v1.LimitRange(
+        `${ns.name}-limits`,
+        {
+            metadata: metadata("app-limits"),
+            spec: {
+                limits: [
+                    {
+                        type: "Container",
+                        defaultRequest: { cpu: "100m", memory: "128Mi" },
+                        default: { cpu: "1", memory: "512Mi" },
+                    },
+                ],
+            },
+        },
+        child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+        `${ns.name}-default-deny`,
+        { metadata: metadata("default-deny-ingress"), spec: { podSelector: {}, policyTypes: ["Ingress"] } },
+        child,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+        `${ns.name}-allow-platform`,
+        {
+            metadata: metadata("allow-same-namespace-and-platform"),
+            spec: {
+                podSelector: {},
+                policyTypes: ["Ingress"],
+                ingress: [
+                    {
+                        from: [
+                            { podSelector: {} },
+                            {
+                                namespaceSelector: {
+                                    matchExpressions: [
+                                        {
+                                            key: "kubernetes.io/metadata.name",
+                                            operator: "In",
+                                            values: [...SYSTEM_NAMESPACES],
+                                        },
+                                    ],
+                                },
+                            },
+                        ],
+                    },
+                ],
+            },
+        },
+        child,
+    );
+    const role = new k8s.rbac.v1.Role(
+        `${ns.name}-app-team`,
+        { metadata: metadata("app-team"), rules: APP_TEAM_RULES },
+        child,
+    );
+    new k8s.rbac.v1.RoleBinding(
+        `${ns.name}-app-team`,
+        {
+            metadata: metadata("app-team"),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "app-team" },
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: ns.group }],
+        },
+        { parent, dependsOn: [role] },
+    );
+    return namespace;
+}

@@ -1,0 +1,132 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { IstioConfig } from "./platform-config.ts";
+import { deepMerge } from "./values.ts";
+import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
+
+/** Arguments of {@link Istio}; every field but the config has a default. */
+export interface IstioArgs {
+    config: IstioConfig;
+    /** @default VERSIONS.istio */
+    version?: string;
+    /** @default DEFAULT_SOURCES.istioChartRepository */
+    chartRepository?: string;
+    /** @default DEFAULT_SOURCES.istioImageHub */
+    imageHub?: string;
+}
+
+/** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */
+export const INGRESS_GATEWAY = { name: "istio-ingressgateway", namespace: "istio-system" } as const;
+
+/**
+ * The Istio service mesh from its upstream Helm charts: `base` (CRDs),
+ * `istiod`, `cni` (so that sidecars work in namespaces that enforce the
+ * restricted Pod Security profile, which forbids the NET_ADMIN init
+ * container), and the ingress gateway Knative routes through. Mesh-wide mTLS
+ * is STRICT unless the stack says otherwise. Above one replica, istiod and the
+ * gateway get a PodDisruptionBudget and spread across nodes.
+ *
+ * ```ts
+ * const istio = new Istio("istio", { config: { replicas: 2, gatewayReplicas: 3, gatewayServiceType: "LoadBalancer", mtls: "STRICT", values } });
+ * ```
+ * @see https://istio.io/latest/docs/setup/install/helm/
+ */
+export class Istio extends pulumi.ComponentResource {
+    /** In-cluster address of the ingress gateway. */
+    public readonly ingressGateway: pulumi.Output<string>;
+    public readonly version: pulumi.Output<string>;
+    /** What a layer that needs the mesh (CRDs, webhook, gateway) depends on. */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: IstioArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:mesh:Istio", name, {}, opts);
+        const version = args.version ?? VERSIONS.istio;
+        const repositoryOpts = { repo: args.chartRepository ?? DEFAULT_SOURCES.istioChartRepository };
+        const hub = args.imageHub ?? DEFAULT_SOURCES.istioImageHub;
+        const { config } = args;
+        const namespace = INGRESS_GATEWAY.namespace;
+
+        // The CNI node agent is privileged by nature; the app namespaces are the restricted ones.
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-system`,
+            { metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+            { parent: this },
+        );
+        const chart = (
+            chartName: string,
+            release: string,
+            values: Record<string, unknown>,
+            dependsOn: pulumi.Resource[],
+        ) =>
+            new k8s.helm.v4.Chart(
+                `${name}-${chartName}`,
+                { chart: chartName, name: release, version, namespace, repositoryOpts, values },
+                { parent: this, dependsOn },
+            );
+
+        const base = chart("base", "istio-base", deepMerge({ defaultRevision: "default" }, config.values.base), [ns]);
+        const istiod = chart("istiod", "istiod", deepMerge(istiodValues(config, hub), config.values.istiod), [base]);
+        const cni = chart("cni", "istio-cni", { global: { hub } }, [base]);
+        const gateway = chart(
+            "gateway",
+            INGRESS_GATEWAY.name,
+            deepMerge(gatewayValues(config), config.values.gateway),
+            [istiod, cni],
+        );
+        // Istio validates its own resources with istiod's webhook: apply them after it answers.
+        const peerAuthentication = new k8s.apiextensions.CustomResource(
+            `${name}-mesh-mtls`,
+            {
+                apiVersion: "security.istio.io/v1",
+                kind: "PeerAuthentication",
+                metadata: { name: "default", namespace },
+                spec: { mtls: { mode: config.mtls } },
+            },
+            { parent: this, dependsOn: [istiod] },
+        );
+
+        this.ready = [base, istiod, cni, gateway, peerAuthentication];
+        this.ingressGateway = pulumi.output(`${INGRESS_GATEWAY.name}.${namespace}.svc.cluster.local`);
+        this.version = pulumi.output(version);
+        this.registerOutputs({ ingressGateway: this.ingressGateway, version: this.version });
+    }
+}
+
+/** Prefer spreading `app=<app>` pods across nodes (soft, so that small clusters still schedule). */
+export function spreadAcrossNodes(app: string): Record<string, unknown> {
+    return {
+        podAntiAffinity: {
+            preferredDuringSchedulingIgnoredDuringExecution: [
+                {
+                    weight: 100,
+                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { app } } },
+                },
+            ],
+        },
+    };
+}
+
+function istiodValues(config: IstioConfig, hub: string): Record<string, unknown> {
+    const ha = config.replicas > 1;
+    return {
+        global: { hub, defaultPodDisruptionBudget: { enabled: ha } },
+        pilot: {
+            replicaCount: config.replicas,
+            autoscaleMin: config.replicas,
+            cni: { enabled: true },
+            ...(ha ? { affinity: spreadAcrossNodes("istiod") } : {}),
+        },
+        meshConfig: { accessLogFile: "/dev/stdout" },
+    };
+}
+
+function gatewayValues(config: IstioConfig): Record<string, unknown> {
+    const ha = config.gatewayReplicas > 1;
+    return {
+        replicaCount: config.gatewayReplicas,
+        service: { type: config.gatewayServiceType },
+        autoscaling: { minReplicas: config.gatewayReplicas, maxReplicas: Math.max(5, config.gatewayReplicas * 2) },
+        podDisruptionBudget: ha ? { minAvailable: 1 } : {},
+        ...(ha ? { affinity: spreadAcrossNodes(INGRESS_GATEWAY.name) } : {}),
+    };
+}

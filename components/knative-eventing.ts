@@ -1,0 +1,173 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { type ManifestSource, installManifest, labelNamespace, patchConfigMap } from "./knative-manifests.ts";
+import type { EventingConfig } from "./platform-config.ts";
+import { MANIFESTS, VERSIONS } from "./versions.ts";
+
+/** Arguments of {@link KnativeEventing}. */
+export interface KnativeEventingArgs {
+    config: EventingConfig;
+    source: ManifestSource;
+    /** Replicas of the Eventing control plane. */
+    replicas: number;
+    /** App namespaces that get a `default` Broker. */
+    brokerNamespaces: string[];
+    /** Whether mesh-wide mTLS is STRICT: Eventing's pods then join the mesh to deliver events to apps. */
+    strictMtls: boolean;
+    /** What must be ready first: the mesh (injection webhook) and the app namespaces. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+const NAMESPACE = "knative-eventing";
+const KAFKA_BROKER_CONFIG = "kafka-broker-config";
+
+/** The broker class each broker kind installs. */
+export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kafka" } as const;
+
+/**
+ * Knative Eventing from its release manifests: CRDs, then the core (with
+ * PingSource for cron triggers), then a broker implementation (the MT channel
+ * broker on in-memory channels, or the Kafka broker where a Kafka is
+ * configured), and always the Kafka source controller, so that Kafka triggers
+ * work in every environment. Each app namespace that wants one gets a
+ * `default` Broker, created after the broker's webhook and controller are up.
+ *
+ * ```ts
+ * const eventing = new KnativeEventing("eventing", { config, source, replicas: 1, brokerNamespaces: ["games-web"], strictMtls: true, dependsOn: [istio, apps] });
+ * ```
+ * @see https://knative.dev/docs/install/yaml-install/eventing/install-eventing-with-yaml/
+ */
+export class KnativeEventing extends pulumi.ComponentResource {
+    public readonly version: pulumi.Output<string>;
+    /** Broker name per app namespace that has one. */
+    public readonly brokers: pulumi.Output<Record<string, string>>;
+    public readonly brokerClass: pulumi.Output<string>;
+    /** The Kafka bootstrap servers, or an empty list without Kafka. */
+    public readonly kafkaBootstrapServers: pulumi.Output<string[]>;
+
+    constructor(name: string, args: KnativeEventingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:knative:KnativeEventing", name, {}, opts);
+        const { config, source } = args;
+        const meshLabel = args.strictMtls ? [labelNamespace(NAMESPACE, { "istio-injection": "enabled" })] : [];
+        const brokerClass = BROKER_CLASSES[config.broker];
+
+        const crds = installManifest(this, `${name}-crds`, MANIFESTS.eventingCrds, source, []);
+        const core = installManifest(
+            this,
+            `${name}-core`,
+            MANIFESTS.eventingCore,
+            source,
+            [crds, ...args.dependsOn],
+            meshLabel,
+        );
+        const kafkaController = installManifest(this, `${name}-kafka-controller`, MANIFESTS.kafkaController, source, [
+            core,
+        ]);
+        const kafkaSource = installManifest(this, `${name}-kafka-source`, MANIFESTS.kafkaSource, source, [
+            kafkaController,
+        ]);
+
+        const brokerLayer =
+            config.broker === "kafka" && config.kafka !== undefined
+                ? kafkaBroker(this, name, config.kafka, source, [kafkaController])
+                : [
+                      installManifest(this, `${name}-in-memory-channel`, MANIFESTS.inMemoryChannel, source, [core]),
+                      installManifest(this, `${name}-mt-channel-broker`, MANIFESTS.mtChannelBroker, source, [core]),
+                  ];
+        const observability = patchConfigMap(
+            this,
+            `${name}-config-observability`,
+            NAMESPACE,
+            "config-observability",
+            { "metrics-protocol": "prometheus" },
+            [core],
+        );
+        if (args.strictMtls) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-webhook-mtls`,
+                {
+                    apiVersion: "security.istio.io/v1",
+                    kind: "PeerAuthentication",
+                    metadata: { name: "eventing-webhook", namespace: NAMESPACE },
+                    spec: {
+                        selector: { matchLabels: { app: "eventing-webhook" } },
+                        portLevelMtls: { "8443": { mode: "PERMISSIVE" } },
+                    },
+                },
+                { parent: this, dependsOn: [core] },
+            );
+        }
+        if (args.replicas > 1) {
+            for (const app of ["eventing-controller", "eventing-webhook"]) {
+                new k8s.apps.v1.DeploymentPatch(
+                    `${name}-${app}-replicas`,
+                    { metadata: { name: app, namespace: NAMESPACE }, spec: { replicas: args.replicas } },
+                    { parent: this, dependsOn: [core] },
+                );
+            }
+        }
+
+        const brokers = Object.fromEntries(
+            args.brokerNamespaces.map((namespace) => {
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${namespace}-broker`,
+                    defaultBroker(namespace, brokerClass),
+                    { parent: this, dependsOn: [...brokerLayer, observability, kafkaSource] },
+                );
+                return [namespace, "default"];
+            }),
+        );
+
+        this.version = pulumi.output(VERSIONS.knativeEventing);
+        this.brokers = pulumi.output(brokers);
+        this.brokerClass = pulumi.output(brokerClass);
+        this.kafkaBootstrapServers = pulumi.output(config.kafka?.bootstrapServers ?? []);
+        this.registerOutputs({
+            version: this.version,
+            brokers: this.brokers,
+            brokerClass: this.brokerClass,
+            kafkaBootstrapServers: this.kafkaBootstrapServers,
+        });
+    }
+}
+
+/** The `default` Broker of a namespace; the Kafka class reads its topic settings from `kafka-broker-config`. */
+export function defaultBroker(namespace: string, brokerClass: string): k8s.apiextensions.CustomResourceArgs {
+    return {
+        apiVersion: "eventing.knative.dev/v1",
+        kind: "Broker",
+        metadata: { name: "default", namespace, annotations: { "eventing.knative.dev/broker.class": brokerClass } },
+        spec:
+            brokerClass === BROKER_CLASSES.kafka
+                ? { config: { apiVersion: "v1", kind: "ConfigMap", name: KAFKA_BROKER_CONFIG, namespace: NAMESPACE } }
+                : {},
+    };
+}
+
+/**
+ * The Kafka broker's data plane and its settings: where Kafka is, and how
+ * the topics it creates per broker are laid out.
+ * @see https://knative.dev/docs/eventing/brokers/broker-types/kafka-broker/
+ */
+function kafkaBroker(
+    parent: pulumi.Resource,
+    name: string,
+    kafka: NonNullable<EventingConfig["kafka"]>,
+    source: ManifestSource,
+    dependsOn: pulumi.Resource[],
+): pulumi.Resource[] {
+    const dataPlane = installManifest(parent, `${name}-kafka-broker`, MANIFESTS.kafkaBroker, source, dependsOn);
+    const settings = new k8s.core.v1.ConfigMap(
+        `${name}-kafka-broker-config`,
+        {
+            metadata: { name: KAFKA_BROKER_CONFIG, namespace: NAMESPACE },
+            data: {
+                "bootstrap.servers": kafka.bootstrapServers.join(","),
+                "default.topic.partitions": String(kafka.partitions),
+                "default.topic.replication.factor": String(kafka.replicationFactor),
+            },
+        },
+        { parent, dependsOn },
+    );
+    return [dataPlane, settings];
+}

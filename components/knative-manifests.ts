@@ -1,0 +1,80 @@
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { rewriteImageRegistry } from "./values.ts";
+import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
+
+/** Where Knative's manifests and images come from. */
+export interface ManifestSource {
+    baseUrl: string;
+    /** A mirror registry for Knative's images; unset keeps the upstream one. */
+    imageRegistry: string | undefined;
+}
+
+/**
+ * Installs one Knative release manifest with `yaml.v2.ConfigFile`, one file
+ * per layer, as the Kubernetes provider advises for files that carry CRDs.
+ * The provider waits for each object (a Deployment until its pods are
+ * available), so a layer that depends on this one starts only after its
+ * webhooks can answer.
+ */
+export function installManifest(
+    parent: pulumi.Resource,
+    name: string,
+    manifest: KnativeManifest,
+    source: ManifestSource,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+    edits: ObjectEdit[] = [],
+): k8s.yaml.v2.ConfigFile {
+    const mirror = source.imageRegistry;
+    const allEdits =
+        mirror === undefined
+            ? edits
+            : [...edits, (object: KubeObject) => rewriteImageRegistry(object, KNATIVE_RELEASE_REGISTRY, mirror)];
+    return new k8s.yaml.v2.ConfigFile(
+        name,
+        { file: manifestUrl(source.baseUrl, manifest) },
+        {
+            parent,
+            dependsOn,
+            ...(allEdits.length > 0 ? { transforms: [editObjects(allEdits)] } : {}),
+        },
+    );
+}
+
+/** A Kubernetes object as a manifest holds it. */
+export type KubeObject = Record<string, unknown> & {
+    kind?: string;
+    metadata?: { name?: string; labels?: Record<string, string> };
+};
+
+/** A change to the objects of a manifest, applied before they are created. */
+export type ObjectEdit = (object: KubeObject) => KubeObject;
+
+/** A Pulumi transform that runs each edit over every object the ConfigFile creates. */
+export function editObjects(edits: ObjectEdit[]): pulumi.ResourceTransform {
+    return ({ props, opts }) => ({ props: edits.reduce<KubeObject>((object, edit) => edit(object), props), opts });
+}
+
+/** Adds labels to the Namespace `name` when the manifest creates it (e.g. mesh injection for knative-serving). */
+export function labelNamespace(name: string, labels: Record<string, string>): ObjectEdit {
+    return (object) =>
+        object.kind === "Namespace" && object.metadata?.name === name
+            ? { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, ...labels } } }
+            : object;
+}
+
+/** Adds keys to one of Knative's ConfigMaps, leaving the manifest's own keys alone (server-side apply). */
+export function patchConfigMap(
+    parent: pulumi.Resource,
+    name: string,
+    namespace: string,
+    configMap: string,
+    data: Record<string, string>,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+): k8s.core.v1.ConfigMapPatch {
+    return new k8s.core.v1.ConfigMapPatch(
+        name,
+        { metadata: { name: configMap, namespace }, data },
+        { parent, dependsOn },
+    );
+}

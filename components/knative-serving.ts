@@ -1,0 +1,159 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { type ManifestSource, installManifest, labelNamespace, patchConfigMap } from "./knative-manifests.ts";
+import type { KnativeConfig } from "./platform-config.ts";
+import { MANIFESTS, VERSIONS } from "./versions.ts";
+
+/** Arguments of {@link KnativeServing}. */
+export interface KnativeServingArgs {
+    /** Domain public services are served on. */
+    domain: string;
+    config: KnativeConfig;
+    source: ManifestSource;
+    /** Whether mesh-wide mTLS is STRICT: Knative's own pods then join the mesh. */
+    strictMtls: boolean;
+    /** What must be ready first: the mesh (its CRDs for net-istio's Gateway, its injection webhook). */
+    mesh: pulumi.Input<pulumi.Resource>[];
+}
+
+const NAMESPACE = "knative-serving";
+
+/**
+ * Knative Serving from its release manifests, layer by layer: CRDs, then the
+ * core (controller, webhook, activator, autoscaler), then net-istio, the
+ * networking layer that routes through Istio's ingress gateway. Platform-wide
+ * settings land in Knative's own ConfigMaps, patched with server-side apply:
+ * the domain, autoscaler defaults and limits, the features ServerlessService
+ * uses, the progress deadline and Prometheus metrics. Above one replica, the
+ * control plane runs that many pods, each with a PodDisruptionBudget.
+ *
+ * Installed with `yaml.v2.ConfigFile` rather than the Knative Operator: the
+ * manifests are what Knative publishes and tests, a preview shows every object,
+ * and no operator has to be installed and upgraded in step first.
+ *
+ * ```ts
+ * const serving = new KnativeServing("serving", { domain, config, source, strictMtls: true, mesh: istio.ready });
+ * ```
+ * @see https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/
+ */
+export class KnativeServing extends pulumi.ComponentResource {
+    public readonly version: pulumi.Output<string>;
+    /** What a layer that creates Knative Services depends on. */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:knative:KnativeServing", name, {}, opts);
+        const { config, source } = args;
+        const meshLabel = args.strictMtls ? [labelNamespace(NAMESPACE, { "istio-injection": "enabled" })] : [];
+
+        const crds = installManifest(this, `${name}-crds`, MANIFESTS.servingCrds, source, []);
+        // With sidecars in knative-serving, its pods must start after Istio's injection webhook answers.
+        const core = installManifest(
+            this,
+            `${name}-core`,
+            MANIFESTS.servingCore,
+            source,
+            [crds, ...args.mesh],
+            meshLabel,
+        );
+        const netIstio = installManifest(this, `${name}-net-istio`, MANIFESTS.netIstio, source, [core, ...args.mesh]);
+
+        const settings = knativeServingSettings(args.domain, config);
+        const patches = Object.entries(settings).map(([configMap, data]) =>
+            patchConfigMap(this, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]),
+        );
+        const meshExceptions = args.strictMtls ? webhookMtlsExceptions(this, name, [core, netIstio]) : [];
+        const ha = config.replicas > 1 ? highAvailability(this, name, config.replicas, [core]) : [];
+
+        this.ready = [crds, core, netIstio, ...patches, ...meshExceptions, ...ha];
+        this.version = pulumi.output(VERSIONS.knativeServing);
+        this.registerOutputs({ version: this.version });
+    }
+}
+
+/** The data each Knative Serving ConfigMap gets, by ConfigMap name. */
+export function knativeServingSettings(domain: string, config: KnativeConfig): Record<string, Record<string, string>> {
+    return {
+        "config-domain": { [domain]: "" },
+        "config-autoscaler": {
+            "enable-scale-to-zero": "true",
+            "scale-to-zero-grace-period": config.scaleToZeroGracePeriod,
+            "stable-window": config.stableWindow,
+            "container-concurrency-target-default": String(config.targetConcurrency),
+            "max-scale-limit": String(config.maxScaleLimit),
+            "allow-zero-initial-scale": String(config.allowZeroInitialScale),
+        },
+        "config-defaults": { "container-concurrency-max-limit": String(config.containerConcurrencyMaxLimit) },
+        // ServerlessService relies on these: tag routing for canaries, emptyDir for a writable /tmp.
+        "config-features": {
+            "tag-header-based-routing": "enabled",
+            "kubernetes.podspec-emptydir": "enabled",
+            "secure-pod-defaults": "enabled",
+        },
+        "config-deployment": { "progress-deadline": config.progressDeadline },
+        // Knative ≥ 1.19 exports no metrics unless told: expose them for Prometheus to scrape.
+        "config-observability": { "metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus" },
+    };
+}
+
+/**
+ * The API server calls Knative's webhooks without mesh certificates: under
+ * STRICT mTLS their port must also accept plain TLS.
+ * @see https://knative.dev/docs/install/installing-istio/
+ */
+function webhookMtlsExceptions(parent: pulumi.Resource, name: string, dependsOn: pulumi.Resource[]): pulumi.Resource[] {
+    return ["webhook", "net-istio-webhook"].map(
+        (app) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${app}-mtls`,
+                {
+                    apiVersion: "security.istio.io/v1",
+                    kind: "PeerAuthentication",
+                    metadata: { name: app, namespace: NAMESPACE },
+                    spec: { selector: { matchLabels: { app } }, portLevelMtls: { "8443": { mode: "PERMISSIVE" } } },
+                },
+                { parent, dependsOn },
+            ),
+    );
+}
+
+/**
+ * Runs Serving's control plane with `replicas` pods: the leader-elected
+ * controller and autoscaler as Deployments, the activator and webhook through
+ * the HPAs Knative ships (which come with PodDisruptionBudgets); the first two
+ * get PodDisruptionBudgets here.
+ * @see https://knative.dev/docs/serving/config-ha/
+ */
+function highAvailability(
+    parent: pulumi.Resource,
+    name: string,
+    replicas: number,
+    dependsOn: pulumi.Resource[],
+): pulumi.Resource[] {
+    const opts = { parent, dependsOn };
+    return [
+        ...["controller", "autoscaler"].flatMap((app) => [
+            new k8s.apps.v1.DeploymentPatch(
+                `${name}-${app}-replicas`,
+                { metadata: { name: app, namespace: NAMESPACE }, spec: { replicas } },
+                opts,
+            ),
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-${app}-pdb`,
+                {
+                    metadata: { name: `${app}-pdb`, namespace: NAMESPACE },
+                    spec: { minAvailable: 1, selector: { matchLabels: { app } } },
+                },
+                opts,
+            ),
+        ]),
+        ...["activator", "webhook"].map(
+            (app) =>
+                new k8s.autoscaling.v2.HorizontalPodAutoscalerPatch(
+                    `${name}-${app}-min-replicas`,
+                    { metadata: { name: app, namespace: NAMESPACE }, spec: { minReplicas: replicas } },
+                    opts,
+                ),
+        ),
+    ];
+}

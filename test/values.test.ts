@@ -1,0 +1,127 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { editObjects, labelNamespace } from "../components/knative-manifests.ts";
+import { knativeServingSettings } from "../components/knative-serving.ts";
+import { PLATFORM_DEFAULTS } from "../components/platform-config.ts";
+import { deepMerge, rewriteImageRegistry } from "../components/values.ts";
+import { KNATIVE_RELEASE_REGISTRY } from "../components/versions.ts";
+
+describe("deepMerge merges Helm values", () => {
+    test("objects key by key, lists and scalars replaced", () => {
+        expect(
+            deepMerge(
+                { pilot: { replicaCount: 1, cni: { enabled: true } }, tags: ["a"], x: 1 },
+                { pilot: { replicaCount: 3 }, tags: ["b"], y: 2 },
+            ),
+        ).toEqual({ pilot: { replicaCount: 3, cni: { enabled: true } }, tags: ["b"], x: 1, y: 2 });
+    });
+
+    test("never changes its arguments, and the override always wins", () => {
+        fc.assert(
+            fc.property(fc.object(), fc.object(), (base, override) => {
+                const before = JSON.stringify([base, override]);
+                const merged = deepMerge(base, override);
+                expect(JSON.stringify([base, override])).toBe(before);
+                for (const [key, value] of Object.entries(override)) {
+                    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+                        expect(merged[key]).toEqual(value);
+                    }
+                }
+            }),
+        );
+    });
+});
+
+describe("a Knative release manifest, edited for a mirror and the mesh", () => {
+    const deployment = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "controller", namespace: "knative-serving" },
+        spec: {
+            template: {
+                spec: {
+                    containers: [
+                        {
+                            name: "controller",
+                            image: `${KNATIVE_RELEASE_REGISTRY}/knative.dev/serving/cmd/controller@sha256:${"1".repeat(64)}`,
+                            env: [
+                                {
+                                    name: "QUEUE_SIDECAR_IMAGE",
+                                    value: `${KNATIVE_RELEASE_REGISTRY}/knative.dev/serving/cmd/queue@sha256:${"2".repeat(64)}`,
+                                },
+                            ],
+                        },
+                    ],
+                },
+            },
+        },
+    };
+
+    test("every image under Knative's registry moves to the mirror, digests kept; other strings untouched", () => {
+        const rewritten = rewriteImageRegistry(deployment, KNATIVE_RELEASE_REGISTRY, "registry.corp.example/knative/");
+        const container = rewritten.spec.template.spec.containers[0]!;
+        expect(container.image).toBe(
+            `registry.corp.example/knative/knative.dev/serving/cmd/controller@sha256:${"1".repeat(64)}`,
+        );
+        expect(container.env[0]!.value).toBe(
+            `registry.corp.example/knative/knative.dev/serving/cmd/queue@sha256:${"2".repeat(64)}`,
+        );
+        expect(rewritten.metadata).toEqual(deployment.metadata);
+        expect(deployment.spec.template.spec.containers[0]!.image.startsWith(KNATIVE_RELEASE_REGISTRY)).toBe(true);
+    });
+
+    test("the knative-serving Namespace joins the mesh; nothing else is labelled", async () => {
+        const transform = editObjects([labelNamespace("knative-serving", { "istio-injection": "enabled" })]);
+        const namespace = {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: "knative-serving", labels: { "app.kubernetes.io/name": "knative-serving" } },
+        };
+        const result = await transform({
+            custom: true,
+            type: "kubernetes:core/v1:Namespace",
+            name: "knative-serving",
+            props: namespace,
+            opts: {},
+        });
+        expect(result?.props.metadata.labels).toEqual({
+            "app.kubernetes.io/name": "knative-serving",
+            "istio-injection": "enabled",
+        });
+        const other = await transform({
+            custom: true,
+            type: "kubernetes:apps/v1:Deployment",
+            name: "controller",
+            props: deployment,
+            opts: {},
+        });
+        expect(other?.props).toEqual(deployment);
+    });
+});
+
+describe("knativeServingSettings", () => {
+    test("writes each setting under Knative's own key", () => {
+        const settings = knativeServingSettings("games.example.com", {
+            ...PLATFORM_DEFAULTS.knative,
+            maxScaleLimit: 50,
+            allowZeroInitialScale: true,
+        });
+        expect(Object.keys(settings).sort()).toEqual([
+            "config-autoscaler",
+            "config-defaults",
+            "config-deployment",
+            "config-domain",
+            "config-features",
+            "config-observability",
+        ]);
+        expect(settings["config-autoscaler"]).toEqual({
+            "enable-scale-to-zero": "true",
+            "scale-to-zero-grace-period": "30s",
+            "stable-window": "60s",
+            "container-concurrency-target-default": "100",
+            "max-scale-limit": "50",
+            "allow-zero-initial-scale": "true",
+        });
+        expect(settings["config-defaults"]).toEqual({ "container-concurrency-max-limit": "1000" });
+    });
+});
