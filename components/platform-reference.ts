@@ -22,18 +22,39 @@ export class PlatformReference {
     readonly domain: string;
     readonly appNamespaces: readonly string[];
     readonly knativeLimits: KnativeLimits;
+    /** The Broker of each app namespace that has one (`{ "games-web": "default" }`). */
+    readonly brokers: Readonly<Record<string, string>>;
+    /** Kafka's "host:port" list, empty when the environment has no Kafka. */
+    readonly kafkaBootstrapServers: readonly string[];
+    /** In-cluster address of the ingress gateway. */
+    readonly ingressGateway: string;
+    /** Versions of Istio and Knative installed. */
+    readonly versions: Readonly<Record<string, string>>;
 
     private constructor(outputs: Record<string, unknown>) {
         this.environment = outputs.environment as Environment;
         this.domain = outputs.domain as string;
         this.appNamespaces = outputs.appNamespaces as string[];
         this.knativeLimits = outputs.knativeLimits as KnativeLimits;
+        this.brokers = outputs.brokers as Record<string, string>;
+        this.kafkaBootstrapServers = outputs.kafkaBootstrapServers as string[];
+        this.ingressGateway = outputs.ingressGateway as string;
+        this.versions = outputs.versions as Record<string, string>;
     }
 
     /** Reads the outputs of the platform stack `stackName` ("<org>/serverless-platform/<env>"). */
     static async fromStack(stackName: string, opts?: pulumi.CustomResourceOptions): Promise<PlatformReference> {
         const stack = new pulumi.StackReference(stackName, { name: stackName }, opts);
-        const keys = ["environment", "domain", "appNamespaces", "knativeLimits"] as const;
+        const keys = [
+            "environment",
+            "domain",
+            "appNamespaces",
+            "knativeLimits",
+            "brokers",
+            "kafkaBootstrapServers",
+            "ingressGateway",
+            "versions",
+        ] as const;
         const values = await Promise.all(keys.map((key) => stack.requireOutputValue(key)));
         return new PlatformReference(Object.fromEntries(keys.map((key, i) => [key, values[i]])));
     }
@@ -46,5 +67,16 @@ export class PlatformReference {
             );
         }
         return name;
+    }
+
+    /** The Broker of `namespace`; throws when the platform gives it none. */
+    broker(namespace: string): string {
+        const broker = this.brokers[namespace];
+        if (broker === undefined) {
+            throw new Error(
+                `Namespace "${namespace}" has no Broker on the ${this.environment} platform; set namespaces.${namespace}.broker`,
+            );
+        }
+        return broker;
     }
 }

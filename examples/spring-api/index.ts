@@ -28,6 +28,7 @@ export default async function springApi() {
             broker: [
                 {
                     name: "posts",
+                    broker: platform.broker("games-web"),
                     filter: { type: "com.example.post.created" },
                     delivery: { retry: 5, backoffPolicy: "exponential", backoffDelay: "500ms" },
                 },
