@@ -2,13 +2,14 @@
  * The platform program: `pulumi up --stack <env>` reads the environment's
  * config from stacks/Pulumi.<env>.yaml, checks it, installs the platform in
  * order (app namespaces and the mesh, then Knative Serving on the mesh, then
- * Knative Eventing) and exports what app stacks read through a StackReference.
+ * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
 import { Istio } from "./components/istio.ts";
 import { KnativeEventing } from "./components/knative-eventing.ts";
 import { KnativeServing } from "./components/knative-serving.ts";
+import { Monitoring } from "./components/monitoring/index.ts";
 import { knativeLimitsOf, readPlatformConfig } from "./components/platform-config.ts";
 import { VERSIONS } from "./components/versions.ts";
 
@@ -37,7 +38,7 @@ export default function platform() {
         },
         opts,
     );
-    new KnativeServing(
+    const serving = new KnativeServing(
         "knative-serving",
         { domain: config.domain, config: config.knative, source, strictMtls, mesh: istio.ready },
         opts,
@@ -55,6 +56,18 @@ export default function platform() {
         opts,
     );
 
+    // After Serving: exposed UIs are routed through net-istio's gateway, and Knative's metrics are switched on.
+    const monitoring = new Monitoring(
+        "monitoring",
+        {
+            config: config.monitoring,
+            domain: config.domain,
+            sources: config.sources,
+            protectData: config.monitoring.logs.persistent,
+        },
+        { ...opts, dependsOn: [serving] },
+    );
+
     return {
         environment: config.environment,
         domain: config.domain,
@@ -65,5 +78,8 @@ export default function platform() {
         brokerClass: eventing.brokerClass,
         kafkaBootstrapServers: eventing.kafkaBootstrapServers,
         versions: VERSIONS,
+        monitoringUrls: monitoring.urls,
+        monitoringPublicUrls: monitoring.publicUrls,
+        grafanaAdminPassword: monitoring.grafanaAdminPassword,
     };
 }

@@ -66,7 +66,8 @@ export class Istio extends pulumi.ComponentResource {
 
         const base = chart("base", "istio-base", deepMerge({ defaultRevision: "default" }, config.values.base), [ns]);
         const istiod = chart("istiod", "istiod", deepMerge(istiodValues(config, hub), config.values.istiod), [base]);
-        const cni = chart("cni", "istio-cni", { global: { hub } }, [base]);
+        // Some platforms need their own CNI settings (e.g. values.cni: { global: { platform: "gke" } }).
+        const cni = chart("cni", "istio-cni", deepMerge({ global: { hub } }, config.values.cni), [base]);
         const gateway = chart(
             "gateway",
             INGRESS_GATEWAY.name,

@@ -31,7 +31,12 @@ export interface IstioConfig {
     /** Mesh-wide mTLS mode. */
     mtls: "STRICT" | "PERMISSIVE";
     /** Extra Helm values merged over ours, per chart. */
-    values: { base: Record<string, unknown>; istiod: Record<string, unknown>; gateway: Record<string, unknown> };
+    values: {
+        base: Record<string, unknown>;
+        istiod: Record<string, unknown>;
+        cni: Record<string, unknown>;
+        gateway: Record<string, unknown>;
+    };
 }
 
 /** Knative Serving settings; they land in Knative's own ConfigMaps. */
@@ -56,6 +61,36 @@ export interface EventingConfig {
     kafka: { bootstrapServers: string[]; replicationFactor: number; partitions: number } | undefined;
 }
 
+/** Monitoring settings: metrics, logs, the mesh's service graph, and which UIs are exposed. */
+export interface MonitoringConfig {
+    metrics: {
+        enabled: boolean;
+        /** Prometheus replicas. */
+        replicas: number;
+        /** How long Prometheus keeps samples ("7d", "15d"). */
+        retention: string;
+        /** A PersistentVolumeClaim per Prometheus replica; without it, data lives as long as the pod. */
+        persistent: boolean;
+        storageSize: string;
+        storageClass: string | undefined;
+    };
+    logs: {
+        enabled: boolean;
+        /** An Elasticsearch to ship logs to instead of the platform's own ("https://es.corp.example:9200"). */
+        externalElasticsearch: string | undefined;
+        /** Elasticsearch nodes (ECK); 3 or more for HA. */
+        nodes: number;
+        persistent: boolean;
+        storageSize: string;
+        storageClass: string | undefined;
+        /** Days container logs are kept. */
+        retentionDays: number;
+    };
+    kiali: { enabled: boolean };
+    /** UIs routed through the Istio ingress gateway at `<ui>.<domain>`; none by default. */
+    expose: { grafana: boolean; kibana: boolean; kiali: boolean };
+}
+
 /** The platform stack's configuration, typed and checked. */
 export interface PlatformConfig {
     environment: Environment;
@@ -70,6 +105,7 @@ export interface PlatformConfig {
     istio: IstioConfig;
     knative: KnativeConfig;
     eventing: EventingConfig;
+    monitoring: MonitoringConfig;
     sources: UpstreamSources;
 }
 
@@ -88,10 +124,25 @@ export const PLATFORM_DEFAULTS = {
         progressDeadline: "600s",
     },
     eventing: { broker: "in-memory", kafka: { replicationFactor: 3, partitions: 10 } },
+    monitoring: {
+        metrics: { enabled: true, replicas: 1, retention: "7d", persistent: true, storageSize: "20Gi" },
+        logs: { enabled: true, nodes: 1, persistent: true, storageSize: "10Gi", retentionDays: 7 },
+        kiali: { enabled: true },
+        expose: { grafana: false, kibana: false, kiali: false },
+    },
 } as const;
 
 /** The config keys this project reads, so that a typo is reported instead of ignored. */
-export const CONFIG_KEYS = ["environment", "domain", "namespaces", "istio", "knative", "eventing", "sources"] as const;
+export const CONFIG_KEYS = [
+    "environment",
+    "domain",
+    "namespaces",
+    "istio",
+    "knative",
+    "eventing",
+    "monitoring",
+    "sources",
+] as const;
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/;
 
@@ -146,6 +197,15 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         eventing: readEventing(
             problems,
             section(problems, "eventing", config.getObject<Json>("eventing"), ["broker", "kafka"]),
+        ),
+        monitoring: readMonitoring(
+            problems,
+            section(problems, "monitoring", config.getObject<Json>("monitoring"), [
+                "metrics",
+                "logs",
+                "kiali",
+                "expose",
+            ]),
         ),
         sources: readSources(
             problems,
@@ -244,7 +304,12 @@ function readIstio(problems: Problems, istio: Json): IstioConfig {
     problems.oneOf("istio.gatewayServiceType", gatewayServiceType, ["LoadBalancer", "NodePort", "ClusterIP"]);
     const mtls = istio.mtls ?? d.mtls;
     problems.oneOf("istio.mtls", mtls, ["STRICT", "PERMISSIVE"]);
-    const values = section(problems, "istio.values", istio.values as Json | undefined, ["base", "istiod", "gateway"]);
+    const values = section(problems, "istio.values", istio.values as Json | undefined, [
+        "base",
+        "istiod",
+        "cni",
+        "gateway",
+    ]);
     return {
         replicas: wholeNumber(problems, "istio.replicas", istio.replicas, d.replicas, 1),
         gatewayReplicas: wholeNumber(problems, "istio.gatewayReplicas", istio.gatewayReplicas, d.gatewayReplicas, 1),
@@ -253,6 +318,7 @@ function readIstio(problems: Problems, istio: Json): IstioConfig {
         values: {
             base: (values.base as Json | undefined) ?? {},
             istiod: (values.istiod as Json | undefined) ?? {},
+            cni: (values.cni as Json | undefined) ?? {},
             gateway: (values.gateway as Json | undefined) ?? {},
         },
     };
@@ -338,6 +404,126 @@ function readEventing(problems: Problems, eventing: Json): EventingConfig {
     };
 }
 
+function flag(problems: Problems, field: string, value: unknown, fallback: boolean): boolean {
+    const v = value ?? fallback;
+    if (typeof v !== "boolean") {
+        problems.add(field, "must be true or false", v);
+        return fallback;
+    }
+    return v;
+}
+
+function quantity(problems: Problems, field: string, value: unknown, fallback: string): string {
+    const q = value ?? fallback;
+    if (typeof q !== "string" || !((parseQuantity(q) ?? 0) > 0)) {
+        problems.add(field, 'must be a positive Kubernetes quantity such as "20Gi"', q);
+        return fallback;
+    }
+    return q;
+}
+
+function storageClass(problems: Problems, field: string, value: unknown): string | undefined {
+    if (value !== undefined && (typeof value !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value))) {
+        problems.add(field, "must be a StorageClass name", value);
+        return undefined;
+    }
+    return value;
+}
+
+function readMonitoring(problems: Problems, monitoring: Json): MonitoringConfig {
+    const d = PLATFORM_DEFAULTS.monitoring;
+    const metricKeys = ["enabled", "replicas", "retention", "persistent", "storageSize", "storageClass"];
+    const metrics = section(problems, "monitoring.metrics", monitoring.metrics as Json | undefined, metricKeys);
+    const logs = section(problems, "monitoring.logs", monitoring.logs as Json | undefined, [
+        "enabled",
+        "externalElasticsearch",
+        "nodes",
+        "persistent",
+        "storageSize",
+        "storageClass",
+        "retentionDays",
+    ]);
+    const kiali = section(problems, "monitoring.kiali", monitoring.kiali as Json | undefined, ["enabled"]);
+    const expose = section(problems, "monitoring.expose", monitoring.expose as Json | undefined, [
+        "grafana",
+        "kibana",
+        "kiali",
+    ]);
+
+    const retention = metrics.retention ?? d.metrics.retention;
+    if (typeof retention !== "string" || !/^\d+(ms|s|m|h|d|w|y)$/.test(retention)) {
+        problems.add("monitoring.metrics.retention", 'must be a Prometheus duration such as "7d" or "12h"', retention);
+    }
+    const external = logs.externalElasticsearch;
+    if (
+        external !== undefined &&
+        (typeof external !== "string" || !/^https?:\/\//.test(external) || !URL.canParse(external))
+    ) {
+        problems.add(
+            "monitoring.logs.externalElasticsearch",
+            'must be an http(s) URL such as "https://es.corp.example:9200"',
+            external,
+        );
+    }
+    const result: MonitoringConfig = {
+        metrics: {
+            enabled: flag(problems, "monitoring.metrics.enabled", metrics.enabled, d.metrics.enabled),
+            replicas: wholeNumber(problems, "monitoring.metrics.replicas", metrics.replicas, d.metrics.replicas, 1),
+            retention: retention as string,
+            persistent: flag(problems, "monitoring.metrics.persistent", metrics.persistent, d.metrics.persistent),
+            storageSize: quantity(
+                problems,
+                "monitoring.metrics.storageSize",
+                metrics.storageSize,
+                d.metrics.storageSize,
+            ),
+            storageClass: storageClass(problems, "monitoring.metrics.storageClass", metrics.storageClass),
+        },
+        logs: {
+            enabled: flag(problems, "monitoring.logs.enabled", logs.enabled, d.logs.enabled),
+            externalElasticsearch: external as string | undefined,
+            nodes: wholeNumber(problems, "monitoring.logs.nodes", logs.nodes, d.logs.nodes, 1),
+            persistent: flag(problems, "monitoring.logs.persistent", logs.persistent, d.logs.persistent),
+            storageSize: quantity(problems, "monitoring.logs.storageSize", logs.storageSize, d.logs.storageSize),
+            storageClass: storageClass(problems, "monitoring.logs.storageClass", logs.storageClass),
+            retentionDays: wholeNumber(
+                problems,
+                "monitoring.logs.retentionDays",
+                logs.retentionDays,
+                d.logs.retentionDays,
+                1,
+            ),
+        },
+        kiali: { enabled: flag(problems, "monitoring.kiali.enabled", kiali.enabled, d.kiali.enabled) },
+        expose: {
+            grafana: flag(problems, "monitoring.expose.grafana", expose.grafana, d.expose.grafana),
+            kibana: flag(problems, "monitoring.expose.kibana", expose.kibana, d.expose.kibana),
+            kiali: flag(problems, "monitoring.expose.kiali", expose.kiali, d.expose.kiali),
+        },
+    };
+    if (result.kiali.enabled && !result.metrics.enabled) {
+        problems.add(
+            "monitoring.kiali.enabled",
+            "needs monitoring.metrics: Kiali draws the service graph from Prometheus",
+            true,
+        );
+    }
+    if (result.expose.grafana && !result.metrics.enabled) {
+        problems.add("monitoring.expose.grafana", "needs monitoring.metrics.enabled", true);
+    }
+    if (result.expose.kibana && (!result.logs.enabled || result.logs.externalElasticsearch !== undefined)) {
+        problems.add(
+            "monitoring.expose.kibana",
+            "needs the platform's own Elasticsearch (logs enabled, no externalElasticsearch)",
+            true,
+        );
+    }
+    if (result.expose.kiali && !result.kiali.enabled) {
+        problems.add("monitoring.expose.kiali", "needs monitoring.kiali.enabled", true);
+    }
+    return result;
+}
+
 function readSources(problems: Problems, sources: Json): UpstreamSources {
     const url = (field: keyof UpstreamSources, allowDirectory: boolean): string => {
         const value = sources[field] ?? DEFAULT_SOURCES[field];
@@ -370,6 +556,10 @@ function readSources(problems: Problems, sources: Json): UpstreamSources {
         return value as string | undefined;
     };
     return {
+        prometheusChartRepository: url("prometheusChartRepository", false),
+        elasticChartRepository: url("elasticChartRepository", false),
+        fluentChartRepository: url("fluentChartRepository", false),
+        kialiChartRepository: url("kialiChartRepository", false),
         istioChartRepository: url("istioChartRepository", false),
         istioImageHub: registry("istioImageHub") ?? DEFAULT_SOURCES.istioImageHub,
         knativeManifestBaseUrl: url("knativeManifestBaseUrl", true),

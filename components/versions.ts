@@ -15,6 +15,14 @@ export const VERSIONS = {
     netIstio: "1.22.0",
     knativeEventing: "1.22.2",
     eventingKafka: "1.22.0",
+    /** Prometheus Operator, Prometheus and Grafana. */
+    kubePrometheusStack: "67.8.0",
+    /** Elastic Cloud on Kubernetes operator, and the Elastic Stack it runs. */
+    eckOperator: "2.16.0",
+    elasticStack: "8.17.0",
+    /** Fluent Bit's chart (Fluent Bit 3.1). */
+    fluentBit: "0.47.0",
+    kiali: "2.4.0",
 } as const;
 
 /** Where upstream artefacts come from; each can be pointed at a company mirror per stack. */
@@ -32,6 +40,14 @@ export interface UpstreamSources {
     knativeManifestBaseUrl: string;
     /** Registry Knative's images are pulled from; unset keeps the digests of the release manifests' registry. */
     knativeImageRegistry: string | undefined;
+    /** Helm repository of kube-prometheus-stack. */
+    prometheusChartRepository: string;
+    /** Helm repository of the ECK operator. */
+    elasticChartRepository: string;
+    /** Helm repository of Fluent Bit. */
+    fluentChartRepository: string;
+    /** Helm repository of Kiali. */
+    kialiChartRepository: string;
 }
 
 export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
@@ -39,6 +55,10 @@ export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
     istioImageHub: "docker.io/istio",
     knativeManifestBaseUrl: "https://github.com",
     knativeImageRegistry: undefined,
+    prometheusChartRepository: "https://prometheus-community.github.io/helm-charts",
+    elasticChartRepository: "https://helm.elastic.co",
+    fluentChartRepository: "https://fluent.github.io/helm-charts",
+    kialiChartRepository: "https://kiali.org/helm-charts",
 };
 
 /** The registry Knative's release manifests reference. */

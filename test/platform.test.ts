@@ -30,6 +30,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
 
     test("installs Istio's charts at the pinned version from the chart repository", () => {
         const charts = ofType(resources, CHART)
+            .filter((r) => r.name.startsWith("istio-"))
             .map((r) => [r.name, r.inputs.chart, r.inputs.version, r.inputs.repositoryOpts.repo])
             .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
         const repo = "https://istio-release.storage.googleapis.com/charts";
@@ -232,7 +233,7 @@ describe("mirrors for air-gapped installs", () => {
                 knativeImageRegistry: "registry.mirror.example.com/knative-releases",
             }),
         });
-        for (const chart of ofType(resources, CHART)) {
+        for (const chart of ofType(resources, CHART).filter((r) => r.name.startsWith("istio-"))) {
             expect(chart.inputs.repositoryOpts.repo).toBe("https://charts.mirror.example.com/istio");
         }
         expect(find(resources, CHART, "istio-istiod").inputs.values.global.hub).toBe(
@@ -252,7 +253,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "an unknown key",
             { "serverless-platform:maxScaleLimit": "5" },
-            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, sources (got "maxScaleLimit")`,
+            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources (got "maxScaleLimit")`,
         ],
         [
             "an unknown key in a section",

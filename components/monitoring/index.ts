@@ -1,0 +1,148 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { MonitoringConfig } from "../platform-config.ts";
+import type { UpstreamSources } from "../versions.ts";
+import { KIALI_SERVICE, Kiali } from "./kiali.ts";
+import { LOGS_SERVICES, Logs } from "./logs.ts";
+import { METRICS_SERVICES, Metrics } from "./metrics.ts";
+
+/** Arguments of {@link Monitoring}. */
+export interface MonitoringArgs {
+    config: MonitoringConfig;
+    /** The platform's domain: exposed UIs answer at `<ui>.<domain>`. */
+    domain: string;
+    sources: UpstreamSources;
+    /** Protect stateful data from deletion (prod). */
+    protectData: boolean;
+}
+
+export const MONITORING_NAMESPACE = "monitoring";
+/** The Istio Gateway net-istio creates; exposed UIs are routed through it. */
+const KNATIVE_GATEWAY = "knative-serving/knative-ingress-gateway";
+
+/**
+ * Monitoring out of the box: Prometheus and Grafana with Knative and Istio
+ * dashboards, Elasticsearch and Kibana with Fluent Bit shipping every
+ * container's logs, and Kiali for the service graph. Each piece can be turned
+ * off per stack. No UI is reachable from outside the cluster unless the stack
+ * exposes it (`monitoring.expose`), through the Istio ingress gateway.
+ *
+ * ```ts
+ * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true }, { dependsOn: [serving] });
+ * ```
+ */
+export class Monitoring extends pulumi.ComponentResource {
+    /** In-cluster URLs of the UIs that are enabled, by UI. */
+    public readonly urls: pulumi.Output<Record<string, string>>;
+    /** Public URLs of the exposed UIs, by UI. */
+    public readonly publicUrls: pulumi.Output<Record<string, string>>;
+    /** Grafana's admin password, or an empty secret without metrics. */
+    public readonly grafanaAdminPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:monitoring:Monitoring", name, {}, opts);
+        const { config, sources } = args;
+        // Node agents (node-exporter, Fluent Bit) read host paths: this namespace cannot be "restricted".
+        const namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: MONITORING_NAMESPACE,
+                    labels: { "pod-security.kubernetes.io/enforce": "privileged" },
+                },
+            },
+            { parent: this },
+        );
+        const ns = namespace.metadata.name;
+        const child = { parent: this, dependsOn: [namespace] };
+        const urls: Record<string, pulumi.Output<string>> = {};
+
+        const metrics = config.metrics.enabled
+            ? new Metrics(
+                  `${name}-metrics`,
+                  { namespace: ns, config: config.metrics, chartRepository: sources.prometheusChartRepository },
+                  child,
+              )
+            : undefined;
+        if (metrics) {
+            urls.prometheus = metrics.prometheusUrl;
+            urls.grafana = metrics.grafanaUrl;
+        }
+        if (config.logs.enabled) {
+            const logs = new Logs(
+                `${name}-logs`,
+                {
+                    namespace: ns,
+                    config: config.logs,
+                    protectData: args.protectData,
+                    elasticChartRepository: sources.elasticChartRepository,
+                    fluentChartRepository: sources.fluentChartRepository,
+                },
+                child,
+            );
+            urls.elasticsearch = logs.elasticsearchUrl;
+            if (config.logs.externalElasticsearch === undefined) {
+                urls.kibana = logs.kibanaUrl;
+            }
+        }
+        const publicHost = (ui: string) => `${ui}.${args.domain}`;
+        if (metrics && config.kiali.enabled) {
+            const kiali = new Kiali(
+                `${name}-kiali`,
+                {
+                    namespace: ns,
+                    prometheusUrl: metrics.prometheusUrl,
+                    grafanaUrl: metrics.grafanaUrl,
+                    ...(config.expose.grafana ? { grafanaExternalUrl: `http://${publicHost("grafana")}` } : {}),
+                    chartRepository: sources.kialiChartRepository,
+                },
+                { parent: this, dependsOn: [namespace, ...metrics.ready] },
+            );
+            urls.kiali = kiali.url;
+        }
+
+        const backends = {
+            grafana: METRICS_SERVICES.grafana,
+            kibana: LOGS_SERVICES.kibana,
+            kiali: KIALI_SERVICE,
+        };
+        const exposed = (Object.keys(backends) as (keyof typeof backends)[]).filter((ui) => config.expose[ui]);
+        for (const ui of exposed) {
+            const backend = backends[ui];
+            new k8s.apiextensions.CustomResource(
+                `${name}-expose-${ui}`,
+                {
+                    apiVersion: "networking.istio.io/v1",
+                    kind: "VirtualService",
+                    metadata: { name: `${ui}-public`, namespace: ns },
+                    spec: {
+                        gateways: [KNATIVE_GATEWAY],
+                        hosts: [publicHost(ui)],
+                        http: [
+                            {
+                                route: [
+                                    {
+                                        destination: {
+                                            host: `${backend.name}.${MONITORING_NAMESPACE}.svc.cluster.local`,
+                                            port: { number: backend.port },
+                                        },
+                                    },
+                                ],
+                            },
+                        ],
+                    },
+                },
+                child,
+            );
+        }
+
+        this.urls = pulumi.output(urls);
+        this.publicUrls = pulumi.output(Object.fromEntries(exposed.map((ui) => [ui, `http://${publicHost(ui)}`])));
+        this.grafanaAdminPassword = metrics?.grafanaAdminPassword ?? pulumi.secret("");
+        this.registerOutputs({
+            urls: this.urls,
+            publicUrls: this.publicUrls,
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
+    }
+}

@@ -1,0 +1,76 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+
+/** Arguments of {@link Kiali}. */
+export interface KialiArgs {
+    namespace: pulumi.Input<string>;
+    /** In-cluster URL of the Prometheus Kiali reads the mesh's traffic from. */
+    prometheusUrl: pulumi.Input<string>;
+    /** In-cluster URL of Grafana, for Kiali's links to dashboards. */
+    grafanaUrl: pulumi.Input<string>;
+    /** The URL people open Grafana at, when it is exposed. @default the in-cluster URL */
+    grafanaExternalUrl?: pulumi.Input<string>;
+    /** @default DEFAULT_SOURCES.kialiChartRepository */
+    chartRepository?: string;
+}
+
+export const KIALI_SERVICE = { name: "kiali", port: 20001 } as const;
+
+/**
+ * Kiali from its upstream chart, wired to the platform's Prometheus, Grafana
+ * and Istio, so the service graph (including a canary's traffic split) shows
+ * on first open. Login is by Kubernetes token: `kubectl -n monitoring create token kiali`.
+ * @see https://kiali.io/docs/installation/installation-guide/install-with-helm/
+ */
+export class Kiali extends pulumi.ComponentResource {
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: KialiArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:monitoring:Kiali", name, {}, opts);
+        new k8s.helm.v4.Chart(
+            name,
+            {
+                chart: "kiali-server",
+                name: "kiali",
+                version: VERSIONS.kiali,
+                namespace: args.namespace,
+                repositoryOpts: { repo: args.chartRepository ?? DEFAULT_SOURCES.kialiChartRepository },
+                values: pulumi
+                    .all([args.prometheusUrl, args.grafanaUrl, args.grafanaExternalUrl ?? args.grafanaUrl])
+                    .apply(([prometheus, grafana, grafanaExternal]) =>
+                        kialiValues(prometheus, grafana, grafanaExternal),
+                    ),
+            },
+            { parent: this },
+        );
+        this.url = pulumi.interpolate`http://${KIALI_SERVICE.name}.${args.namespace}.svc.cluster.local:${KIALI_SERVICE.port}`;
+        this.registerOutputs({ url: this.url });
+    }
+}
+
+/** Kiali's chart values: where Istio, Prometheus and Grafana are. */
+export function kialiValues(
+    prometheusUrl: string,
+    grafanaUrl: string,
+    grafanaExternalUrl: string,
+): Record<string, unknown> {
+    return {
+        istio_namespace: "istio-system",
+        auth: { strategy: "token" },
+        deployment: { cluster_wide_access: true },
+        external_services: {
+            istio: { root_namespace: "istio-system" },
+            prometheus: { url: prometheusUrl },
+            grafana: {
+                enabled: true,
+                internal_url: grafanaUrl,
+                external_url: grafanaExternalUrl,
+                // Kiali reads "secret:<name>:<key>" from its own namespace: the Secret Grafana uses.
+                auth: { type: "basic", username: "admin", password: "secret:grafana-admin:admin-password" },
+                dashboards: [{ name: "Istio mesh" }, { name: "Knative Serving: revisions" }],
+            },
+            tracing: { enabled: false },
+        },
+    };
+}

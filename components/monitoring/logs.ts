@@ -1,0 +1,372 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { MonitoringConfig } from "../platform-config.ts";
+import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+
+/** Arguments of {@link Logs}. */
+export interface LogsArgs {
+    namespace: pulumi.Input<string>;
+    config: MonitoringConfig["logs"];
+    /** Protect the Elasticsearch data from `pulumi destroy` and accidental replacement. */
+    protectData: boolean;
+    /** @default DEFAULT_SOURCES.elasticChartRepository */
+    elasticChartRepository?: string;
+    /** @default DEFAULT_SOURCES.fluentChartRepository */
+    fluentChartRepository?: string;
+}
+
+/** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
+export const LOGS_SERVICES = {
+    elasticsearch: { name: "logs-es-http", port: 9200 },
+    kibana: { name: "logs-kb-http", port: 5601 },
+    /** ECK's generated password of the `elastic` superuser, for Kibana logins. */
+    elasticUserSecret: "logs-es-elastic-user",
+} as const;
+
+/** The Secret Fluent Bit reads its Elasticsearch credentials from (`username`, `password`). */
+export const SHIPPER_SECRET = "fluent-bit-elasticsearch";
+/** Container logs land in this data stream; retention applies to `logs-k8s-*`. */
+export const LOG_DATA_STREAM = "logs-k8s-default";
+/** curl, to set the data stream's retention through Elasticsearch's API. */
+export const CURL_IMAGE = "docker.io/curlimages/curl:8.11.1";
+
+/**
+ * Container logs, searchable in Kibana: Elasticsearch and Kibana run by the
+ * ECK operator, and Fluent Bit on every node shipping container logs with
+ * their Kubernetes metadata (namespace, pod, and the Knative service and
+ * revision labels). Logs are kept `retentionDays` days (a data stream
+ * lifecycle). Fluent Bit writes as a user of its own whose password is
+ * generated and kept as a Pulumi secret; Kibana users log in as `elastic`
+ * (ECK keeps that password in the `logs-es-elastic-user` Secret).
+ *
+ * With `externalElasticsearch`, only Fluent Bit is installed; it reads its
+ * credentials from the `fluent-bit-elasticsearch` Secret the company provides.
+ * @see https://www.elastic.co/guide/en/cloud-on-k8s/current/index.html
+ */
+export class Logs extends pulumi.ComponentResource {
+    public readonly elasticsearchUrl: pulumi.Output<string>;
+    /** In-cluster Kibana URL, or an empty string with an external Elasticsearch. */
+    public readonly kibanaUrl: pulumi.Output<string>;
+    /** Fluent Bit's Elasticsearch password, or an empty secret with an external Elasticsearch. */
+    public readonly shipperPassword: pulumi.Output<string>;
+
+    constructor(name: string, args: LogsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:monitoring:Logs", name, {}, opts);
+        const { config, namespace } = args;
+        const external = config.externalElasticsearch;
+
+        if (external === undefined) {
+            const managed = managedElasticsearch(this, name, args);
+            this.elasticsearchUrl = pulumi.interpolate`https://${LOGS_SERVICES.elasticsearch.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.elasticsearch.port}`;
+            this.kibanaUrl = pulumi.interpolate`http://${LOGS_SERVICES.kibana.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.kibana.port}`;
+            this.shipperPassword = managed.password;
+            fluentBit(this, name, args, this.elasticsearchUrl, managed.ready);
+        } else {
+            this.elasticsearchUrl = pulumi.output(external);
+            this.kibanaUrl = pulumi.output("");
+            this.shipperPassword = pulumi.secret("");
+            fluentBit(this, name, args, this.elasticsearchUrl, []);
+        }
+        this.registerOutputs({
+            elasticsearchUrl: this.elasticsearchUrl,
+            kibanaUrl: this.kibanaUrl,
+            shipperPassword: this.shipperPassword,
+        });
+    }
+}
+
+function managedElasticsearch(
+    parent: pulumi.Resource,
+    name: string,
+    args: LogsArgs,
+): { password: pulumi.Output<string>; ready: pulumi.Resource[] } {
+    const { config, namespace } = args;
+    const operatorNamespace = new k8s.core.v1.Namespace(
+        `${name}-elastic-system`,
+        { metadata: { name: "elastic-system" } },
+        { parent },
+    );
+    const operator = new k8s.helm.v4.Chart(
+        `${name}-eck-operator`,
+        {
+            chart: "eck-operator",
+            name: "elastic-operator",
+            version: VERSIONS.eckOperator,
+            namespace: "elastic-system",
+            repositoryOpts: { repo: args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository },
+            values: { installCRDs: true },
+        },
+        { parent, dependsOn: [operatorNamespace] },
+    );
+
+    const password = new random.RandomPassword(`${name}-shipper`, { length: 32, special: false }, { parent });
+    // One Secret serves both sides: ECK's file realm reads username/password/roles, Fluent Bit reads username/password.
+    const shipper = new k8s.core.v1.Secret(
+        `${name}-shipper`,
+        {
+            metadata: { name: SHIPPER_SECRET, namespace },
+            type: "kubernetes.io/basic-auth",
+            stringData: pulumi.secret({ username: "fluent-bit", password: password.result, roles: "log-shipper" }),
+        },
+        { parent },
+    );
+    const roles = new k8s.core.v1.Secret(
+        `${name}-roles`,
+        { metadata: { name: "logs-roles", namespace }, stringData: { "roles.yml": shipperRole() } },
+        { parent },
+    );
+    const elasticsearch = new k8s.apiextensions.CustomResource(
+        `${name}-elasticsearch`,
+        elasticsearchSpec(namespace, config),
+        {
+            parent,
+            dependsOn: [operator, shipper, roles],
+            // The data is the point: `pulumi destroy` must not take it by accident.
+            protect: args.protectData,
+            retainOnDelete: args.protectData,
+        },
+    );
+    const kibana = new k8s.apiextensions.CustomResource(
+        `${name}-kibana`,
+        {
+            apiVersion: "kibana.k8s.elastic.co/v1",
+            kind: "Kibana",
+            metadata: { name: "logs", namespace },
+            spec: {
+                version: VERSIONS.elasticStack,
+                count: config.nodes > 1 ? 2 : 1,
+                elasticsearchRef: { name: "logs" },
+                // Served through the mesh gateway when exposed; no self-signed certificate in between.
+                http: { tls: { selfSignedCertificate: { disabled: true } } },
+            },
+        },
+        { parent, dependsOn: [elasticsearch] },
+    );
+    const retention = new k8s.batch.v1.Job(`${name}-retention`, retentionJob(namespace, config.retentionDays), {
+        parent,
+        dependsOn: [elasticsearch],
+    });
+    return { password: pulumi.secret(password.result), ready: [elasticsearch, kibana, retention] };
+}
+
+/** Fluent Bit may create and write the log data streams, and manage their template; nothing else. */
+export function shipperRole(): string {
+    return [
+        "log-shipper:",
+        '  cluster: ["monitor", "manage_index_templates"]',
+        "  indices:",
+        '    - names: ["logs-k8s-*"]',
+        '      privileges: ["create_doc", "create_index", "auto_configure", "view_index_metadata"]',
+        "",
+    ].join("\n");
+}
+
+/** The Elasticsearch cluster: `nodes` nodes, persistent or not, keeping PVCs unless scaled down. */
+export function elasticsearchSpec(
+    namespace: pulumi.Input<string>,
+    config: MonitoringConfig["logs"],
+): k8s.apiextensions.CustomResourceArgs {
+    const dataVolume = "elasticsearch-data";
+    return {
+        apiVersion: "elasticsearch.k8s.elastic.co/v1",
+        kind: "Elasticsearch",
+        metadata: { name: "logs", namespace },
+        spec: {
+            version: VERSIONS.elasticStack,
+            auth: { fileRealm: [{ secretName: SHIPPER_SECRET }], roles: [{ secretName: "logs-roles" }] },
+            volumeClaimDeletePolicy: "DeleteOnScaledownOnly",
+            nodeSets: [
+                {
+                    name: "default",
+                    count: config.nodes,
+                    config: { "node.store.allow_mmap": false },
+                    podTemplate: {
+                        spec: {
+                            containers: [
+                                {
+                                    name: "elasticsearch",
+                                    resources: {
+                                        requests: {
+                                            cpu: config.nodes > 1 ? "1" : "250m",
+                                            memory: config.nodes > 1 ? "4Gi" : "2Gi",
+                                        },
+                                        limits: { memory: config.nodes > 1 ? "4Gi" : "2Gi" },
+                                    },
+                                },
+                            ],
+                            ...(config.persistent ? {} : { volumes: [{ name: dataVolume, emptyDir: {} }] }),
+                        },
+                    },
+                    ...(config.persistent
+                        ? {
+                              volumeClaimTemplates: [
+                                  {
+                                      metadata: { name: dataVolume },
+                                      spec: {
+                                          accessModes: ["ReadWriteOnce"],
+                                          resources: { requests: { storage: config.storageSize } },
+                                          ...(config.storageClass !== undefined
+                                              ? { storageClassName: config.storageClass }
+                                              : {}),
+                                      },
+                                  },
+                              ],
+                          }
+                        : {}),
+                },
+            ],
+        },
+    };
+}
+
+/**
+ * A Job that sets the log data streams' retention through Elasticsearch's
+ * index template API, as Fluent Bit's user. It is named after the retention,
+ * so a change runs it again.
+ */
+export function retentionJob(namespace: pulumi.Input<string>, retentionDays: number): k8s.types.input.batch.v1.Job {
+    const template = JSON.stringify({
+        index_patterns: ["logs-k8s-*"],
+        data_stream: {},
+        priority: 500,
+        template: { lifecycle: { data_retention: `${retentionDays}d` } },
+    });
+    return {
+        metadata: { name: `logs-retention-${retentionDays}d`, namespace },
+        spec: {
+            backoffLimit: 20,
+            template: {
+                spec: {
+                    restartPolicy: "OnFailure",
+                    securityContext: { runAsNonRoot: true, runAsUser: 100, seccompProfile: { type: "RuntimeDefault" } },
+                    containers: [
+                        {
+                            name: "set-retention",
+                            image: CURL_IMAGE,
+                            args: [
+                                "--fail",
+                                "--silent",
+                                "--show-error",
+                                "--cacert",
+                                "/es-ca/ca.crt",
+                                "--user",
+                                "$(ES_USER):$(ES_PASSWORD)",
+                                "--request",
+                                "PUT",
+                                "--header",
+                                "Content-Type: application/json",
+                                "--data",
+                                template,
+                                `https://${LOGS_SERVICES.elasticsearch.name}:${LOGS_SERVICES.elasticsearch.port}/_index_template/logs-k8s`,
+                            ],
+                            env: [
+                                {
+                                    name: "ES_USER",
+                                    valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "username" } },
+                                },
+                                {
+                                    name: "ES_PASSWORD",
+                                    valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "password" } },
+                                },
+                            ],
+                            volumeMounts: [{ name: "es-ca", mountPath: "/es-ca", readOnly: true }],
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                readOnlyRootFilesystem: true,
+                                capabilities: { drop: ["ALL"] },
+                            },
+                            resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+                        },
+                    ],
+                    volumes: [{ name: "es-ca", secret: { secretName: "logs-es-http-certs-public" } }],
+                },
+            },
+        },
+    };
+}
+
+function fluentBit(
+    parent: pulumi.Resource,
+    name: string,
+    args: LogsArgs,
+    elasticsearchUrl: pulumi.Output<string>,
+    dependsOn: pulumi.Resource[],
+): k8s.helm.v4.Chart {
+    return new k8s.helm.v4.Chart(
+        `${name}-fluent-bit`,
+        {
+            chart: "fluent-bit",
+            name: "fluent-bit",
+            version: VERSIONS.fluentBit,
+            namespace: args.namespace,
+            repositoryOpts: { repo: args.fluentChartRepository ?? DEFAULT_SOURCES.fluentChartRepository },
+            values: elasticsearchUrl.apply((url) =>
+                fluentBitValues(url, args.config.externalElasticsearch === undefined),
+            ),
+        },
+        { parent, dependsOn },
+    );
+}
+
+/**
+ * Fluent Bit's chart values: tail every container log, add Kubernetes
+ * metadata (labels included, so Knative's service and revision labels come
+ * along), and write to the log data stream over TLS.
+ * @see https://docs.fluentbit.io/manual/pipeline/outputs/elasticsearch
+ */
+export function fluentBitValues(elasticsearchUrl: string, managed: boolean): Record<string, unknown> {
+    const url = new URL(elasticsearchUrl);
+    const tls = url.protocol === "https:";
+    const output = [
+        "[OUTPUT]",
+        "    Name es",
+        "    Match kube.*",
+        `    Host ${url.hostname}`,
+        `    Port ${url.port === "" ? (tls ? "443" : "80") : url.port}`,
+        "    HTTP_User ${ES_USER}",
+        "    HTTP_Passwd ${ES_PASSWORD}",
+        `    Index ${LOG_DATA_STREAM}`,
+        "    Write_Operation create",
+        "    Suppress_Type_Name On",
+        "    Replace_Dots On",
+        "    Retry_Limit 10",
+        `    tls ${tls ? "On" : "Off"}`,
+        ...(tls ? ["    tls.verify On", ...(managed ? ["    tls.ca_file /es-ca/ca.crt"] : [])] : []),
+    ].join("\n");
+    return {
+        env: [
+            { name: "ES_USER", valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "username" } } },
+            { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "password" } } },
+        ],
+        ...(managed
+            ? {
+                  extraVolumes: [{ name: "es-ca", secret: { secretName: "logs-es-http-certs-public" } }],
+                  extraVolumeMounts: [{ name: "es-ca", mountPath: "/es-ca", readOnly: true }],
+              }
+            : {}),
+        config: {
+            inputs: [
+                "[INPUT]",
+                "    Name tail",
+                "    Path /var/log/containers/*.log",
+                "    multiline.parser docker, cri",
+                "    Tag kube.*",
+                "    Mem_Buf_Limit 50MB",
+                "    Skip_Long_Lines On",
+            ].join("\n"),
+            filters: [
+                "[FILTER]",
+                "    Name kubernetes",
+                "    Match kube.*",
+                "    Merge_Log On",
+                "    Keep_Log Off",
+                "    Labels On",
+                "    Annotations Off",
+                "    K8S-Logging.Parser On",
+                "    K8S-Logging.Exclude On",
+            ].join("\n"),
+            outputs: output,
+        },
+    };
+}

@@ -1,0 +1,250 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { MonitoringConfig } from "../platform-config.ts";
+import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
+
+/** Arguments of {@link Metrics}. */
+export interface MetricsArgs {
+    namespace: pulumi.Input<string>;
+    config: MonitoringConfig["metrics"];
+    /** @default DEFAULT_SOURCES.prometheusChartRepository */
+    chartRepository?: string;
+}
+
+/** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
+export const METRICS_SERVICES = {
+    prometheus: { name: "prometheus-stack-prometheus", port: 9090 },
+    grafana: { name: "grafana", port: 80 },
+} as const;
+
+/** Where Istio's sidecar writes the workload certificates Prometheus scrapes mTLS-only pods with. */
+const ISTIO_CERTS = "/etc/istio-output-certs";
+
+/**
+ * Prometheus and Grafana from the kube-prometheus-stack chart, scraping
+ * Istio (istiod, every Envoy) and Knative (activator, autoscaler, controller,
+ * webhook, every queue-proxy) through ServiceMonitors and PodMonitors, with
+ * the platform's dashboards provisioned as ConfigMaps for Grafana's sidecar.
+ *
+ * App pods accept only mTLS under STRICT mesh policy, so Prometheus gets an
+ * Istio sidecar that only issues its certificates (no traffic capture) and
+ * scrapes queue-proxies with them, as Istio documents. Grafana's admin
+ * password is generated and kept as a Pulumi secret.
+ *
+ * ```ts
+ * const metrics = new Metrics("metrics", { namespace: "monitoring", config });
+ * ```
+ * @see https://istio.io/latest/docs/ops/integrations/prometheus/
+ * @see https://knative.dev/docs/serving/observability/metrics/collecting-metrics/
+ */
+export class Metrics extends pulumi.ComponentResource {
+    public readonly prometheusUrl: pulumi.Output<string>;
+    public readonly grafanaUrl: pulumi.Output<string>;
+    /** Grafana's `admin` password. */
+    public readonly grafanaAdminPassword: pulumi.Output<string>;
+    /** What depends on Prometheus being up (Kiali). */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: MetricsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("serverless-platform:monitoring:Metrics", name, {}, opts);
+        const { config, namespace } = args;
+
+        const password = new random.RandomPassword(
+            `${name}-grafana-admin`,
+            { length: 24, special: false },
+            { parent: this },
+        );
+        const adminSecret = new k8s.core.v1.Secret(
+            `${name}-grafana-admin`,
+            {
+                metadata: { name: "grafana-admin", namespace },
+                stringData: pulumi.secret({ "admin-user": "admin", "admin-password": password.result }),
+            },
+            { parent: this },
+        );
+        const chart = new k8s.helm.v4.Chart(
+            `${name}-kube-prometheus-stack`,
+            {
+                chart: "kube-prometheus-stack",
+                name: "prometheus-stack",
+                version: VERSIONS.kubePrometheusStack,
+                namespace,
+                repositoryOpts: { repo: args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository },
+                values: kubePrometheusStackValues(config),
+            },
+            { parent: this, dependsOn: [adminSecret] },
+        );
+        const monitors = scrapeTargets().map(
+            (monitor) =>
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${monitor.metadata.name}`,
+                    { ...monitor, metadata: { ...monitor.metadata, namespace } },
+                    { parent: this, dependsOn: [chart] },
+                ),
+        );
+        const dashboards = Object.entries(platformDashboards()).map(
+            ([file, json]) =>
+                new k8s.core.v1.ConfigMap(
+                    `${name}-dashboard-${file.replace(/\.json$/, "")}`,
+                    {
+                        metadata: {
+                            name: `dashboard-${file.replace(/\.json$/, "")}`,
+                            namespace,
+                            labels: { grafana_dashboard: "1" },
+                        },
+                        data: { [file]: JSON.stringify(json, null, 2) },
+                    },
+                    { parent: this },
+                ),
+        );
+
+        this.ready = [chart, ...monitors, ...dashboards];
+        this.prometheusUrl = pulumi.interpolate`http://${METRICS_SERVICES.prometheus.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.prometheus.port}`;
+        this.grafanaUrl = pulumi.interpolate`http://${METRICS_SERVICES.grafana.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.grafana.port}`;
+        // The provider marks `result` secret; saying it here keeps it so whatever the provider does.
+        this.grafanaAdminPassword = pulumi.secret(password.result);
+        this.registerOutputs({
+            prometheusUrl: this.prometheusUrl,
+            grafanaUrl: this.grafanaUrl,
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
+    }
+}
+
+/** The chart's values for one environment. */
+export function kubePrometheusStackValues(config: MonitoringConfig["metrics"]): Record<string, unknown> {
+    const storage = config.persistent
+        ? {
+              storageSpec: {
+                  volumeClaimTemplate: {
+                      spec: {
+                          ...(config.storageClass !== undefined ? { storageClassName: config.storageClass } : {}),
+                          accessModes: ["ReadWriteOnce"],
+                          resources: { requests: { storage: config.storageSize } },
+                      },
+                  },
+              },
+          }
+        : {};
+    return {
+        fullnameOverride: "prometheus-stack",
+        grafana: {
+            fullnameOverride: METRICS_SERVICES.grafana.name,
+            admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+            sidecar: {
+                dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
+                datasources: { defaultDatasourceEnabled: true, uid: PROMETHEUS_DATASOURCE.uid },
+            },
+        },
+        prometheus: {
+            prometheusSpec: {
+                replicas: config.replicas,
+                retention: config.retention,
+                // Pick up every ServiceMonitor and PodMonitor, not only the chart's own.
+                serviceMonitorSelectorNilUsesHelmValues: false,
+                podMonitorSelectorNilUsesHelmValues: false,
+                resources: { requests: { cpu: "200m", memory: "1Gi" } },
+                // A sidecar that only provisions Istio certificates: Prometheus joins no traffic path.
+                podMetadata: {
+                    labels: { "sidecar.istio.io/inject": "true" },
+                    annotations: {
+                        "traffic.sidecar.istio.io/includeInboundPorts": "",
+                        "traffic.sidecar.istio.io/includeOutboundIPRanges": "",
+                        "proxy.istio.io/config": JSON.stringify({ proxyMetadata: { OUTPUT_CERTS: ISTIO_CERTS } }),
+                        "sidecar.istio.io/userVolumeMount": JSON.stringify([
+                            { name: "istio-certs", mountPath: ISTIO_CERTS },
+                        ]),
+                    },
+                },
+                volumes: [{ name: "istio-certs", emptyDir: { medium: "Memory" } }],
+                volumeMounts: [{ name: "istio-certs", mountPath: "/etc/prom-certs/" }],
+                ...storage,
+            },
+        },
+    };
+}
+
+/** Kubernetes object shape of a Prometheus Operator monitor. */
+interface Monitor {
+    apiVersion: "monitoring.coreos.com/v1";
+    kind: "ServiceMonitor" | "PodMonitor";
+    metadata: { name: string };
+    spec: Record<string, unknown>;
+}
+
+/** Relabels a pod label into a series label, so queries can filter by Knative service and revision. */
+const fromPodLabel = (podLabel: string, target: string) => ({
+    sourceLabels: [`__meta_kubernetes_pod_label_${podLabel.replace(/[./-]/g, "_")}`],
+    targetLabel: target,
+});
+
+/** What Prometheus scrapes, the way Istio's and Knative's docs recommend. */
+export function scrapeTargets(): Monitor[] {
+    const any = { any: true };
+    return [
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "ServiceMonitor",
+            metadata: { name: "istiod" },
+            spec: {
+                namespaceSelector: { matchNames: ["istio-system"] },
+                selector: { matchLabels: { app: "istiod" } },
+                endpoints: [{ port: "http-monitoring", interval: "15s" }],
+            },
+        },
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PodMonitor",
+            metadata: { name: "envoy-stats" },
+            spec: {
+                namespaceSelector: any,
+                selector: { matchExpressions: [{ key: "security.istio.io/tlsMode", operator: "Exists" }] },
+                podMetricsEndpoints: [{ port: "http-envoy-prom", path: "/stats/prometheus", interval: "15s" }],
+            },
+        },
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "ServiceMonitor",
+            metadata: { name: "knative-serving" },
+            spec: {
+                namespaceSelector: { matchNames: ["knative-serving"] },
+                selector: {
+                    matchExpressions: [
+                        { key: "app", operator: "In", values: ["activator", "autoscaler", "controller", "webhook"] },
+                    ],
+                },
+                endpoints: [{ port: "http-metrics", interval: "30s" }],
+            },
+        },
+        {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PodMonitor",
+            metadata: { name: "knative-queue-proxy" },
+            spec: {
+                namespaceSelector: any,
+                selector: { matchExpressions: [{ key: "serving.knative.dev/revision", operator: "Exists" }] },
+                podMetricsEndpoints: [
+                    {
+                        port: "http-usermetric",
+                        path: "/metrics",
+                        interval: "30s",
+                        scheme: "https",
+                        tlsConfig: {
+                            caFile: "/etc/prom-certs/root-cert.pem",
+                            certFile: "/etc/prom-certs/cert-chain.pem",
+                            keyFile: "/etc/prom-certs/key.pem",
+                            insecureSkipVerify: true,
+                        },
+                        relabelings: [
+                            fromPodLabel("serving.knative.dev/service", "kn_service_name"),
+                            fromPodLabel("serving.knative.dev/configuration", "kn_configuration_name"),
+                            fromPodLabel("serving.knative.dev/revision", "kn_revision_name"),
+                        ],
+                    },
+                ],
+            },
+        },
+    ];
+}

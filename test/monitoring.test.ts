@@ -1,0 +1,285 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, test } from "vitest";
+import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitoring/dashboards.ts";
+import { VERSIONS } from "../components/versions.ts";
+import platform from "../index.ts";
+import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue } from "./harness.ts";
+import { STACKS, stackConfig } from "./stacks.ts";
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+
+async function deploy(env: string, override: Record<string, string> = {}) {
+    let outputs: Record<string, any> = {};
+    const resources = await runProgram(
+        () => {
+            outputs = platform();
+        },
+        { stack: env, config: { ...stackConfig(env), ...override } },
+    );
+    return { resources, outputs };
+}
+
+const values = (resources: Registered[], name: string) => find(resources, CHART, name).inputs.values;
+
+describe.each(STACKS)("monitoring on %s", async (env) => {
+    const { resources, outputs } = await deploy(env);
+
+    test("charts are pinned and come from their upstream repositories", () => {
+        const charts = ofType(resources, CHART)
+            .filter((r) => r.name.startsWith("monitoring-"))
+            .map((r) => [r.inputs.chart, r.inputs.version, r.inputs.repositoryOpts.repo])
+            .sort();
+        expect(charts).toEqual([
+            ["eck-operator", VERSIONS.eckOperator, "https://helm.elastic.co"],
+            ["fluent-bit", VERSIONS.fluentBit, "https://fluent.github.io/helm-charts"],
+            ["kiali-server", VERSIONS.kiali, "https://kiali.org/helm-charts"],
+            [
+                "kube-prometheus-stack",
+                VERSIONS.kubePrometheusStack,
+                "https://prometheus-community.github.io/helm-charts",
+            ],
+        ]);
+    });
+
+    test("Kiali reads the Prometheus and Grafana the metrics chart creates, and knows Istio", () => {
+        const kps = values(resources, "monitoring-metrics-kube-prometheus-stack");
+        const kiali = values(resources, "monitoring-kiali");
+        expect(kiali.external_services.prometheus.url).toBe(
+            `http://${kps.fullnameOverride}-prometheus.monitoring.svc.cluster.local:9090`,
+        );
+        expect(kiali.external_services.grafana.internal_url).toBe(
+            `http://${kps.grafana.fullnameOverride}.monitoring.svc.cluster.local:80`,
+        );
+        expect(kiali.istio_namespace).toBe("istio-system");
+        expect(kiali.auth.strategy).toBe("token");
+        expect(dependsOnNames(find(resources, "serverless-platform:monitoring:Kiali", "monitoring-kiali"))).toContain(
+            "monitoring-metrics-kube-prometheus-stack",
+        );
+    });
+
+    test("Fluent Bit ships to the Elasticsearch ECK creates, over verified TLS, with Kubernetes labels", () => {
+        const es = find(
+            resources,
+            "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch",
+            "monitoring-logs-elasticsearch",
+        );
+        const fluent = values(resources, "monitoring-logs-fluent-bit").config;
+        expect(fluent.outputs).toContain(`Host ${es.inputs.metadata.name}-es-http.monitoring.svc.cluster.local`);
+        expect(fluent.outputs).toContain("Port 9200");
+        expect(fluent.outputs).toContain("tls.verify On");
+        expect(fluent.filters).toContain("Labels On");
+        expect(es.inputs.spec.auth.fileRealm).toEqual([{ secretName: "fluent-bit-elasticsearch" }]);
+    });
+
+    test("passwords are generated and stay secret", async () => {
+        const grafanaSecret = find(resources, "kubernetes:core/v1:Secret", "monitoring-metrics-grafana-admin");
+        expect(secretValue(grafanaSecret.inputs.stringData)).toMatchObject({ "admin-user": "admin" });
+        expect(
+            secretValue(find(resources, "kubernetes:core/v1:Secret", "monitoring-logs-shipper").inputs.stringData),
+        ).toMatchObject({
+            username: "fluent-bit",
+            roles: "log-shipper",
+        });
+        expect(values(resources, "monitoring-metrics-kube-prometheus-stack").grafana.admin.existingSecret).toBe(
+            "grafana-admin",
+        );
+        expect(await pulumi.isSecret(outputs.grafanaAdminPassword)).toBe(true);
+    });
+
+    test(env === "dev" ? "dev is small and keeps nothing" : "data is persistent and protected from deletion", () => {
+        const es = find(
+            resources,
+            "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch",
+            "monitoring-logs-elasticsearch",
+        );
+        const prometheus = values(resources, "monitoring-metrics-kube-prometheus-stack").prometheus.prometheusSpec;
+        const nodeSet = es.inputs.spec.nodeSets[0];
+        if (env === "dev") {
+            expect(nodeSet.count).toBe(1);
+            expect(nodeSet.volumeClaimTemplates).toBeUndefined();
+            expect(prometheus.storageSpec).toBeUndefined();
+            expect(prometheus.retention).toBe("3d");
+            expect(es.options.protect).toBe(false);
+        } else {
+            expect(nodeSet.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(
+                env === "prod" ? "500Gi" : "50Gi",
+            );
+            expect(prometheus.storageSpec.volumeClaimTemplate.spec.resources.requests.storage).toBe(
+                env === "prod" ? "200Gi" : "50Gi",
+            );
+            expect(es.options).toMatchObject({ protect: true, retainOnDelete: true });
+            expect(es.inputs.spec.volumeClaimDeletePolicy).toBe("DeleteOnScaledownOnly");
+        }
+        if (env === "prod") {
+            expect(nodeSet.count).toBe(3);
+            expect(prometheus.replicas).toBe(2);
+            expect(nodeSet.volumeClaimTemplates[0].spec.storageClassName).toBe("fast-ssd");
+        }
+        const retention = ofType(resources, "kubernetes:batch/v1:Job")[0];
+        expect(retention?.inputs.metadata.name).toBe(`logs-retention-${{ dev: 3, staging: 7, prod: 30 }[env]}d`);
+    });
+
+    test(env === "staging" ? "staging exposes Grafana, explicitly, and nothing else" : "no UI is exposed", () => {
+        const services = ofType(resources, "kubernetes:networking.istio.io/v1:VirtualService");
+        if (env === "staging") {
+            expect(services.map((s) => s.inputs.spec)).toEqual([
+                {
+                    gateways: ["knative-serving/knative-ingress-gateway"],
+                    hosts: ["grafana.staging.games.example.com"],
+                    http: [
+                        {
+                            route: [
+                                { destination: { host: "grafana.monitoring.svc.cluster.local", port: { number: 80 } } },
+                            ],
+                        },
+                    ],
+                },
+            ]);
+            expect(outputs.monitoringPublicUrls).toBeDefined();
+        } else {
+            expect(services).toEqual([]);
+        }
+    });
+
+    test("Prometheus scrapes Istio and Knative the documented ways", () => {
+        const monitors = resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:"));
+        expect(monitors.map((m) => `${m.inputs.kind}/${m.inputs.metadata.name}`).sort()).toEqual([
+            "PodMonitor/envoy-stats",
+            "PodMonitor/knative-queue-proxy",
+            "ServiceMonitor/istiod",
+            "ServiceMonitor/knative-serving",
+        ]);
+        const queueProxy = monitors.find((m) => m.inputs.metadata.name === "knative-queue-proxy")!.inputs.spec
+            .podMetricsEndpoints[0];
+        expect(queueProxy).toMatchObject({ port: "http-usermetric", scheme: "https" });
+        expect(queueProxy.relabelings.map((r: any) => r.targetLabel)).toEqual([
+            "kn_service_name",
+            "kn_configuration_name",
+            "kn_revision_name",
+        ]);
+        const kps = values(resources, "monitoring-metrics-kube-prometheus-stack").prometheus.prometheusSpec;
+        expect(kps.podMonitorSelectorNilUsesHelmValues).toBe(false);
+        expect(kps.podMetadata.labels).toEqual({ "sidecar.istio.io/inject": "true" });
+    });
+
+    test("dashboards: valid JSON, wired to the provisioned data source, querying only exported metrics", () => {
+        const dashboards = ofType(resources, "kubernetes:core/v1:ConfigMap").filter(
+            (c) => c.inputs.metadata.labels?.grafana_dashboard === "1",
+        );
+        expect(dashboards.map((d) => d.inputs.metadata.name).sort()).toEqual([
+            "dashboard-istio-mesh",
+            "dashboard-knative-serving",
+        ]);
+        const kps = values(resources, "monitoring-metrics-kube-prometheus-stack");
+        expect(kps.grafana.sidecar.datasources.uid).toBe(PROMETHEUS_DATASOURCE.uid);
+        for (const configMap of dashboards) {
+            for (const text of Object.values(configMap.inputs.data as Record<string, string>)) {
+                const dashboard = JSON.parse(text);
+                expect(dashboard.panels.length).toBeGreaterThan(3);
+                for (const panel of dashboard.panels) {
+                    expect(panel.datasource, panel.title).toEqual(PROMETHEUS_DATASOURCE);
+                    for (const target of panel.targets) {
+                        expect(target.datasource).toEqual(PROMETHEUS_DATASOURCE);
+                        for (const metric of metricNames(target.expr)) {
+                            expect(Object.keys(EXPORTED_METRICS), `${panel.title}: ${metric}`).toContain(metric);
+                        }
+                    }
+                }
+            }
+        }
+    });
+});
+
+/** Metric names in a PromQL expression: identifiers followed by a selector, minus functions, keywords and labels. */
+function metricNames(expr: string): string[] {
+    const withoutStrings = expr.replace(/"[^"]*"/g, '""');
+    const withoutLabels = withoutStrings.replace(/\{[^}]*\}/g, "{}").replace(/\b(by|without)\s*\([^)]*\)/g, "");
+    const functions = new Set(["sum", "rate", "histogram_quantile", "ceil", "changes", "bool", "le"]);
+    return [...withoutLabels.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b(?=\s*[{[)]|\s*$|\s*>)/g)]
+        .map((m) => m[1] as string)
+        .filter((name) => !functions.has(name) && !/^\d/.test(name));
+}
+
+describe("monitoring toggles", () => {
+    test("an external Elasticsearch: no ECK, Fluent Bit ships there", async () => {
+        const { resources } = await deploy("dev", {
+            "serverless-platform:monitoring": JSON.stringify({
+                logs: { externalElasticsearch: "https://es.corp.example:9243" },
+            }),
+        });
+        expect(ofType(resources, "kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch")).toEqual([]);
+        expect(ofType(resources, CHART).map((c) => c.inputs.chart)).not.toContain("eck-operator");
+        const outputs = values(resources, "monitoring-logs-fluent-bit").config.outputs;
+        expect(outputs).toContain("Host es.corp.example");
+        expect(outputs).toContain("Port 9243");
+    });
+
+    test("everything off: only the namespace remains", async () => {
+        const { resources } = await deploy("dev", {
+            "serverless-platform:monitoring": JSON.stringify({
+                metrics: { enabled: false },
+                logs: { enabled: false },
+                kiali: { enabled: false },
+            }),
+        });
+        expect(resources.filter((r) => r.name.startsWith("monitoring-") && r.type === CHART)).toEqual([]);
+        expect(find(resources, "kubernetes:core/v1:Namespace", "monitoring-namespace").inputs.metadata.name).toBe(
+            "monitoring",
+        );
+    });
+});
+
+describe("bad monitoring config fails clearly", () => {
+    const S = 'Stack config "serverless-platform"';
+    const cases: [string, object, string][] = [
+        [
+            "an unknown key",
+            { metrics: { retension: "7d" } },
+            `${S}: monitoring.metrics.retension is not a known key; known keys: enabled, replicas, retention, persistent, storageSize, storageClass (got "retension")`,
+        ],
+        [
+            "a bad retention",
+            { metrics: { retention: "7 days" } },
+            `${S}: monitoring.metrics.retention must be a Prometheus duration such as "7d" or "12h" (got "7 days")`,
+        ],
+        [
+            "a bad storage size",
+            { logs: { storageSize: "lots" } },
+            `${S}: monitoring.logs.storageSize must be a positive Kubernetes quantity such as "20Gi" (got "lots")`,
+        ],
+        [
+            "zero Elasticsearch nodes",
+            { logs: { nodes: 0 } },
+            `${S}: monitoring.logs.nodes must be a whole number ≥ 1 (got 0)`,
+        ],
+        [
+            "an external Elasticsearch that is not a URL",
+            { logs: { externalElasticsearch: "es.corp:9200" } },
+            `${S}: monitoring.logs.externalElasticsearch must be an http(s) URL such as "https://es.corp.example:9200" (got "es.corp:9200")`,
+        ],
+        [
+            "Kiali without Prometheus",
+            { metrics: { enabled: false } },
+            `${S}: monitoring.kiali.enabled needs monitoring.metrics: Kiali draws the service graph from Prometheus (got true)`,
+        ],
+        [
+            "exposing Kibana of an external Elasticsearch",
+            { logs: { externalElasticsearch: "https://es.corp:9200" }, expose: { kibana: true } },
+            `${S}: monitoring.expose.kibana needs the platform's own Elasticsearch (logs enabled, no externalElasticsearch) (got true)`,
+        ],
+        [
+            "exposure that is not a boolean",
+            { expose: { grafana: "yes" } },
+            `${S}: monitoring.expose.grafana must be true or false (got "yes")`,
+        ],
+    ];
+    test.each(cases)("%s", async (_, monitoring, message) => {
+        const registered = await runProgram(
+            () => {
+                expect(() => platform()).toThrow(message);
+            },
+            { config: { ...stackConfig("dev"), "serverless-platform:monitoring": JSON.stringify(monitoring) } },
+        );
+        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
+});
