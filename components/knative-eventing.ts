@@ -98,13 +98,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
             );
         }
         if (args.replicas > 1) {
-            for (const app of ["eventing-controller", "eventing-webhook"]) {
-                new k8s.apps.v1.DeploymentPatch(
-                    `${name}-${app}-replicas`,
-                    { metadata: { name: app, namespace: NAMESPACE }, spec: { replicas: args.replicas } },
-                    { parent: this, dependsOn: [core] },
-                );
-            }
+            highAvailability(this, name, args.replicas, [core]);
         }
 
         const brokers = Object.fromEntries(
@@ -170,4 +164,31 @@ function kafkaBroker(
         { parent, dependsOn },
     );
     return [dataPlane, settings];
+}
+
+/**
+ * Runs Eventing's control plane with `replicas` pods: the leader-elected
+ * controller as a Deployment with a PodDisruptionBudget, the webhook through
+ * the HPA Eventing ships (with its own PodDisruptionBudget).
+ */
+function highAvailability(parent: pulumi.Resource, name: string, replicas: number, dependsOn: pulumi.Resource[]): void {
+    const opts = { parent, dependsOn };
+    new k8s.apps.v1.DeploymentPatch(
+        `${name}-eventing-controller-replicas`,
+        { metadata: { name: "eventing-controller", namespace: NAMESPACE }, spec: { replicas } },
+        opts,
+    );
+    new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-eventing-controller-pdb`,
+        {
+            metadata: { name: "eventing-controller-pdb", namespace: NAMESPACE },
+            spec: { minAvailable: 1, selector: { matchLabels: { app: "eventing-controller" } } },
+        },
+        opts,
+    );
+    new k8s.autoscaling.v2.HorizontalPodAutoscalerPatch(
+        `${name}-eventing-webhook-min-replicas`,
+        { metadata: { name: "eventing-webhook", namespace: NAMESPACE }, spec: { minReplicas: replicas } },
+        opts,
+    );
 }

@@ -151,10 +151,14 @@ describe.each(STACKS)("the %s platform", async (env) => {
                 expect.arrayContaining([
                     ["knative-serving-controller-replicas", replicas],
                     ["knative-serving-autoscaler-replicas", replicas],
-                    ["knative-eventing-eventing-webhook-replicas", replicas],
+                    ["knative-eventing-eventing-controller-replicas", replicas],
                 ]),
             );
-            expect(pdbs).toEqual(["knative-serving-controller-pdb", "knative-serving-autoscaler-pdb"]);
+            expect(pdbs).toEqual([
+                "knative-serving-controller-pdb",
+                "knative-serving-autoscaler-pdb",
+                "knative-eventing-eventing-controller-pdb",
+            ]);
         }
     });
 

@@ -1,0 +1,341 @@
+/**
+ * The platform's guardrails as Pulumi CrossGuard policies. Each says what it
+ * checks, why, and where the rule comes from; each is tested with a compliant
+ * and a violating resource (test/policy.test.ts). Which ones block a preview
+ * (mandatory) and which only warn (advisory) is set per environment in
+ * policy/config/<env>.json.
+ */
+import type {
+    EnforcementLevel,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+
+type Props = Record<string, any>;
+
+/** Namespaces whose node agents legitimately need host access (CNI, node-exporter, log shipping). */
+export const SYSTEM_NAMESPACES = ["kube-system", "istio-system", "monitoring", "elastic-system"];
+
+const KSVC = "kubernetes:serving.knative.dev/v1:Service";
+const WORKLOADS: Record<string, (props: Props) => Props | undefined> = {
+    "kubernetes:core/v1:Pod": (p) => p.spec,
+    "kubernetes:apps/v1:Deployment": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:StatefulSet": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:DaemonSet": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:ReplicaSet": (p) => p.spec?.template?.spec,
+    "kubernetes:batch/v1:Job": (p) => p.spec?.template?.spec,
+    "kubernetes:batch/v1:CronJob": (p) => p.spec?.jobTemplate?.spec?.template?.spec,
+    [KSVC]: (p) => p.spec?.template?.spec,
+};
+
+/** The pod spec of a workload resource, or undefined for anything else. */
+export function podSpecOf(type: string, props: Props): Props | undefined {
+    return WORKLOADS[type]?.(props);
+}
+
+function containersOf(pod: Props): Props[] {
+    return [...((pod.initContainers as Props[] | undefined) ?? []), ...((pod.containers as Props[] | undefined) ?? [])];
+}
+
+function namespaceOf(props: Props): string | undefined {
+    return props.metadata?.namespace as string | undefined;
+}
+
+/** A policy over each container of each workload (Knative Services included). */
+function containerPolicy(
+    name: string,
+    description: string,
+    check: (container: Props, pod: Props) => string | undefined,
+    options: { skipSystemNamespaces?: boolean } = {},
+): ResourceValidationPolicy {
+    return {
+        name,
+        description,
+        validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
+            const pod = podSpecOf(args.type, args.props);
+            if (pod === undefined) return;
+            if (options.skipSystemNamespaces && SYSTEM_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
+            for (const container of containersOf(pod)) {
+                const problem = check(container, pod);
+                if (problem !== undefined) {
+                    report(`container "${String(container.name)}" ${problem}`);
+                }
+            }
+        },
+    };
+}
+
+/** A policy over the pod spec of each workload. */
+function podPolicy(
+    name: string,
+    description: string,
+    check: (pod: Props) => string | undefined,
+    skipSystem = true,
+): ResourceValidationPolicy {
+    return {
+        name,
+        description,
+        validateResource: (args, report) => {
+            const pod = podSpecOf(args.type, args.props);
+            if (pod === undefined) return;
+            if (skipSystem && SYSTEM_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
+            const problem = check(pod);
+            if (problem !== undefined) report(problem);
+        },
+    };
+}
+
+/** A policy over the Knative Services' revision templates. */
+function knativePolicy(
+    name: string,
+    description: string,
+    check: (template: Props, args: ResourceValidationArgs) => string | undefined,
+): ResourceValidationPolicy {
+    return {
+        name,
+        description,
+        validateResource: (args, report) => {
+            if (args.type !== KSVC) return;
+            const problem = check((args.props.spec?.template as Props | undefined) ?? {}, args);
+            if (problem !== undefined) report(problem);
+        },
+    };
+}
+
+const effective = (container: Props, pod: Props, field: string): unknown =>
+    (container.securityContext as Props | undefined)?.[field] ?? (pod.securityContext as Props | undefined)?.[field];
+
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
+
+/** The guardrails, in the order a reader meets them. */
+export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+    containerPolicy(
+        "no-privileged-containers",
+        "Containers must not run privileged: a privileged container owns the node. Source: Pod Security Standards (baseline), kube-linter privileged-container.",
+        (c) => ((c.securityContext as Props | undefined)?.privileged === true ? "runs privileged" : undefined),
+    ),
+    containerPolicy(
+        "run-as-non-root",
+        "Containers must set runAsNonRoot: true (container or pod). Source: Pod Security Standards (restricted), kube-linter run-as-non-root.",
+        (c, pod) => (effective(c, pod, "runAsNonRoot") === true ? undefined : "does not set runAsNonRoot: true"),
+        { skipSystemNamespaces: true },
+    ),
+    containerPolicy(
+        "no-privilege-escalation",
+        "Containers must set allowPrivilegeEscalation: false. Source: Pod Security Standards (restricted), Polaris privilegeEscalationAllowed.",
+        (c) =>
+            (c.securityContext as Props | undefined)?.allowPrivilegeEscalation === false
+                ? undefined
+                : "allows privilege escalation",
+        { skipSystemNamespaces: true },
+    ),
+    containerPolicy(
+        "drop-all-capabilities",
+        'Containers must drop ALL capabilities. Source: Pod Security Standards (restricted); Knative warns when "ALL" is misspelt.',
+        (c) => {
+            const drop = ((c.securityContext as Props | undefined)?.capabilities as Props | undefined)?.drop as
+                string[] | undefined;
+            return drop?.includes("ALL") ? undefined : "does not drop ALL capabilities";
+        },
+        { skipSystemNamespaces: true },
+    ),
+    containerPolicy(
+        "seccomp-runtime-default",
+        "Containers must run under the RuntimeDefault (or Localhost) seccomp profile. Source: Pod Security Standards (restricted).",
+        (c, pod) => {
+            const type = (effective(c, pod, "seccompProfile") as Props | undefined)?.type;
+            return type === "RuntimeDefault" || type === "Localhost"
+                ? undefined
+                : "has no RuntimeDefault seccomp profile";
+        },
+        { skipSystemNamespaces: true },
+    ),
+    containerPolicy(
+        "resource-requests-and-limits",
+        "Containers must request CPU and memory and limit memory, so the scheduler and the autoscaler see their cost. Source: kube-linter unset-cpu-requirements / unset-memory-requirements, Polaris.",
+        (c) => {
+            const resources = (c.resources as Props | undefined) ?? {};
+            const missing = [
+                resources.requests?.cpu === undefined ? "requests.cpu" : "",
+                resources.requests?.memory === undefined ? "requests.memory" : "",
+                resources.limits?.memory === undefined ? "limits.memory" : "",
+            ].filter(Boolean);
+            return missing.length > 0 ? `does not set ${missing.join(", ")}` : undefined;
+        },
+    ),
+    containerPolicy(
+        "image-pinned",
+        'Images must be pinned by digest or an explicit tag, never "latest" or untagged: the image must not move under a running revision. Source: kube-linter latest-tag, Polaris tagNotSpecified.',
+        (c) => {
+            const image = String(c.image ?? "");
+            if (/@sha256:[a-f0-9]{64}$/.test(image)) return undefined;
+            const last = image.slice(image.lastIndexOf("/") + 1);
+            const tag = last.includes(":") ? last.slice(last.lastIndexOf(":") + 1) : "";
+            return tag === "" || tag === "latest"
+                ? `uses image "${image}", which is not pinned to a tag or digest`
+                : undefined;
+        },
+    ),
+    containerPolicy(
+        "read-only-root-filesystem",
+        "Containers should keep a read-only root filesystem (write to a mounted /tmp). Source: kube-linter no-read-only-root-fs, Polaris notReadOnlyRootFilesystem.",
+        (c) =>
+            (c.securityContext as Props | undefined)?.readOnlyRootFilesystem === true
+                ? undefined
+                : "has a writable root filesystem",
+        { skipSystemNamespaces: true },
+    ),
+    containerPolicy(
+        "no-plaintext-secrets-in-env",
+        "Env vars named like secrets must come from a Secret (valueFrom.secretKeyRef), never a literal value in the spec. Source: kube-linter env-var-secret.",
+        (c) => {
+            const leaked = ((c.env as Props[] | undefined) ?? []).filter(
+                (e) => SECRET_NAME.test(String(e.name)) && e.value !== undefined && e.value !== "",
+            );
+            return leaked.length > 0
+                ? `sets ${leaked.map((e) => String(e.name)).join(", ")} as plain text; use a Secret`
+                : undefined;
+        },
+    ),
+    podPolicy(
+        "no-host-namespaces",
+        "Pods must not share the node's network, PID or IPC namespaces (system namespaces excepted). Source: Pod Security Standards (baseline), kube-linter host-network.",
+        (pod) => {
+            const shared = ["hostNetwork", "hostPID", "hostIPC"].filter((field) => pod[field] === true);
+            return shared.length > 0 ? `shares the node's ${shared.join(", ")}` : undefined;
+        },
+    ),
+    knativePolicy(
+        "knative-bounded-max-scale",
+        "Knative Services must set a bounded autoscaling.knative.dev/max-scale on their revision template, at most maxScaleLimit. Source: Knative autoscaling docs (scale bounds); a runaway service must not take the shared nodes.",
+        (template, args) => {
+            const limit = args.getConfig<{ maxScaleLimit?: number }>().maxScaleLimit ?? 100;
+            const value = (template.metadata?.annotations as Props | undefined)?.[
+                "autoscaling.knative.dev/max-scale"
+            ] as string | undefined;
+            const max = Number(value);
+            if (value === undefined || !Number.isInteger(max) || max < 1)
+                return "sets no bounded autoscaling.knative.dev/max-scale";
+            return max > limit ? `asks for max-scale ${max}, above the limit ${limit}` : undefined;
+        },
+    ),
+    knativePolicy(
+        "knative-container-concurrency",
+        "Knative Services' containerConcurrency must lie within 0..1000 (Knative's container-concurrency-max-limit). Source: knative/serving ValidateContainerConcurrency.",
+        (template) => {
+            const cc = (template.spec as Props | undefined)?.containerConcurrency as number | undefined;
+            return cc !== undefined && (cc < 0 || cc > 1000)
+                ? `sets containerConcurrency ${cc}, outside 0..1000`
+                : undefined;
+        },
+    ),
+    knativePolicy(
+        "knative-no-service-account-token",
+        "Knative Services should not mount a service account token unless they call the Kubernetes API. Source: Polaris automountServiceAccountToken, CIS 5.1.6.",
+        (template) =>
+            (template.spec as Props | undefined)?.automountServiceAccountToken === false
+                ? undefined
+                : "mounts the service account token",
+    ),
+    {
+        name: "mesh-mtls-strict",
+        description:
+            "Mesh-wide and namespace-wide PeerAuthentications must not weaken mTLS below STRICT; only port-level exceptions for webhooks are allowed. Source: Istio security best practices.",
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:security.istio.io/v1:PeerAuthentication") return;
+            const spec = (args.props.spec as Props | undefined) ?? {};
+            const mode = (spec.mtls as Props | undefined)?.mode as string | undefined;
+            if (spec.selector === undefined && mode !== undefined && mode !== "STRICT") {
+                report(
+                    `sets mTLS mode ${mode} for a whole ${namespaceOf(args.props) === "istio-system" ? "mesh" : "namespace"}`,
+                );
+            }
+        },
+    },
+    {
+        name: "no-public-monitoring-ui",
+        description:
+            "Monitoring UIs (Grafana, Kibana, Kiali, Prometheus) must not be routed through a public gateway unless the stack allows it (allowPublicMonitoring). Source: platform design: exposure is an explicit choice.",
+        configSchema: { properties: { allowPublicMonitoring: { type: "boolean", default: false } } },
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:networking.istio.io/v1:VirtualService") return;
+            if (namespaceOf(args.props) !== "monitoring") return;
+            if (args.getConfig<{ allowPublicMonitoring?: boolean }>().allowPublicMonitoring === true) return;
+            const gateways = ((args.props.spec as Props | undefined)?.gateways as string[] | undefined) ?? [];
+            if (gateways.some((g) => g !== "mesh")) {
+                report(
+                    `exposes ${((args.props.spec as Props).hosts as string[]).join(", ")} through ${gateways.join(", ")}`,
+                );
+            }
+        },
+    },
+    {
+        name: "app-namespaces-restricted",
+        description:
+            'Namespaces other than the platform\'s own must enforce the Pod Security "restricted" profile. Source: Kubernetes Pod Security Admission.',
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:core/v1:Namespace") return;
+            const name = String(args.props.metadata?.name ?? "");
+            if (SYSTEM_NAMESPACES.includes(name) || /^(knative|kube)-/.test(name)) return;
+            const enforce = (args.props.metadata?.labels as Props | undefined)?.["pod-security.kubernetes.io/enforce"];
+            if (enforce !== "restricted")
+                report(`namespace "${name}" enforces "${String(enforce ?? "nothing")}", not "restricted"`);
+        },
+    },
+    {
+        name: "helm-chart-pinned",
+        description:
+            "Helm charts must be pinned to an exact version, so a preview shows what an upgrade changes. Source: platform design: versions in one place.",
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:helm.sh/v4:Chart") return;
+            const version = args.props.version as string | undefined;
+            if (version === undefined || !/^\d+\.\d+\.\d+/.test(version))
+                report(`chart "${String(args.props.chart)}" is not pinned to an exact version`);
+        },
+    },
+    {
+        name: "pdb-for-replicated-workloads",
+        description:
+            "A workload scaled above one replica needs a PodDisruptionBudget selecting it, so node drains keep it available (enforced in prod). Source: Kubernetes disruption docs, Polaris missingPodDisruptionBudget.",
+        validateStack: (args, report) => {
+            const pdbs = args.resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget");
+            const replicated = args.resources.filter(
+                (r) =>
+                    [
+                        "kubernetes:apps/v1:Deployment",
+                        "kubernetes:apps/v1:DeploymentPatch",
+                        "kubernetes:apps/v1:StatefulSet",
+                    ].includes(r.type) && Number((r.props.spec as Props | undefined)?.replicas ?? 1) > 1,
+            );
+            for (const workload of replicated) {
+                if (!pdbs.some((pdb) => pdbCovers(pdb, workload))) {
+                    report(
+                        `${String(workload.props.metadata?.namespace)}/${String(workload.props.metadata?.name)} runs ${String(workload.props.spec.replicas)} replicas without a PodDisruptionBudget`,
+                        workload.urn,
+                    );
+                }
+            }
+        },
+    },
+];
+
+/** Whether a PDB in the workload's namespace selects its pods (by the workload's `app` label or its name). */
+function pdbCovers(pdb: PolicyResource, workload: PolicyResource): boolean {
+    const same = pdb.props.metadata?.namespace === workload.props.metadata?.namespace;
+    const selector = (pdb.props.spec?.selector?.matchLabels as Props | undefined) ?? {};
+    const app =
+        (workload.props.spec?.template?.metadata?.labels as Props | undefined)?.app ?? workload.props.metadata?.name;
+    return same && selector.app === app;
+}
+
+/** Names of every policy. */
+export const POLICY_NAMES = POLICIES.map((p) => p.name);
+
+/** Policy pack config of one environment: enforcement per policy plus the policies' own settings. */
+export type PolicyConfig = Record<
+    string,
+    EnforcementLevel | { enforcementLevel?: EnforcementLevel; [key: string]: unknown }
+>;
