@@ -28,7 +28,11 @@ export default function platform() {
         imageRegistry: config.sources.knativeImageRegistry,
     };
 
-    const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, opts);
+    const apps = new AppNamespaces(
+        "apps",
+        { namespaces: config.namespaces, schedulerImage: config.sources.schedulerImage },
+        opts,
+    );
     const istio = new Istio(
         "istio",
         {

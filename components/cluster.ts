@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppNamespace, PlatformConfig } from "./platform-config.ts";
+import { WarmScheduler } from "./warm/warm-scheduler.ts";
 
 /**
  * The Kubernetes provider of one environment: a kubeconfig given as a secret,
@@ -50,6 +51,8 @@ const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
 /** Arguments of {@link AppNamespaces}. */
 export interface AppNamespacesArgs {
     namespaces: AppNamespace[];
+    /** The Node.js image of each namespace's warm-capacity scheduler. @default DEFAULT_SOURCES.schedulerImage */
+    schedulerImage?: string;
     /** Label namespaces for Istio sidecar injection. @default true */
     meshInjection?: boolean;
 }
@@ -60,7 +63,7 @@ export interface AppNamespacesArgs {
  * LimitRange, ingress denied except from the namespace itself and the
  * platform's own (ingress gateway, Knative activator, event delivery), and a
  * Role that lets the team's group manage Knative Services, sources and
- * triggers there.
+ * triggers there, and the scheduler that keeps warm capacity on schedule.
  *
  * ```ts
  * const apps = new AppNamespaces("apps", { namespaces: [{ name: "games-web", group: "games-web-devs", broker: true, quota }] });
@@ -76,7 +79,15 @@ export class AppNamespaces extends pulumi.ComponentResource {
     constructor(name: string, args: AppNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:cluster:AppNamespaces", name, {}, opts);
         const meshInjection = args.meshInjection ?? true;
-        this.namespaces = args.namespaces.map((ns) => lockedDownNamespace(this, ns, meshInjection));
+        this.namespaces = args.namespaces.map((ns) => {
+            const namespace = lockedDownNamespace(this, ns, meshInjection);
+            new WarmScheduler(
+                `${ns.name}-warm`,
+                { namespace: ns.name, image: args.schedulerImage },
+                { parent: this, dependsOn: [namespace] },
+            );
+            return namespace;
+        });
         this.names = pulumi.output(this.namespaces.map((ns) => ns.metadata.name));
         this.registerOutputs({ names: this.names });
     }

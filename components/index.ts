@@ -20,3 +20,5 @@ export { fromSecret, fromConfigMap, type EnvSource } from "./serverless/containe
 export { InvalidArgumentsError } from "./serverless/problems.ts";
 export { PlatformReference } from "./platform-reference.ts";
 export { ENVIRONMENTS, type Environment } from "./platform-config.ts";
+export { Warm, type WarmOptions } from "./warm/warm.ts";
+export type { WarmWindow, Day } from "./warm/windows.ts";

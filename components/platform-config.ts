@@ -555,7 +555,19 @@ function readSources(problems: Problems, sources: Json): UpstreamSources {
         }
         return value as string | undefined;
     };
+    const schedulerImage = sources.schedulerImage ?? DEFAULT_SOURCES.schedulerImage;
+    if (
+        typeof schedulerImage !== "string" ||
+        !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+|@sha256:[a-f0-9]{64})$/.test(schedulerImage)
+    ) {
+        problems.add(
+            "sources.schedulerImage",
+            'must be an image pinned to a tag or digest, e.g. "registry.corp.example/node:24.21.0-alpine"',
+            schedulerImage,
+        );
+    }
     return {
+        schedulerImage: schedulerImage as string,
         prometheusChartRepository: url("prometheusChartRepository", false),
         elasticChartRepository: url("elasticChartRepository", false),
         fluentChartRepository: url("fluentChartRepository", false),

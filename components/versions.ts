@@ -48,6 +48,8 @@ export interface UpstreamSources {
     fluentChartRepository: string;
     /** Helm repository of Kiali. */
     kialiChartRepository: string;
+    /** The Node.js image that runs the warm-capacity scheduler's code. */
+    schedulerImage: string;
 }
 
 export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
@@ -59,6 +61,7 @@ export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
     elasticChartRepository: "https://helm.elastic.co",
     fluentChartRepository: "https://fluent.github.io/helm-charts",
     kialiChartRepository: "https://kiali.org/helm-charts",
+    schedulerImage: "docker.io/library/node:24.21.0-alpine",
 };
 
 /** The registry Knative's release manifests reference. */

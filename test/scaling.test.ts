@@ -25,6 +25,7 @@ describe("renderScaling maps intent to Knative's autoscaling annotations", () =>
             containerConcurrency: 0,
             minScale: 0,
             maxScale: 10,
+            kpa: true,
         });
     });
 

@@ -2,6 +2,8 @@ import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.
 import type * as k8s from "@pulumi/kubernetes";
 import type * as kx from "@pulumi/kubernetesx";
 import type * as pulumi from "@pulumi/pulumi";
+import { checkWarmWindows, warmSchedule } from "../warm/warm.ts";
+import { SCHEDULE_ANNOTATION } from "../warm/windows.ts";
 import { checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
 import { isWholeSeconds, parseGoDuration } from "./duration.ts";
 import { imagePin, isDns1035Label, isDns1123Label } from "./names.ts";
@@ -202,6 +204,8 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
 
     const runtime = renderRuntime(args, port, problems);
     const scaling = renderScaling(args.scaling ?? {}, runtime.scaleDownDelay, limits, problems);
+    const windows = args.scaling?.schedule ?? [];
+    checkWarmWindows(windows, scaling.minScale, scaling.maxScale, scaling.kpa, problems);
     const traffic = renderTraffic(name, args.traffic ?? Traffic.latest(), problems);
     const secretEnv = args.secretEnv ?? {};
     const secretName = `${name}-env`;
@@ -235,8 +239,21 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
                 visibility === "cluster-local"
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
-            ...(args.rolloutDuration !== undefined
-                ? { annotations: { "serving.knative.dev/rollout-duration": args.rolloutDuration } }
+            ...(args.rolloutDuration !== undefined || windows.length > 0
+                ? {
+                      annotations: {
+                          ...(args.rolloutDuration !== undefined
+                              ? { "serving.knative.dev/rollout-duration": args.rolloutDuration }
+                              : {}),
+                          ...(windows.length > 0
+                              ? {
+                                    [SCHEDULE_ANNOTATION]: JSON.stringify(
+                                        warmSchedule(windows, scaling.minScale, args.scaling?.warmUpOnSchedule ?? true),
+                                    ),
+                                }
+                              : {}),
+                      },
+                  }
                 : {}),
         },
         spec: {

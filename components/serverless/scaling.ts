@@ -1,3 +1,4 @@
+import type { WarmWindow } from "../warm/windows.ts";
 import { isWholeSeconds, parseGoDuration } from "./duration.ts";
 import type { Problems } from "./problems.ts";
 
@@ -75,6 +76,15 @@ export interface ScalingArgs {
      * @see https://knative.dev/docs/serving/autoscaling/scale-bounds/#scale-up-minimum
      */
     activationScale?: number;
+    /**
+     * Windows of warm capacity on a clock: `[Warm.between("18:00", "02:00", { timezone: "Asia/Seoul", minScale: 3 })]`.
+     * Inside a window the service keeps that many pods (the highest of overlapping windows); outside, `minScale`.
+     * The platform's scheduler in the namespace applies it to the revisions that take traffic, without a new revision.
+     * @default none
+     */
+    schedule?: WarmWindow[];
+    /** Send one request through the service when a window opens from zero, so it really starts warm. @default true */
+    warmUpOnSchedule?: boolean;
 }
 
 /** Limits the platform's Knative enforces; app stacks pass the platform stack's outputs. */
@@ -100,6 +110,7 @@ export interface RenderedScaling {
     containerConcurrency: number;
     minScale: number;
     maxScale: number;
+    kpa: boolean;
 }
 
 const A = "autoscaling.knative.dev";
@@ -232,7 +243,7 @@ export function renderScaling(
             annotations[`${A}/${key}`] = String(value);
         }
     }
-    return { annotations, containerConcurrency, minScale, maxScale };
+    return { annotations, containerConcurrency, minScale, maxScale, kpa };
 }
 
 /** Checks an optional Go duration against a range and Knative's second precision. */

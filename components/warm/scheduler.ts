@@ -1,0 +1,159 @@
+/**
+ * The warm-capacity scheduler: one per app namespace, run by a pinned Node
+ * image with this file and windows.ts mounted from a ConfigMap.
+ *
+ * Every `INTERVAL_SECONDS` it reads the namespace's Knative Services, and for
+ * each one carrying a warm schedule (annotation `serverless-platform/warm-schedule`)
+ * sets `autoscaling.knative.dev/min-scale` on the revisions that take traffic
+ * to the value that applies now. Patching a live Revision's annotation
+ * reaches its autoscaler without a new revision or a restart (Knative ≥ 1.21);
+ * a new revision gets the current value within one interval. When a window
+ * raises min-scale from zero, one request is sent through the service, so the
+ * window starts with a pod that is really up.
+ *
+ * Out of the cluster (tests, a laptop), KUBE_API, KUBE_TOKEN and KUBE_CA_FILE
+ * point it at any API server.
+ */
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import {
+    MIN_SCALE_ANNOTATION,
+    SCHEDULE_ANNOTATION,
+    type WarmSchedule,
+    desiredMinScale,
+    revisionsToPatch,
+    routedRevisions,
+} from "./windows.ts";
+
+/** The API calls the scheduler makes; the RBAC grants exactly these. */
+export interface KubeClient {
+    get(path: string): Promise<any>;
+    mergePatch(path: string, body: unknown): Promise<unknown>;
+}
+
+/** What one pass did, for logs and tests. */
+export interface PassReport {
+    patched: { service: string; revision: string; minScale: number }[];
+    warmedUp: string[];
+    errors: string[];
+}
+
+const SERVING = "/apis/serving.knative.dev/v1";
+
+/** One pass over a namespace at `now`; `warmUp` sends the warm-up request. */
+export async function reconcile(
+    client: KubeClient,
+    namespace: string,
+    now: Date,
+    warmUp: (url: string) => Promise<void>,
+): Promise<PassReport> {
+    const report: PassReport = { patched: [], warmedUp: [], errors: [] };
+    const services = (await client.get(`${SERVING}/namespaces/${namespace}/services`)) as { items?: any[] };
+    for (const service of services.items ?? []) {
+        const name = String(service.metadata?.name);
+        const text = service.metadata?.annotations?.[SCHEDULE_ANNOTATION] as string | undefined;
+        if (text === undefined) continue;
+        try {
+            const schedule = JSON.parse(text) as WarmSchedule;
+            const desired = desiredMinScale(schedule, now);
+            const revisions = (await client.get(
+                `${SERVING}/namespaces/${namespace}/revisions?labelSelector=${encodeURIComponent(`serving.knative.dev/service=${name}`)}`,
+            )) as { items?: any[] };
+            const states = (revisions.items ?? []).map((r) => ({
+                name: String(r.metadata?.name),
+                minScale: r.metadata?.annotations?.[MIN_SCALE_ANNOTATION] as string | undefined,
+            }));
+            const traffic = service.status?.traffic as { revisionName?: string; percent?: number }[] | undefined;
+            const toPatch = revisionsToPatch(routedRevisions(traffic), states, desired);
+            let raisedFromZero = false;
+            for (const revision of toPatch) {
+                const before = Number(states.find((s) => s.name === revision)?.minScale ?? 0);
+                await client.mergePatch(`${SERVING}/namespaces/${namespace}/revisions/${revision}`, {
+                    metadata: { annotations: { [MIN_SCALE_ANNOTATION]: String(desired) } },
+                });
+                report.patched.push({ service: name, revision, minScale: desired });
+                raisedFromZero ||= before === 0 && desired > 0;
+            }
+            const url = (service.status?.address?.url ?? service.status?.url) as string | undefined;
+            if (raisedFromZero && schedule.warmUp && url !== undefined) {
+                await warmUp(url);
+                report.warmedUp.push(name);
+            }
+        } catch (error) {
+            report.errors.push(`${name}: ${(error as Error).message}`);
+        }
+    }
+    return report;
+}
+
+/** A client for the API server, in the cluster or from KUBE_API / KUBE_TOKEN / KUBE_CA_FILE. */
+export function clientFromEnvironment(env: NodeJS.ProcessEnv = process.env): { client: KubeClient; namespace: string } {
+    const serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount";
+    const base =
+        env.KUBE_API ??
+        `https://${env.KUBERNETES_SERVICE_HOST ?? "kubernetes.default.svc"}:${env.KUBERNETES_SERVICE_PORT ?? "443"}`;
+    const token = env.KUBE_TOKEN ?? readFileSync(`${serviceAccount}/token`, "utf8").trim();
+    const ca = readFileSync(env.KUBE_CA_FILE ?? `${serviceAccount}/ca.crt`);
+    const namespace = env.NAMESPACE ?? readFileSync(`${serviceAccount}/namespace`, "utf8").trim();
+    const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
+        new Promise((resolve, reject) => {
+            const payload = body === undefined ? undefined : JSON.stringify(body);
+            const req = request(
+                new URL(path, base),
+                {
+                    method,
+                    ca,
+                    headers: {
+                        authorization: `Bearer ${token}`,
+                        accept: "application/json",
+                        ...(payload !== undefined ? { "content-type": "application/merge-patch+json" } : {}),
+                    },
+                    timeout: 15_000,
+                },
+                (res) => {
+                    let text = "";
+                    res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+                    res.on("end", () => {
+                        if ((res.statusCode ?? 500) >= 300)
+                            reject(new Error(`${method} ${path}: ${String(res.statusCode)} ${text}`));
+                        else resolve(text === "" ? {} : JSON.parse(text));
+                    });
+                },
+            );
+            req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
+            req.on("error", reject);
+            req.end(payload);
+        });
+    return {
+        client: { get: (path) => call("GET", path), mergePatch: (path, body) => call("PATCH", path, body) },
+        namespace,
+    };
+}
+
+async function sendWarmUp(url: string): Promise<void> {
+    const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+    await response.arrayBuffer();
+}
+
+async function main(): Promise<void> {
+    const { client, namespace } = clientFromEnvironment();
+    const interval = Number(process.env.INTERVAL_SECONDS ?? "30") * 1000;
+    const state = { running: true };
+    process.on("SIGTERM", () => (state.running = false));
+    console.log(`warm scheduler: namespace ${namespace}, every ${interval / 1000}s`);
+    while (state.running) {
+        try {
+            const report = await reconcile(client, namespace, new Date(), sendWarmUp);
+            for (const p of report.patched) console.log(`set min-scale ${p.minScale} on ${p.service}/${p.revision}`);
+            for (const s of report.warmedUp) console.log(`warmed up ${s}`);
+            for (const e of report.errors) console.error(e);
+        } catch (error) {
+            console.error(`pass failed: ${(error as Error).message}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, interval));
+    }
+}
+
+if (import.meta.url === `file://${process.argv[1] ?? ""}`) {
+    await main();
+}
