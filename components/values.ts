@@ -3,12 +3,19 @@
  * installers: Helm values merging and image registry rewriting.
  */
 
-/** Merges Helm values: objects key by key, anything else (lists too) replaced by the override. */
+/**
+ * Merges Helm values: objects key by key, anything else (lists too) replaced
+ * by the override. Keys are defined as own properties, so a "__proto__" key
+ * from parsed config stays data and never reaches an object's prototype.
+ */
 export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
-    const merged: Record<string, unknown> = { ...base };
+    const merged: Record<string, unknown> = {};
+    const set = (key: string, value: unknown) =>
+        Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
+    for (const [key, value] of Object.entries(base)) set(key, value);
     for (const [key, value] of Object.entries(override)) {
-        const current = merged[key];
-        merged[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+        const current = Object.hasOwn(merged, key) ? merged[key] : undefined;
+        set(key, isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value);
     }
     return merged;
 }

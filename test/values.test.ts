@@ -16,6 +16,13 @@ describe("deepMerge merges Helm values", () => {
         ).toEqual({ pilot: { replicaCount: 3, cni: { enabled: true } }, tags: ["b"], x: 1, y: 2 });
     });
 
+    test('a "__proto__" key from parsed config stays data', () => {
+        const merged = deepMerge({}, JSON.parse('{"__proto__": {"polluted": true}}') as Record<string, unknown>);
+        expect(Object.keys(merged)).toEqual(["__proto__"]);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    });
+
     test("never changes its arguments, and the override always wins", () => {
         fc.assert(
             fc.property(fc.object(), fc.object(), (base, override) => {
