@@ -1,6 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type ManifestSource, installManifest, labelNamespace, patchConfigMap } from "./knative-manifests.ts";
+import {
+    type ManifestSource,
+    installManifest,
+    labelNamespace,
+    patchConfigMap,
+    webhookMtlsException,
+} from "./knative-manifests.ts";
 import type { EventingConfig } from "./platform-config.ts";
 import { MANIFESTS, VERSIONS } from "./versions.ts";
 
@@ -83,19 +89,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
             [core],
         );
         if (args.strictMtls) {
-            new k8s.apiextensions.CustomResource(
-                `${name}-webhook-mtls`,
-                {
-                    apiVersion: "security.istio.io/v1",
-                    kind: "PeerAuthentication",
-                    metadata: { name: "eventing-webhook", namespace: NAMESPACE },
-                    spec: {
-                        selector: { matchLabels: { app: "eventing-webhook" } },
-                        portLevelMtls: { "8443": { mode: "PERMISSIVE" } },
-                    },
-                },
-                { parent: this, dependsOn: [core] },
-            );
+            webhookMtlsException(this, `${name}-webhook-mtls`, NAMESPACE, "eventing-webhook", [core]);
         }
         if (args.replicas > 1) {
             highAvailability(this, name, args.replicas, [core]);

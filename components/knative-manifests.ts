@@ -78,3 +78,27 @@ export function patchConfigMap(
         { parent, dependsOn },
     );
 }
+
+/**
+ * The API server calls Knative's webhooks without mesh certificates: under
+ * STRICT mTLS the webhook's port 8443 must also accept plain TLS.
+ * @see https://knative.dev/docs/install/installing-istio/
+ */
+export function webhookMtlsException(
+    parent: pulumi.Resource,
+    name: string,
+    namespace: string,
+    app: string,
+    dependsOn: pulumi.Resource[],
+): k8s.apiextensions.CustomResource {
+    return new k8s.apiextensions.CustomResource(
+        name,
+        {
+            apiVersion: "security.istio.io/v1",
+            kind: "PeerAuthentication",
+            metadata: { name: app, namespace },
+            spec: { selector: { matchLabels: { app } }, portLevelMtls: { "8443": { mode: "PERMISSIVE" } } },
+        },
+        { parent, dependsOn },
+    );
+}

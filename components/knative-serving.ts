@@ -1,6 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type ManifestSource, installManifest, labelNamespace, patchConfigMap } from "./knative-manifests.ts";
+import {
+    type ManifestSource,
+    installManifest,
+    labelNamespace,
+    patchConfigMap,
+    webhookMtlsException,
+} from "./knative-manifests.ts";
 import type { KnativeConfig } from "./platform-config.ts";
 import { MANIFESTS, VERSIONS } from "./versions.ts";
 
@@ -62,7 +68,11 @@ export class KnativeServing extends pulumi.ComponentResource {
         const patches = Object.entries(settings).map(([configMap, data]) =>
             patchConfigMap(this, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]),
         );
-        const meshExceptions = args.strictMtls ? webhookMtlsExceptions(this, name, [core, netIstio]) : [];
+        const meshExceptions = args.strictMtls
+            ? ["webhook", "net-istio-webhook"].map((app) =>
+                  webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]),
+              )
+            : [];
         const ha = config.replicas > 1 ? highAvailability(this, name, config.replicas, [core]) : [];
 
         this.ready = [crds, core, netIstio, ...patches, ...meshExceptions, ...ha];
@@ -94,27 +104,6 @@ export function knativeServingSettings(domain: string, config: KnativeConfig): R
         // Knative ≥ 1.19 exports no metrics unless told: expose them for Prometheus to scrape.
         "config-observability": { "metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus" },
     };
-}
-
-/**
- * The API server calls Knative's webhooks without mesh certificates: under
- * STRICT mTLS their port must also accept plain TLS.
- * @see https://knative.dev/docs/install/installing-istio/
- */
-function webhookMtlsExceptions(parent: pulumi.Resource, name: string, dependsOn: pulumi.Resource[]): pulumi.Resource[] {
-    return ["webhook", "net-istio-webhook"].map(
-        (app) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${app}-mtls`,
-                {
-                    apiVersion: "security.istio.io/v1",
-                    kind: "PeerAuthentication",
-                    metadata: { name: app, namespace: NAMESPACE },
-                    spec: { selector: { matchLabels: { app } }, portLevelMtls: { "8443": { mode: "PERMISSIVE" } } },
-                },
-                { parent, dependsOn },
-            ),
-    );
 }
 
 /**

@@ -4,20 +4,11 @@ import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitorin
 import { VERSIONS } from "../components/versions.ts";
 import platform from "../index.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue } from "./harness.ts";
-import { STACKS, stackConfig } from "./stacks.ts";
+import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
-async function deploy(env: string, override: Record<string, string> = {}) {
-    let outputs: Record<string, any> = {};
-    const resources = await runProgram(
-        () => {
-            outputs = platform();
-        },
-        { stack: env, config: { ...stackConfig(env), ...override } },
-    );
-    return { resources, outputs };
-}
+const deploy = deployPlatform;
 
 const values = (resources: Registered[], name: string) => find(resources, CHART, name).inputs.values;
 

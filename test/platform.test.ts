@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import platform from "../index.ts";
 import { MANIFESTS, VERSIONS } from "../components/versions.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram } from "./harness.ts";
-import { STACKS, stackConfig } from "./stacks.ts";
+import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
@@ -10,16 +10,7 @@ const CM_PATCH = "kubernetes:core/v1:ConfigMapPatch";
 const PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication";
 const BROKER = "kubernetes:eventing.knative.dev/v1:Broker";
 
-async function deploy(env: string, override: Record<string, string> = {}) {
-    let outputs: Record<string, unknown> = {};
-    const resources = await runProgram(
-        () => {
-            outputs = platform();
-        },
-        { stack: env, config: { ...stackConfig(env), ...override } },
-    );
-    return { resources, outputs };
-}
+const deploy = deployPlatform;
 
 const manifestFiles = (resources: Registered[]) =>
     Object.fromEntries(ofType(resources, CONFIG_FILE).map((r) => [r.name, r.inputs.file as string]));

@@ -16,14 +16,19 @@ export function stackConfig(env: string): Record<string, string> {
     );
 }
 
-/** Runs the platform program for one stack and returns its outputs, as a StackReference would read them. */
-export async function platformOutputs(env: string): Promise<Record<string, unknown>> {
-    let outputs: Record<string, unknown> = {};
-    await runProgram(
+/** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */
+export async function deployPlatform(env: string, override: Record<string, string> = {}) {
+    let outputs: Record<string, any> = {};
+    const resources = await runProgram(
         () => {
             outputs = platform();
         },
-        { stack: env, config: stackConfig(env) },
+        { stack: env, config: { ...stackConfig(env), ...override } },
     );
-    return outputs;
+    return { resources, outputs };
+}
+
+/** The platform's outputs for one stack, as a StackReference would read them. */
+export async function platformOutputs(env: string): Promise<Record<string, unknown>> {
+    return (await deployPlatform(env)).outputs;
 }
