@@ -33,7 +33,7 @@ export default defineConfig(
     },
     {
         // Tests read back untyped engine state.
-        files: ["test/**", "examples/**/*.test.ts"],
+        files: ["test/**", "e2e/**", "examples/**/*.test.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "off",
             "@typescript-eslint/no-unsafe-member-access": "off",

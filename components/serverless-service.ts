@@ -6,7 +6,9 @@ import { type RenderedService, type ServerlessServiceArgs, renderServerlessServi
  * An app run serverless on the platform's Knative: a Knative Service that
  * scales to zero and back, splits traffic between revisions, and is invoked by
  * HTTP, cron schedules, Kafka topics or broker events, with a restricted pod
- * security profile and a cold-start preset for its runtime.
+ * security profile and a cold-start preset for its runtime. With
+ * `scaling.schedule`, it keeps warm pods on a clock (the platform's scheduler
+ * in the namespace applies the windows to the live revisions).
  *
  * Every argument is checked before anything is registered; a bad value fails
  * the program with a message naming the argument, the value and the rule.

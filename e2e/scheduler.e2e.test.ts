@@ -1,0 +1,186 @@
+/**
+ * The warm-capacity scheduler's own code against a real API server: with its
+ * least-privilege Role, it sets the scheduled min-scale on the revision that
+ * takes traffic inside the window, and takes it back outside.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { clientFromEnvironment, reconcile } from "../components/warm/scheduler.ts";
+import { SCHEDULER_RULES } from "../components/warm/warm-scheduler.ts";
+import { SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/warm/windows.ts";
+import { type TestCluster, startCluster } from "./cluster.ts";
+import { kube } from "./kube.ts";
+
+const NS = "games-web";
+const SERVING = "/apis/serving.knative.dev/v1";
+
+/** A CRD that stores any Knative object (with a status subresource), as the real CRD would for these fields. */
+const crd = (kind: string, plural: string) => ({
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${plural}.serving.knative.dev` },
+    spec: {
+        group: "serving.knative.dev",
+        scope: "Namespaced",
+        names: { kind, plural, singular: kind.toLowerCase() },
+        versions: [
+            {
+                name: "v1",
+                served: true,
+                storage: true,
+                subresources: { status: {} },
+                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
+            },
+        ],
+    },
+});
+
+const schedule: WarmSchedule = {
+    baseMinScale: 0,
+    windows: [{ from: "18:00", until: "02:00", timezone: "Asia/Seoul", minScale: 3 }],
+    warmUp: true,
+};
+
+let cluster: TestCluster | undefined;
+const running = (): TestCluster => {
+    if (cluster === undefined) throw new Error("the test cluster did not start");
+    return cluster;
+};
+let schedulerToken: string;
+
+beforeAll(async () => {
+    const started = await startCluster();
+    cluster = started;
+    const admin = (method: string, path: string, body?: unknown, type?: string) =>
+        kube(started, method, path, body, type);
+    for (const [kind, plural] of [
+        ["Service", "services"],
+        ["Revision", "revisions"],
+    ] as const) {
+        await admin("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(kind, plural));
+    }
+    for (let i = 0; i < 60; i++) {
+        const served = await admin("GET", SERVING).then(
+            () => true,
+            () => false,
+        );
+        if (served) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await admin("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+
+    // The scheduler's identity: exactly the Role the platform gives it.
+    const meta = { name: "warm-scheduler", namespace: NS };
+    await admin("POST", `/api/v1/namespaces/${NS}/serviceaccounts`, {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: meta,
+    });
+    await admin("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles`, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: meta,
+        rules: SCHEDULER_RULES,
+    });
+    await admin("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings`, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: meta,
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "warm-scheduler" },
+        subjects: [{ kind: "ServiceAccount", name: "warm-scheduler", namespace: NS }],
+    });
+    const tokenRequest = await admin("POST", `/api/v1/namespaces/${NS}/serviceaccounts/warm-scheduler/token`, {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenRequest",
+        spec: { expirationSeconds: 3600 },
+    });
+    schedulerToken = tokenRequest.status.token as string;
+
+    // A Knative Service whose status routes all traffic to api-00002; api-00001 takes none.
+    await admin("POST", `${SERVING}/namespaces/${NS}/services`, {
+        apiVersion: "serving.knative.dev/v1",
+        kind: "Service",
+        metadata: { name: "api", namespace: NS, annotations: { [SCHEDULE_ANNOTATION]: JSON.stringify(schedule) } },
+        spec: { template: { spec: { containers: [{ image: "registry.example.com/api:1.0.0" }] } } },
+    });
+    await admin(
+        "PATCH",
+        `${SERVING}/namespaces/${NS}/services/api/status`,
+        {
+            status: {
+                address: { url: "http://api.games-web.svc.cluster.local" },
+                traffic: [{ revisionName: "api-00002", percent: 100 }],
+            },
+        },
+        "application/merge-patch+json",
+    );
+    for (const revision of ["api-00001", "api-00002"]) {
+        await admin("POST", `${SERVING}/namespaces/${NS}/revisions`, {
+            apiVersion: "serving.knative.dev/v1",
+            kind: "Revision",
+            metadata: {
+                name: revision,
+                namespace: NS,
+                labels: { "serving.knative.dev/service": "api" },
+                annotations: { "autoscaling.knative.dev/min-scale": "0" },
+            },
+            spec: { containers: [{ image: "registry.example.com/api:1.0.0" }] },
+        });
+    }
+}, 1_800_000);
+
+afterAll(async () => {
+    await cluster?.stop();
+});
+
+async function minScales(): Promise<Record<string, string | undefined>> {
+    const list = await kube(running(), "GET", `${SERVING}/namespaces/${NS}/revisions`);
+    return Object.fromEntries(
+        (list.items as any[]).map((r) => [
+            r.metadata.name as string,
+            r.metadata.annotations?.["autoscaling.knative.dev/min-scale"] as string | undefined,
+        ]),
+    );
+}
+
+describe("the scheduler against a real API server, as its own service account", () => {
+    const asScheduler = () =>
+        clientFromEnvironment({
+            KUBE_API: running().api,
+            KUBE_TOKEN: schedulerToken,
+            KUBE_CA_FILE: running().caFile,
+            NAMESPACE: NS,
+        });
+
+    test("inside the window the routed revision gets the window's min-scale, and a warm-up is sent", async () => {
+        const { client, namespace } = asScheduler();
+        const warmed: string[] = [];
+        const report = await reconcile(client, namespace, new Date("2026-11-26T12:00:00Z"), (url) => {
+            warmed.push(url);
+            return Promise.resolve();
+        });
+        expect(report.errors).toEqual([]);
+        expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "3" });
+        expect(warmed).toEqual(["http://api.games-web.svc.cluster.local"]);
+    });
+
+    test("outside it the revision goes back to the template's min-scale", async () => {
+        const { client, namespace } = asScheduler();
+        await reconcile(client, namespace, new Date("2026-11-26T03:00:00Z"), () => Promise.resolve());
+        expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "0" });
+    });
+
+    test("its Role allows nothing else", async () => {
+        const target = { api: running().api, token: schedulerToken, caFile: running().caFile };
+        await expect(kube(target, "GET", `/api/v1/namespaces/${NS}/pods`)).rejects.toThrow(/403/);
+        await expect(kube(target, "DELETE", `${SERVING}/namespaces/${NS}/revisions/api-00001`)).rejects.toThrow(/403/);
+        await expect(
+            kube(
+                target,
+                "PATCH",
+                `${SERVING}/namespaces/${NS}/services/api`,
+                { metadata: { labels: { x: "y" } } },
+                "application/merge-patch+json",
+            ),
+        ).rejects.toThrow(/403/);
+    });
+});
