@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
     installManifest,
-    labelNamespace,
+    installCrdsAndCore,
     patchConfigMap,
     webhookMtlsException,
 } from "./knative-manifests.ts";
@@ -54,17 +54,15 @@ export class KnativeEventing extends pulumi.ComponentResource {
     constructor(name: string, args: KnativeEventingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeEventing", name, {}, opts);
         const { config, source } = args;
-        const meshLabel = args.strictMtls ? [labelNamespace(NAMESPACE, { "istio-injection": "enabled" })] : [];
         const brokerClass = BROKER_CLASSES[config.broker];
-
-        const crds = installManifest(this, `${name}-crds`, MANIFESTS.eventingCrds, source, []);
-        const core = installManifest(
+        const { core } = installCrdsAndCore(
             this,
-            `${name}-core`,
-            MANIFESTS.eventingCore,
+            name,
+            { crds: MANIFESTS.eventingCrds, core: MANIFESTS.eventingCore },
+            NAMESPACE,
             source,
-            [crds, ...args.dependsOn],
-            meshLabel,
+            args.strictMtls,
+            args.dependsOn,
         );
         const kafkaController = installManifest(this, `${name}-kafka-controller`, MANIFESTS.kafkaController, source, [
             core,

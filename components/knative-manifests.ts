@@ -63,6 +63,27 @@ export function labelNamespace(name: string, labels: Record<string, string>): Ob
             : object;
 }
 
+/**
+ * A Knative component's first two layers: its CRDs, then its core, which
+ * waits for `dependsOn` too (the mesh, whose injection webhook must answer
+ * before the core's pods start when they join the mesh). Under STRICT mTLS the
+ * core's namespace is labelled for sidecar injection as it is created.
+ */
+export function installCrdsAndCore(
+    parent: pulumi.Resource,
+    name: string,
+    manifests: { crds: KnativeManifest; core: KnativeManifest },
+    namespace: string,
+    source: ManifestSource,
+    strictMtls: boolean,
+    dependsOn: pulumi.Input<pulumi.Resource>[],
+): { crds: k8s.yaml.v2.ConfigFile; core: k8s.yaml.v2.ConfigFile } {
+    const crds = installManifest(parent, `${name}-crds`, manifests.crds, source, []);
+    const meshLabel = strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : [];
+    const core = installManifest(parent, `${name}-core`, manifests.core, source, [crds, ...dependsOn], meshLabel);
+    return { crds, core };
+}
+
 /** Adds keys to one of Knative's ConfigMaps, leaving the manifest's own keys alone (server-side apply). */
 export function patchConfigMap(
     parent: pulumi.Resource,

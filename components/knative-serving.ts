@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
     installManifest,
-    labelNamespace,
+    installCrdsAndCore,
     patchConfigMap,
     webhookMtlsException,
 } from "./knative-manifests.ts";
@@ -50,17 +50,14 @@ export class KnativeServing extends pulumi.ComponentResource {
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
         const { config, source } = args;
-        const meshLabel = args.strictMtls ? [labelNamespace(NAMESPACE, { "istio-injection": "enabled" })] : [];
-
-        const crds = installManifest(this, `${name}-crds`, MANIFESTS.servingCrds, source, []);
-        // With sidecars in knative-serving, its pods must start after Istio's injection webhook answers.
-        const core = installManifest(
+        const { crds, core } = installCrdsAndCore(
             this,
-            `${name}-core`,
-            MANIFESTS.servingCore,
+            name,
+            { crds: MANIFESTS.servingCrds, core: MANIFESTS.servingCore },
+            NAMESPACE,
             source,
-            [crds, ...args.mesh],
-            meshLabel,
+            args.strictMtls,
+            args.mesh,
         );
         const netIstio = installManifest(this, `${name}-net-istio`, MANIFESTS.netIstio, source, [core, ...args.mesh]);
 
