@@ -86,46 +86,68 @@ export async function reconcile(
     return report;
 }
 
+/** Where an API server is and how to prove who we are to it. */
+export interface ApiTarget {
+    api: string;
+    token: string;
+    /** PEM of the CA that signed the API server's certificate. */
+    ca: Buffer | string;
+}
+
+/** One JSON request to an API server; rejects, with the server's words, on a status of 300 or more. */
+export function apiRequest(
+    target: ApiTarget,
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+): Promise<any> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+        const req = request(
+            new URL(path, target.api),
+            {
+                method,
+                ca: target.ca,
+                headers: {
+                    authorization: `Bearer ${target.token}`,
+                    accept: "application/json",
+                    ...(payload !== undefined ? { "content-type": contentType } : {}),
+                },
+                timeout: 15_000,
+            },
+            (res) => {
+                let text = "";
+                res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+                res.on("end", () => {
+                    if ((res.statusCode ?? 500) >= 300)
+                        reject(new Error(`${method} ${path}: ${String(res.statusCode)} ${text}`));
+                    else resolve(text === "" ? {} : text.startsWith("{") ? JSON.parse(text) : text);
+                });
+            },
+        );
+        req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
+        req.on("error", reject);
+        req.end(payload);
+    });
+}
+
 /** A client for the API server, in the cluster or from KUBE_API / KUBE_TOKEN / KUBE_CA_FILE. */
 export function clientFromEnvironment(env: NodeJS.ProcessEnv = process.env): { client: KubeClient; namespace: string } {
     const serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount";
-    const base =
-        env.KUBE_API ??
-        `https://${env.KUBERNETES_SERVICE_HOST ?? "kubernetes.default.svc"}:${env.KUBERNETES_SERVICE_PORT ?? "443"}`;
-    const token = env.KUBE_TOKEN ?? readFileSync(`${serviceAccount}/token`, "utf8").trim();
-    const ca = readFileSync(env.KUBE_CA_FILE ?? `${serviceAccount}/ca.crt`);
+    const target: ApiTarget = {
+        api:
+            env.KUBE_API ??
+            `https://${env.KUBERNETES_SERVICE_HOST ?? "kubernetes.default.svc"}:${env.KUBERNETES_SERVICE_PORT ?? "443"}`,
+        token: env.KUBE_TOKEN ?? readFileSync(`${serviceAccount}/token`, "utf8").trim(),
+        ca: readFileSync(env.KUBE_CA_FILE ?? `${serviceAccount}/ca.crt`),
+    };
     const namespace = env.NAMESPACE ?? readFileSync(`${serviceAccount}/namespace`, "utf8").trim();
-    const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
-        new Promise((resolve, reject) => {
-            const payload = body === undefined ? undefined : JSON.stringify(body);
-            const req = request(
-                new URL(path, base),
-                {
-                    method,
-                    ca,
-                    headers: {
-                        authorization: `Bearer ${token}`,
-                        accept: "application/json",
-                        ...(payload !== undefined ? { "content-type": "application/merge-patch+json" } : {}),
-                    },
-                    timeout: 15_000,
-                },
-                (res) => {
-                    let text = "";
-                    res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-                    res.on("end", () => {
-                        if ((res.statusCode ?? 500) >= 300)
-                            reject(new Error(`${method} ${path}: ${String(res.statusCode)} ${text}`));
-                        else resolve(text === "" ? {} : JSON.parse(text));
-                    });
-                },
-            );
-            req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-            req.on("error", reject);
-            req.end(payload);
-        });
     return {
-        client: { get: (path) => call("GET", path), mergePatch: (path, body) => call("PATCH", path, body) },
+        client: {
+            get: (path) => apiRequest(target, "GET", path),
+            mergePatch: (path, body) => apiRequest(target, "PATCH", path, body, "application/merge-patch+json"),
+        },
         namespace,
     };
 }
