@@ -273,25 +273,15 @@ function readNamespaces(problems: Problems, value: unknown): AppNamespace[] {
         if (typeof group !== "string" || group === "") {
             problems.add(`${at}.group`, "must name the group that manages the namespace", group);
         }
-        const broker = settings.broker ?? PLATFORM_DEFAULTS.namespace.broker;
-        if (typeof broker !== "boolean") {
-            problems.add(`${at}.broker`, "must be true or false", broker);
-        }
         const quota = section(problems, `${at}.quota`, settings.quota as Json | undefined, ["cpu", "memory", "pods"]);
         const defaults = PLATFORM_DEFAULTS.namespace.quota;
-        for (const key of ["cpu", "memory"] as const) {
-            const q = quota[key] ?? defaults[key];
-            if (typeof q !== "string" || !((parseQuantity(q) ?? 0) > 0)) {
-                problems.add(`${at}.quota.${key}`, 'must be a positive Kubernetes quantity such as "8" or "16Gi"', q);
-            }
-        }
         return {
             name,
             group: group as string,
-            broker: broker === true,
+            broker: flag(problems, `${at}.broker`, settings.broker, PLATFORM_DEFAULTS.namespace.broker),
             quota: {
-                cpu: (quota.cpu as string | undefined) ?? defaults.cpu,
-                memory: (quota.memory as string | undefined) ?? defaults.memory,
+                cpu: quantity(problems, `${at}.quota.cpu`, quota.cpu, defaults.cpu, '"8" or "16Gi"'),
+                memory: quantity(problems, `${at}.quota.memory`, quota.memory, defaults.memory, '"8" or "16Gi"'),
                 pods: wholeNumber(problems, `${at}.quota.pods`, quota.pods, defaults.pods, 1),
             },
         };
@@ -326,10 +316,6 @@ function readIstio(problems: Problems, istio: Json): IstioConfig {
 
 function readKnative(problems: Problems, knative: Json): KnativeConfig {
     const d = PLATFORM_DEFAULTS.knative;
-    const allowZeroInitialScale = knative.allowZeroInitialScale ?? d.allowZeroInitialScale;
-    if (typeof allowZeroInitialScale !== "boolean") {
-        problems.add("knative.allowZeroInitialScale", "must be true or false", allowZeroInitialScale);
-    }
     const containerConcurrencyMaxLimit = wholeNumber(
         problems,
         "knative.containerConcurrencyMaxLimit",
@@ -354,7 +340,12 @@ function readKnative(problems: Problems, knative: Json): KnativeConfig {
     return {
         replicas: wholeNumber(problems, "knative.replicas", knative.replicas, d.replicas, 1),
         maxScaleLimit: wholeNumber(problems, "knative.maxScaleLimit", knative.maxScaleLimit, d.maxScaleLimit, 0),
-        allowZeroInitialScale: allowZeroInitialScale === true,
+        allowZeroInitialScale: flag(
+            problems,
+            "knative.allowZeroInitialScale",
+            knative.allowZeroInitialScale,
+            d.allowZeroInitialScale,
+        ),
         containerConcurrencyMaxLimit,
         scaleToZeroGracePeriod: duration(
             problems,
@@ -413,10 +404,10 @@ function flag(problems: Problems, field: string, value: unknown, fallback: boole
     return v;
 }
 
-function quantity(problems: Problems, field: string, value: unknown, fallback: string): string {
+function quantity(problems: Problems, field: string, value: unknown, fallback: string, example = '"20Gi"'): string {
     const q = value ?? fallback;
     if (typeof q !== "string" || !((parseQuantity(q) ?? 0) > 0)) {
-        problems.add(field, 'must be a positive Kubernetes quantity such as "20Gi"', q);
+        problems.add(field, `must be a positive Kubernetes quantity such as ${example}`, q);
         return fallback;
     }
     return q;

@@ -281,6 +281,16 @@ describe("a bad stack config fails with a message naming the key, the value and 
             `${S}: namespaces.games-web.group must name the group that manages the namespace (got undefined)`,
         ],
         [
+            "a quota that is not a quantity",
+            { "serverless-platform:namespaces": '{"games-web": {"group": "g", "quota": {"cpu": "lots"}}}' },
+            `${S}: namespaces.games-web.quota.cpu must be a positive Kubernetes quantity such as "8" or "16Gi" (got "lots")`,
+        ],
+        [
+            "a broker flag that is not a boolean",
+            { "serverless-platform:namespaces": '{"games-web": {"group": "g", "broker": "yes"}}' },
+            `${S}: namespaces.games-web.broker must be true or false (got "yes")`,
+        ],
+        [
             "negative replicas",
             { "serverless-platform:istio": '{"replicas": -1}' },
             `${S}: istio.replicas must be a whole number ≥ 1 (got -1)`,
