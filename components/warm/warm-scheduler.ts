@@ -18,16 +18,18 @@ export const SCHEDULER_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
     { apiGroups: ["serving.knative.dev"], resources: ["revisions"], verbs: ["get", "list", "watch", "patch"] },
 ];
 
-/** The scheduler's own code, mounted as files: the same code the tests run. */
+let sources: Record<string, string> | undefined;
+
+/** The scheduler's own code, mounted as files: the same code the tests run. Read once, however many namespaces. */
 export function schedulerSources(): Record<string, string> {
     // Beside this module: .ts when run from source, .js from the built package (both run under Node).
     const extension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-    return Object.fromEntries(
+    return (sources ??= Object.fromEntries(
         ["scheduler", "windows"].map((file) => [
             `${file}${extension}`,
             readFileSync(new URL(`./${file}${extension}`, import.meta.url), "utf8"),
         ]),
-    );
+    ));
 }
 
 /**
