@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Builds the local toolchain from the Go module proxy into a cache that later runs reuse, and prints
+# where each piece is as `name=path` lines:
+#   engine   the Pulumi CLI, our language host for policy packs, and the Kubernetes provider
+#   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+#   judge    Knative Serving's own validation code, as a command
+#   toolchain/build.sh [engine|cluster|judge]...   (no argument: engine and cluster)
+# Versions live in toolchain/versions.env. The first build takes about 25 minutes on 2 cores.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=toolchain/versions.env
+source "$here/versions.env"
+cache="${SERVERLESS_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/serverless-platform}/toolchain"
+mkdir -p "$cache/bin"
+
+say() { echo "toolchain: $*" >&2; }
+fail() { say "$*"; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is required ($2)"; }
+need go "Go 1.24 or newer builds every piece from the Go module proxy"
+
+# wrapper_module DIR MODULE VERSION [go.mod lines]: a throwaway module that pins MODULE@VERSION.
+wrapper_module() {
+  local dir="$1" module="$2" version="$3" extra="${4:-}"
+  printf 'module toolchain/wrapper\n\ngo 1.24\n\nrequire %s %s\n%s\n' "$module" "$version" "$extra" > "$dir/go.mod"
+}
+
+# go_build NAME TARGET DIR PACKAGE [ldflags]: builds PACKAGE inside module DIR into TARGET, atomically.
+go_build() {
+  local name="$1" target="$2" dir="$3" package="$4" ldflags="${5:-}"
+  if ! (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >&2 \
+      && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$target.partial" "$package" >&2); then
+    fail "could not build $name (the Go output above says why; the module proxy must be reachable)"
+  fi
+  mv "$target.partial" "$target"
+}
+
+# upstream NAME VERSION MODULE PACKAGE TARGET [go.mod lines] [ldflags]: builds an upstream command once.
+upstream() {
+  local name="$1" version="$2" module="$3" package="$4" target="$5" extra="${6:-}" ldflags="${7:-}"
+  if [ -x "$target" ]; then return; fi
+  say "building $name $version from $module (minutes on first use)"
+  local work
+  work="$(mktemp -d)"
+  wrapper_module "$work" "$module" "$version" "$extra"
+  # The wrapper imports the command so that `go mod tidy` records its dependencies.
+  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > "$work/tools.go"
+  go_build "$name" "$target" "$work" "$package" "$ldflags"
+  rm -rf "$work"
+}
+
+# own NAME SOURCE TARGET_DIR: builds one of this repository's Go commands, again when its source changes.
+own() {
+  local name="$1" source="$2" target_dir="$3"
+  local stamp
+  stamp="$(cat "$source"/go.mod "$source"/go.sum "$source"/*.go | sha256sum | cut -c1-16)"
+  if [ -x "$target_dir/$name" ] && [ "$(cat "$target_dir/.$name.stamp" 2>/dev/null)" = "$stamp" ]; then return; fi
+  say "building $name from $source"
+  (cd "$source" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$target_dir/$name.partial" . >&2) \
+    || fail "could not build $name from $source (the Go output above says why)"
+  mv "$target_dir/$name.partial" "$target_dir/$name"
+  echo "$stamp" > "$target_dir/.$name.stamp"
+}
+
+engine() {
+  local root="$cache/pulumi-$PULUMI_VERSION"
+  mkdir -p "$root/bin"
+  # pkg/v3's go.mod replaces the clipboard module; replace directives only count in the main module.
+  upstream pulumi "$PULUMI_VERSION" github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    "$root/bin/pulumi" \
+    "require github.com/pulumi/pulumi/sdk/v3 $PULUMI_VERSION
+replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
+  # With ambient plugins ignored the CLI finds language hosts next to itself only.
+  own pulumi-language-nodejs "$here/policy-host" "$root/bin"
+
+  local provider="$cache/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION"
+  if [ ! -x "$provider" ]; then
+    say "building the Kubernetes provider $PULUMI_KUBERNETES_VERSION (about 10 minutes on first use)"
+    local work module="github.com/pulumi/pulumi-kubernetes/provider/v4"
+    work="$(mktemp -d)"
+    wrapper_module "$work" "$module" "$PULUMI_KUBERNETES_MODULE_VERSION"
+    local upstream_cmd
+    upstream_cmd="$(cd "$work" && go mod download -json "$module@$PULUMI_KUBERNETES_MODULE_VERSION" \
+      | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')/cmd/pulumi-resource-kubernetes"
+    [ -f "$upstream_cmd/schema.json" ] || fail "the provider module has no schema.json at $upstream_cmd"
+    # Upstream generates these embedded files at release time (go generate); we do the same here.
+    need node "node writes the provider's versioned schema"
+    node -e '
+      const fs = require("fs");
+      const [from, to, version] = process.argv.slice(1);
+      const schema = JSON.parse(fs.readFileSync(`${from}/schema.json`, "utf8"));
+      fs.writeFileSync(`${to}/schema-embed.json`, JSON.stringify({ ...schema, version }));
+      fs.writeFileSync(`${to}/terraform-mapping-embed.json`,
+        JSON.stringify(JSON.parse(fs.readFileSync(`${from}/terraform-mapping.json`, "utf8"))));
+    ' "$upstream_cmd" "$work" "$PULUMI_KUBERNETES_VERSION"
+    cp "$here/kubernetes-provider/main.go" "$work/main.go"
+    go_build pulumi-resource-kubernetes "$provider" "$work" . \
+      "-X $module/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
+    rm -rf "$work"
+  fi
+  echo "pulumi=$root/bin/pulumi"
+  echo "pulumiRoot=$root"
+  echo "kubernetesProvider=$provider"
+  echo "kubernetesProviderVersion=$PULUMI_KUBERNETES_VERSION"
+}
+
+cluster() {
+  local bin="$cache/bin"
+  upstream etcd "$ETCD_VERSION" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/server/v3 "$bin/etcd-$ETCD_VERSION"
+  # k8s.io/kubernetes refers to its staging modules by path; pin each to the matching release.
+  local kubernetes_mod staging_version replaces
+  kubernetes_mod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p')"
+  [ -f "$kubernetes_mod" ] || fail "could not download k8s.io/kubernetes@$KUBERNETES_VERSION from the module proxy"
+  staging_version="v0.${KUBERNETES_VERSION#v1.}"
+  replaces="$(grep -E '^\s+k8s.io/[a-z-]+ => ./staging' "$kubernetes_mod" | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}')"
+  local component
+  for component in kube-apiserver kube-controller-manager kube-scheduler; do
+    upstream "$component" "$KUBERNETES_VERSION" k8s.io/kubernetes "k8s.io/kubernetes/cmd/$component" \
+      "$bin/$component-$KUBERNETES_VERSION" "$replaces"
+    echo "${component}=$bin/$component-$KUBERNETES_VERSION"
+  done
+  upstream kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok "$bin/kwok-$KWOK_VERSION"
+  # The kwok command takes its stages from a config file; kwokctl's defaults are these five, which make
+  # a node Ready and keep it so, make pods Running and Ready, complete Jobs' pods, and finish deletes.
+  local stages="$cache/kwok-stages-$KWOK_VERSION.yaml"
+  if [ ! -s "$stages" ]; then
+    local kwok_dir
+    kwok_dir="$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')"
+    local stage
+    for stage in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready \
+      pod/fast/pod-complete pod/fast/pod-delete; do
+      [ -f "$kwok_dir/kustomize/stage/$stage.yaml" ] || fail "kwok $KWOK_VERSION has no stage $stage"
+      printf -- '---\n' && cat "$kwok_dir/kustomize/stage/$stage.yaml"
+    done > "$stages.partial"
+    mv "$stages.partial" "$stages"
+  fi
+  echo "etcd=$bin/etcd-$ETCD_VERSION"
+  echo "kwok=$bin/kwok-$KWOK_VERSION"
+  echo "kwokStages=$stages"
+  echo "kubernetesVersion=$KUBERNETES_VERSION"
+}
+
+judge() {
+  own knative-judge "$here/knative-judge" "$cache/bin"
+  echo "knativeJudge=$cache/bin/knative-judge"
+}
+
+pieces=("$@")
+[ ${#pieces[@]} -gt 0 ] || pieces=(engine cluster)
+for piece in "${pieces[@]}"; do
+  case "$piece" in
+    engine | cluster | judge) "$piece" ;;
+    *) fail "unknown piece '$piece' (allowed: engine, cluster, judge)" ;;
+  esac
+done

@@ -1,0 +1,377 @@
+/**
+ * The local simulated cluster: etcd, kube-apiserver, kube-controller-manager and kube-scheduler
+ * as a real control plane on loopback, and kwok playing one node. Objects are stored, validated,
+ * defaulted, garbage-collected and scheduled as on a real cluster; kwok marks scheduled pods
+ * Running and Ready and finishes their deletion. There is no container runtime: no image is
+ * pulled, no container runs, nothing serves traffic.
+ *
+ * Its state (certificates, ports, etcd data, logs, process ids) lives in one directory, so the
+ * processes outlive the command that started them: `npm run up` and a later `npm run preview`
+ * talk to the same cluster. Ports and certificates are chosen once, so the kubeconfig, and with
+ * it the Kubernetes provider's inputs, stay the same across restarts.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { apiRequest } from "../components/warm/scheduler.ts";
+import { type ClusterPieces, toolchain } from "./toolchain.ts";
+
+/** How to reach a running local cluster. */
+export interface LocalCluster {
+    dir: string;
+    api: string;
+    token: string;
+    caFile: string;
+    kubeconfig: string;
+    kubernetesVersion: string;
+}
+
+interface ClusterState {
+    ports: Record<"etcdClient" | "etcdPeer" | "api" | "scheduler" | "controllerManager" | "kwok", number>;
+    token: string;
+    pids: Record<string, number>;
+}
+
+/** The node kwok plays. Capacity is generous: nothing runs, and the platform's requests must fit. */
+const NODE_NAME = "kwok-node-0";
+const STATE_FILE = "cluster.json";
+
+/** The fields of a Node this module reads. */
+interface KubeNode {
+    status?: { conditions?: { type: string; status: string }[] };
+    spec?: { taints?: { key: string }[] };
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as { port: number };
+            server.close(() => {
+                resolve(port);
+            });
+        });
+        server.on("error", reject);
+    });
+}
+
+function alive(pid: number | undefined): boolean {
+    if (pid === undefined) return false;
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function readState(dir: string): ClusterState | undefined {
+    const file = join(dir, STATE_FILE);
+    return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ClusterState) : undefined;
+}
+
+function writeState(dir: string, state: ClusterState): void {
+    writeFileSync(join(dir, STATE_FILE), JSON.stringify(state, null, 2));
+}
+
+function openssl(dir: string, args: string[]): void {
+    execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+}
+
+/** A CA, a serving certificate for 127.0.0.1, a service-account key pair and an admin token. */
+function makeCredentials(dir: string): string {
+    const cert = (name: string, subject: string, san: string) => {
+        openssl(dir, [
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            `${name}.key`,
+            "-out",
+            `${name}.csr`,
+            "-subj",
+            subject,
+        ]);
+        writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
+        openssl(dir, [
+            "x509",
+            "-req",
+            "-in",
+            `${name}.csr`,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            `${name}.crt`,
+            "-days",
+            "3650",
+            "-extfile",
+            `${name}.ext`,
+        ]);
+    };
+    openssl(dir, [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=serverless-platform-local-ca",
+    ]);
+    cert("apiserver", "/CN=kube-apiserver", "IP:127.0.0.1,DNS:localhost");
+    openssl(dir, ["genrsa", "-out", "sa.key", "2048"]);
+    openssl(dir, ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
+    const token = execFileSync("openssl", ["rand", "-hex", "24"], { encoding: "utf8" }).trim();
+    writeFileSync(join(dir, "tokens.csv"), `${token},local-admin,local-admin,system:masters\n`, { mode: 0o600 });
+    return token;
+}
+
+function kubeconfigOf(api: string, ca: string, token: string): string {
+    return JSON.stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+            {
+                name: "local",
+                cluster: { server: api, "certificate-authority-data": Buffer.from(ca).toString("base64") },
+            },
+        ],
+        users: [{ name: "local-admin", user: { token } }],
+        contexts: [{ name: "local", context: { cluster: "local", user: "local-admin" } }],
+        "current-context": "local",
+    });
+}
+
+function clusterOf(dir: string, state: ClusterState, kubernetesVersion: string): LocalCluster {
+    return {
+        dir,
+        api: `https://127.0.0.1:${state.ports.api}`,
+        token: state.token,
+        caFile: join(dir, "ca.crt"),
+        kubeconfig: join(dir, "kubeconfig"),
+        kubernetesVersion,
+    };
+}
+
+/**
+ * Sends one request as the cluster's admin and returns the answer (JSON parsed, as `T`);
+ * rejects on a status of 300 or more.
+ */
+export function kube<T = unknown>(
+    cluster: Pick<LocalCluster, "api" | "token" | "caFile">,
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType?: string,
+): Promise<T> {
+    return apiRequest(
+        { api: cluster.api, token: cluster.token, ca: readFileSync(cluster.caFile) },
+        method,
+        path,
+        body,
+        contentType,
+    );
+}
+
+/** Polls `check` every 250 ms until it holds; fails with the component's log after two minutes. */
+async function waitFor(
+    what: string,
+    check: () => Promise<boolean>,
+    pid: number | undefined,
+    logFile: string,
+): Promise<void> {
+    for (let attempt = 0; attempt < 480; attempt++) {
+        if (await check().catch(() => false)) return;
+        if (pid !== undefined && !alive(pid)) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const log = existsSync(logFile) ? readFileSync(logFile, "utf8").slice(-4_000) : "(no log)";
+    throw new Error(`local cluster: ${what} did not come up; the end of ${logFile}:\n${log}`);
+}
+
+/** Starts the cluster in `dir` (creating it on first use); returns at once when it is already running. */
+export async function startLocalCluster(dir: string, say: (line: string) => void = () => {}): Promise<LocalCluster> {
+    const pieces = toolchain("cluster");
+    mkdirSync(dir, { recursive: true });
+    let state = readState(dir);
+    if (state !== undefined && Object.values(state.pids).every(alive)) {
+        return clusterOf(dir, state, pieces.kubernetesVersion);
+    }
+    if (state !== undefined) await stopProcesses(state);
+    if (state === undefined) {
+        say(`local cluster: creating it in ${dir}`);
+        const token = makeCredentials(dir);
+        const ports = {
+            etcdClient: await freePort(),
+            etcdPeer: await freePort(),
+            api: await freePort(),
+            scheduler: await freePort(),
+            controllerManager: await freePort(),
+            kwok: await freePort(),
+        };
+        state = { ports, token, pids: {} };
+        writeFileSync(
+            join(dir, "kubeconfig"),
+            kubeconfigOf(`https://127.0.0.1:${ports.api}`, readFileSync(join(dir, "ca.crt"), "utf8"), token),
+            { mode: 0o600 },
+        );
+    } else {
+        say(`local cluster: starting it again from ${dir}`);
+    }
+    const cluster = clusterOf(dir, state, pieces.kubernetesVersion);
+    await startProcesses(dir, state, pieces, cluster);
+    say(
+        `local cluster: Kubernetes ${pieces.kubernetesVersion} (simulated node, no container runtime) at ${cluster.api}`,
+    );
+    return cluster;
+}
+
+async function startProcesses(
+    dir: string,
+    state: ClusterState,
+    pieces: ClusterPieces,
+    cluster: LocalCluster,
+): Promise<void> {
+    const { ports } = state;
+    const start = (name: string, command: string, args: string[]): number => {
+        const log = openSync(join(dir, `${name}.log`), "a");
+        const child = spawn(command, args, { cwd: dir, detached: true, stdio: ["ignore", log, log] });
+        child.unref();
+        if (child.pid === undefined) throw new Error(`local cluster: could not start ${command}`);
+        state.pids[name] = child.pid;
+        writeState(dir, state);
+        return child.pid;
+    };
+    const ready = (name: string, check: () => Promise<boolean>) =>
+        waitFor(name, check, state.pids[name], join(dir, `${name}.log`));
+
+    start("etcd", pieces.etcd, [
+        `--data-dir=${join(dir, "etcd")}`,
+        `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${ports.etcdPeer}`,
+        "--listen-metrics-urls=",
+    ]);
+    await ready("etcd", async () => (await fetch(`http://127.0.0.1:${ports.etcdClient}/health`)).ok);
+
+    start("kube-apiserver", pieces["kube-apiserver"], [
+        `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${ports.api}`,
+        `--tls-cert-file=${join(dir, "apiserver.crt")}`,
+        `--tls-private-key-file=${join(dir, "apiserver.key")}`,
+        `--client-ca-file=${join(dir, "ca.crt")}`,
+        `--token-auth-file=${join(dir, "tokens.csv")}`,
+        `--service-account-key-file=${join(dir, "sa.pub")}`,
+        `--service-account-signing-key-file=${join(dir, "sa.key")}`,
+        "--service-account-issuer=https://kubernetes.default.svc",
+        "--service-cluster-ip-range=10.96.0.0/16",
+        "--authorization-mode=Node,RBAC",
+        // Istio's CNI agent is privileged, as on a real cluster; Pod Security admission still applies per namespace.
+        "--allow-privileged=true",
+    ]);
+    await ready("kube-apiserver", async () => (await kube(cluster, "GET", "/readyz")) === "ok");
+
+    const common = [`--kubeconfig=${cluster.kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];
+    start("kube-controller-manager", pieces["kube-controller-manager"], [
+        ...common,
+        `--secure-port=${ports.controllerManager}`,
+        // No cloud, no node IPAM, no volumes to attach or bind: everything else runs, the garbage
+        // collector and node lifecycle (which lifts the not-ready taint) among them.
+        "--controllers=*,-nodeipam,-cloud-node-lifecycle,-persistentvolume-binder,-attachdetach",
+        `--service-account-private-key-file=${join(dir, "sa.key")}`,
+        `--root-ca-file=${join(dir, "ca.crt")}`,
+        `--cluster-signing-cert-file=${join(dir, "ca.crt")}`,
+        `--cluster-signing-key-file=${join(dir, "ca.key")}`,
+    ]);
+    start("kube-scheduler", pieces["kube-scheduler"], [...common, `--secure-port=${ports.scheduler}`]);
+    start("kwok", pieces.kwok, [
+        `--kubeconfig=${cluster.kubeconfig}`,
+        `--config=${pieces.kwokStages}`,
+        "--manage-all-nodes=true",
+        `--server-address=127.0.0.1:${ports.kwok}`,
+        "--node-ip=127.0.0.1",
+    ]);
+
+    const node = await kube(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
+    if (node === undefined) {
+        const capacity = { cpu: "64", memory: "256Gi", pods: "1000", "ephemeral-storage": "1Ti" };
+        await kube(cluster, "POST", "/api/v1/nodes", {
+            apiVersion: "v1",
+            kind: "Node",
+            metadata: {
+                name: NODE_NAME,
+                annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+                labels: {
+                    "kubernetes.io/hostname": NODE_NAME,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    type: "kwok",
+                },
+            },
+            status: { capacity, allocatable: capacity },
+        });
+    }
+    await ready("kwok", async () => {
+        const current = await kube<KubeNode>(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`);
+        const readyCondition = (current.status?.conditions ?? []).find((c) => c.type === "Ready");
+        const notReadyTaint = (current.spec?.taints ?? []).some((t) =>
+            t.key.startsWith("node.kubernetes.io/not-ready"),
+        );
+        return readyCondition?.status === "True" && !notReadyTaint;
+    });
+    // The service-account controller runs: pods can be admitted.
+    await ready(
+        "kube-controller-manager",
+        async () => (await kube(cluster, "GET", "/api/v1/namespaces/default/serviceaccounts/default")) !== undefined,
+    );
+}
+
+async function stopProcesses(state: ClusterState): Promise<void> {
+    // In reverse order of start: the node and controllers first, etcd last.
+    for (const pid of Object.values(state.pids).reverse()) {
+        if (!alive(pid)) continue;
+        process.kill(-pid, "SIGTERM");
+        for (let i = 0; i < 40 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+        if (alive(pid)) process.kill(-pid, "SIGKILL");
+    }
+    state.pids = {};
+}
+
+/** Stops the cluster's processes; `remove` also deletes its state (etcd data, certificates, logs). */
+export async function stopLocalCluster(dir: string, options: { remove?: boolean } = {}): Promise<void> {
+    const state = readState(dir);
+    if (state !== undefined) {
+        await stopProcesses(state);
+        writeState(dir, state);
+    }
+    if (options.remove === true) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Whether the cluster in `dir` runs, and where. */
+export async function localClusterStatus(
+    dir: string,
+): Promise<{ state: "absent" | "stopped" | "running"; api?: string }> {
+    const state = readState(dir);
+    if (state === undefined) return { state: "absent" };
+    const api = `https://127.0.0.1:${state.ports.api}`;
+    const running = Object.values(state.pids).length > 0 && Object.values(state.pids).every(alive);
+    if (!running) return { state: "stopped", api };
+    const ok = await kube({ api, token: state.token, caFile: join(dir, "ca.crt") }, "GET", "/readyz").catch(
+        () => undefined,
+    );
+    return { state: ok === "ok" ? "running" : "stopped", api };
+}
