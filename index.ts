@@ -4,21 +4,16 @@
  * order (app namespaces and the mesh, then Knative Serving on the mesh, then
  * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
  */
-import * as pulumi from "@pulumi/pulumi";
 import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
 import { Istio } from "./components/istio.ts";
 import { KnativeEventing } from "./components/knative-eventing.ts";
 import { KnativeServing } from "./components/knative-serving.ts";
 import { Monitoring } from "./components/monitoring/index.ts";
-import { knativeLimitsOf, readPlatformConfig } from "./components/platform-config.ts";
+import { knativeLimitsOf, readStackPlatformConfig } from "./components/platform-config.ts";
 import { VERSIONS } from "./components/versions.ts";
 
 export default function platform() {
-    const prefix = `${pulumi.getProject()}:`;
-    const configuredKeys = Object.keys(pulumi.runtime.allConfig())
-        .filter((key) => key.startsWith(prefix))
-        .map((key) => key.slice(prefix.length));
-    const config = readPlatformConfig(new pulumi.Config(), configuredKeys);
+    const config = readStackPlatformConfig();
 
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider] };

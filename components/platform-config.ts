@@ -97,8 +97,8 @@ export interface PlatformConfig {
     /** Domain public Knative Services are served on (`<service>.<namespace>.<domain>`). */
     domain: string;
     /**
-     * Which cluster, from the Kubernetes provider's own config keys:
-     * `kubernetes:kubeconfig` (a secret), `kubernetes:context`, or neither (the ambient kubeconfig).
+     * Which cluster, from the Kubernetes provider's own config keys: `kubernetes:kubeconfig` (a
+     * secret) or `kubernetes:context`; one of them is required.
      */
     kubernetes: { context: string | undefined; kubeconfig: pulumi.Output<string> | undefined };
     namespaces: AppNamespace[];
@@ -174,6 +174,13 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
     if (context !== undefined && kubeconfig !== undefined) {
         problems.addMessage("set kubernetes:context or kubernetes:kubeconfig, not both");
     }
+    // Never the ambient kubeconfig's current context: whoever has prod selected would get dev installed there.
+    if (context === undefined && kubeconfig === undefined) {
+        problems.addMessage(
+            "names no cluster: set kubernetes:context (a context of your kubeconfig) or kubernetes:kubeconfig " +
+                "(with --secret); `npm run up -- <env>` deploys a stack that names neither to the local simulated cluster",
+        );
+    }
 
     const result: PlatformConfig = {
         environment: environment as Environment,
@@ -220,6 +227,15 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
     }
     problems.throwIfAny();
     return result;
+}
+
+/** {@link readPlatformConfig} for the stack the program runs as, with the keys its stack file sets. */
+export function readStackPlatformConfig(): PlatformConfig {
+    const prefix = `${pulumi.getProject()}:`;
+    const configuredKeys = Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(prefix))
+        .map((key) => key.slice(prefix.length));
+    return readPlatformConfig(new pulumi.Config(), configuredKeys);
 }
 
 /** An optional object section, checked for unknown keys. */

@@ -1,41 +1,167 @@
 /**
- * `npm run preview -- <env>` and `npm run up -- <env>`: runs the Pulumi CLI on
- * the platform stack of one environment. State goes to a local file backend
- * (.pulumi-state/) unless PULUMI_BACKEND_URL says otherwise, so no account is
- * needed. Extra arguments are passed to pulumi (`npm run preview -- dev --diff`).
+ * `npm run preview|up|destroy -- <stack> [options]`: one Pulumi operation on one stack of the
+ * platform (or of an app stack with `--project examples/spring-api`).
+ *
+ * Which cluster is the stack file's business: `kubernetes:context` or `kubernetes:kubeconfig`.
+ * A stack that names neither never falls back to the ambient kubeconfig (a user with prod
+ * selected must not get dev installed on prod): it deploys to the local simulated cluster,
+ * started on demand, with state and a working copy of the stack file under `.cache/`.
+ *
+ * Which engine: for a real cluster, the Pulumi CLI on PATH when there is one (this stays a
+ * plain Pulumi project); otherwise, and always for the local cluster, the toolchain's engine
+ * (built from the Go module proxy on first use) running the program inline.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ENVIRONMENTS } from "../components/platform-config.ts";
+import { type Backend, copyProject, openStack, readProject, stackFile, toTerminal } from "../toolchain/engine.ts";
+import { startLocalCluster } from "../toolchain/local-cluster.ts";
+import { explainFailure } from "./failures.ts";
+import { LOCAL_CLUSTER_DIR } from "./local.ts";
 
-const [command, stack, ...passThrough] = process.argv.slice(2);
-if (command === undefined || stack === undefined || !(ENVIRONMENTS as readonly string[]).includes(stack)) {
-    console.error(`usage: npm run ${command ?? "<preview|up>"} -- <${ENVIRONMENTS.join("|")}> [pulumi arguments]`);
+const OPERATIONS = ["preview", "up", "destroy"] as const;
+type Operation = (typeof OPERATIONS)[number];
+const LOCAL_PASSPHRASE = "local-cluster";
+
+const usage = `usage: npm run <${OPERATIONS.join("|")}> -- <stack> [--project DIR] [--diff] [--expect-no-changes]
+       [--refresh] [--policy-pack DIR] [--policy-pack-config FILE]`;
+
+function fail(message: string): never {
+    console.error(message);
     process.exit(2);
 }
 
-const env = { ...process.env };
-if (!env.PULUMI_BACKEND_URL) {
-    const stateDir = resolve(".pulumi-state");
-    mkdirSync(stateDir, { recursive: true });
-    env.PULUMI_BACKEND_URL = `file://${stateDir}`;
-    console.error(`Using the local state backend ${env.PULUMI_BACKEND_URL} (set PULUMI_BACKEND_URL to use another).`);
+const [operation, ...rest] = process.argv.slice(2);
+if (!(OPERATIONS as readonly string[]).includes(operation ?? "")) fail(usage);
+let parsed: ReturnType<typeof parseOptions>;
+function parseOptions(args: string[]) {
+    return parseArgs({
+        args,
+        allowPositionals: true,
+        options: {
+            project: { type: "string", default: "." },
+            diff: { type: "boolean", default: false },
+            "expect-no-changes": { type: "boolean", default: false },
+            refresh: { type: "boolean", default: false },
+            "policy-pack": { type: "string" },
+            "policy-pack-config": { type: "string" },
+        },
+    });
+}
+try {
+    parsed = parseOptions(rest);
+} catch (error) {
+    fail(`${(error as Error).message}\n${usage}`);
+}
+const { values: options, positionals } = parsed;
+const [stack] = positionals;
+if (stack === undefined || positionals.length > 1) fail(usage);
+
+const project = readProject(options.project);
+const isPlatform = project.dir === resolve(".");
+if (isPlatform && !(ENVIRONMENTS as readonly string[]).includes(stack)) {
+    fail(`"${stack}" is not an environment of the platform; use one of: ${ENVIRONMENTS.join(", ")}`);
+}
+const { path: stackPath, config } = stackFile(project, stack);
+const namedCluster = ["kubernetes:context", "kubernetes:kubeconfig"].find((key) => key in config);
+
+function pulumiOnPath(): boolean {
+    return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0;
 }
 
-function pulumi(args: string[]): number {
-    const result = spawnSync("pulumi", args, { stdio: "inherit", env });
-    if (result.error) {
-        const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
-        console.error(
-            missing
-                ? "The Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/iac/download-install/) and run this again."
-                : `Could not run pulumi: ${result.error.message}`,
+/** The CLI's own flags for the options above, for a user's Pulumi CLI. */
+function cliFlags(): string[] {
+    return [
+        ...(options.diff ? ["--diff"] : []),
+        ...(options["expect-no-changes"] ? ["--expect-no-changes"] : []),
+        ...(options.refresh ? ["--refresh"] : []),
+        ...(options["policy-pack"] ? ["--policy-pack", options["policy-pack"]] : []),
+        ...(options["policy-pack-config"] ? ["--policy-pack-config", options["policy-pack-config"]] : []),
+    ];
+}
+
+function defaultBackend(): Backend {
+    const url = process.env.PULUMI_BACKEND_URL ?? `file://${resolve(".pulumi-state")}`;
+    const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE;
+    if (passphrase === undefined) {
+        fail("Set PULUMI_CONFIG_PASSPHRASE: it encrypts this stack's secrets in the state backend.");
+    }
+    return { url, passphrase };
+}
+
+async function run(stack: automation.Stack, op: Operation): Promise<void> {
+    const common = {
+        onOutput: toTerminal,
+        onError: toTerminal,
+        color: "auto" as const,
+        refresh: options.refresh,
+        ...(options["policy-pack"] ? { policyPacks: [resolve(options["policy-pack"])] } : {}),
+        ...(options["policy-pack-config"] ? { policyPackConfigs: [resolve(options["policy-pack-config"])] } : {}),
+    };
+    if (op === "preview") {
+        await stack.preview({ ...common, diff: options.diff, expectNoChanges: options["expect-no-changes"] });
+    } else if (op === "up") {
+        await stack.up({ ...common, diff: options.diff, expectNoChanges: options["expect-no-changes"] });
+    } else {
+        await stack.destroy({ onOutput: toTerminal, color: "auto", refresh: options.refresh });
+    }
+}
+
+async function main(op: Operation, stackName: string): Promise<number> {
+    if (namedCluster !== undefined && pulumiOnPath()) {
+        console.error(`Stack ${stackName} names its cluster (${namedCluster}); running your Pulumi CLI.`);
+        const cwd = ["--cwd", project.dir];
+        const selected = spawnSync("pulumi", ["stack", "select", "--create", stackName, ...cwd], { stdio: "inherit" });
+        if (selected.status !== 0) return selected.status ?? 1;
+        const yes = op === "preview" ? [] : ["--yes"];
+        return (
+            spawnSync("pulumi", [op, "--stack", stackName, ...cwd, ...yes, ...cliFlags()], { stdio: "inherit" })
+                .status ?? 1
         );
+    }
+
+    let workDir: string | undefined;
+    let backend: Backend;
+    const stackConfig: Record<string, { value: string; secret: boolean }> = {};
+    if (namedCluster !== undefined) {
+        console.error(
+            `Stack ${stackName} names its cluster (${namedCluster}); no Pulumi CLI on PATH, so the toolchain's engine runs it.`,
+        );
+        backend = defaultBackend();
+    } else {
+        console.error(
+            `Stack ${stackName} names no cluster (neither kubernetes:context nor kubernetes:kubeconfig in ${relative(".", stackPath)}),\n` +
+                `so it goes to the LOCAL SIMULATED CLUSTER (no container runtime: pods are simulated, nothing serves traffic).\n` +
+                `To use a real cluster, name it: pulumi config set kubernetes:context <context> --stack ${stackName}`,
+        );
+        const cluster = await startLocalCluster(join(LOCAL_CLUSTER_DIR, "cluster"), (line) => {
+            console.error(line);
+        });
+        workDir = copyProject(project, stackName, join(LOCAL_CLUSTER_DIR, "work", project.name));
+        mkdirSync(join(LOCAL_CLUSTER_DIR, "state"), { recursive: true });
+        backend = {
+            url: `file://${join(LOCAL_CLUSTER_DIR, "state")}`,
+            passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
+        };
+        stackConfig["kubernetes:kubeconfig"] = { value: readFileSync(cluster.kubeconfig, "utf8"), secret: true };
+    }
+    const stack = await openStack({
+        project,
+        stack: stackName,
+        backend,
+        config: stackConfig,
+        ...(workDir ? { workDir } : {}),
+    });
+    try {
+        await run(stack, op);
+        return 0;
+    } catch (error) {
+        console.error(explainFailure(error, config));
         return 1;
     }
-    return result.status ?? 1;
 }
 
-const selected = pulumi(["stack", "select", "--create", stack]);
-process.exit(selected === 0 ? pulumi([command, "--stack", stack, ...passThrough]) : selected);
+process.exit(await main(operation as Operation, stack));

@@ -350,4 +350,19 @@ describe("a bad stack config fails with a message naming the key, the value and 
         );
         expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
     });
+
+    test("no cluster named: never the ambient kubeconfig's current context", async () => {
+        const { "kubernetes:context": _, ...withoutCluster } = stackConfig("dev");
+        const registered = await runProgram(
+            () => {
+                expect(() => platform()).toThrow(
+                    `${S}: names no cluster: set kubernetes:context (a context of your kubeconfig) or ` +
+                        "kubernetes:kubeconfig (with --secret); `npm run up -- <env>` deploys a stack that names " +
+                        "neither to the local simulated cluster",
+                );
+            },
+            { config: withoutCluster },
+        );
+        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
 });

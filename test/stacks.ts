@@ -7,13 +7,25 @@ import { runProgram } from "./harness.ts";
 
 export const STACKS = ["dev", "staging", "prod"] as const;
 
-/** `stacks/Pulumi.<env>.yaml` as the engine passes config: every value a string, objects as JSON. */
+/** The cluster a deploying team names on top of the stack file (`pulumi config set kubernetes:context`). */
+export const TEST_CLUSTER = { "kubernetes:context": "test-cluster" } as const;
+
+/**
+ * `stacks/Pulumi.<env>.yaml` as the engine passes config (every value a string, objects as JSON),
+ * with {@link TEST_CLUSTER} named.
+ */
 export function stackConfig(env: string): Record<string, string> {
     const file = fileURLToPath(new URL(`../stacks/Pulumi.${env}.yaml`, import.meta.url));
     const { config } = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
-    return Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-    );
+    return {
+        ...TEST_CLUSTER,
+        ...Object.fromEntries(
+            Object.entries(config).map(([key, value]) => [
+                key,
+                typeof value === "string" ? value : JSON.stringify(value),
+            ]),
+        ),
+    };
 }
 
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */

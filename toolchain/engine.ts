@@ -1,0 +1,151 @@
+/**
+ * One way to run a Pulumi operation on one stack of this repository's projects (the platform or
+ * an app stack such as `examples/spring-api`) with the local toolchain's engine: the Pulumi CLI
+ * built from the Go module proxy, driven by the Automation API with an inline program. The
+ * inline program imports the project's `main` and calls its default export, so it is the same
+ * program a plain `pulumi up` runs; it needs no Node language host. The engine's own output
+ * streams to `output` (the terminal by default).
+ *
+ * Used by `npm run preview|up|destroy`, the end-to-end tests and the engine benchmark.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
+import * as automation from "@pulumi/pulumi/automation/index.js";
+import { parse, parseDocument } from "yaml";
+import { type EnginePieces, toolchain } from "./toolchain.ts";
+
+/** A project of this repository as the engine sees it: its `Pulumi.yaml`, stack files and program. */
+export interface Project {
+    dir: string;
+    name: string;
+    /** Absolute path of the program (`main` in Pulumi.yaml, `index.ts` by default). */
+    main: string;
+    /** Where the stack files are (`stackConfigDir`, the project directory by default). */
+    stackConfigDir: string;
+}
+
+export function readProject(dir: string): Project {
+    const file = join(dir, "Pulumi.yaml");
+    if (!existsSync(file)) throw new Error(`${dir} is not a Pulumi project (no Pulumi.yaml)`);
+    const settings = parse(readFileSync(file, "utf8")) as { name: string; main?: string; stackConfigDir?: string };
+    return {
+        dir: resolve(dir),
+        name: settings.name,
+        main: resolve(dir, settings.main ?? "index.ts"),
+        stackConfigDir: resolve(dir, settings.stackConfigDir ?? "."),
+    };
+}
+
+/** `Pulumi.<stack>.yaml` of a project: its path and its `config` map. */
+export function stackFile(project: Project, stack: string): { path: string; config: Record<string, unknown> } {
+    const path = join(project.stackConfigDir, `Pulumi.${stack}.yaml`);
+    const parsed = existsSync(path)
+        ? (parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null)
+        : null;
+    return { path, config: parsed?.config ?? {} };
+}
+
+/**
+ * Copies a project's `Pulumi.yaml` and one stack file into `workDir` (same relative layout), so
+ * that what the engine writes into stack files (the encryption salt, config set for a run) never
+ * touches the checkout. A salt the copy already has is kept: it belongs to the stack's state.
+ */
+export function copyProject(project: Project, stack: string, workDir: string): string {
+    const stackPath = stackFile(project, stack).path;
+    const copiedStack = join(workDir, relative(project.dir, stackPath));
+    mkdirSync(dirname(copiedStack), { recursive: true });
+    const salt = existsSync(copiedStack)
+        ? /^encryptionsalt: .*$/m.exec(readFileSync(copiedStack, "utf8"))?.[0]
+        : undefined;
+    // The CLI checks that `main` exists: the copy names the checkout's program.
+    const settings = parseDocument(readFileSync(join(project.dir, "Pulumi.yaml"), "utf8"));
+    settings.set("main", project.main);
+    writeFileSync(join(workDir, "Pulumi.yaml"), settings.toString());
+    const original = existsSync(stackPath) ? readFileSync(stackPath, "utf8") : "config: {}\n";
+    writeFileSync(
+        copiedStack,
+        salt === undefined ? original : `${salt}\n${original.replace(/^encryptionsalt: .*\n/m, "")}`,
+    );
+    return workDir;
+}
+
+/** Where state lives and how secrets are encrypted. */
+export interface Backend {
+    url: string;
+    passphrase: string;
+}
+
+/** Options of {@link openStack}. */
+export interface OpenStackOptions {
+    project: Project;
+    stack: string;
+    backend: Backend;
+    /** Where `Pulumi.yaml` and the stack file are read from and written to. @default the project itself */
+    workDir?: string;
+    /** Config set on the stack before the run (in `workDir`'s stack file), e.g. a cluster's kubeconfig. */
+    config?: Record<string, { value: string; secret?: boolean }>;
+    /** Runs instead of the project's `main` (the benchmark's raw baseline). */
+    program?: automation.PulumiFn;
+}
+
+/** The toolchain's engine with the Kubernetes provider registered in its own Pulumi home. */
+function engineEnvironment(pieces: EnginePieces, backend: Backend): Record<string, string> {
+    const home = join(dirname(pieces.pulumiRoot), "pulumi-home");
+    const env = {
+        PULUMI_HOME: home,
+        PULUMI_BACKEND_URL: backend.url,
+        PULUMI_CONFIG_PASSPHRASE: backend.passphrase,
+        // Nothing may be downloaded, and only the toolchain's own plugins are used.
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
+    };
+    const plugin = join(home, "plugins", `resource-kubernetes-v${pieces.kubernetesProviderVersion}`);
+    if (!existsSync(join(plugin, "pulumi-resource-kubernetes"))) {
+        execFileSync(
+            pieces.pulumi,
+            [
+                "plugin",
+                "install",
+                "resource",
+                "kubernetes",
+                `v${pieces.kubernetesProviderVersion}`,
+                "--file",
+                pieces.kubernetesProvider,
+            ],
+            { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] },
+        );
+    }
+    return env;
+}
+
+/** Opens (creating it if needed) a stack of a project on the toolchain's engine. */
+export async function openStack(options: OpenStackOptions): Promise<automation.Stack> {
+    const { project, stack, backend } = options;
+    const pieces = toolchain("engine");
+    const envVars = engineEnvironment(pieces, backend);
+    if (backend.url.startsWith("file://")) mkdirSync(backend.url.slice("file://".length), { recursive: true });
+    const pulumiCommand = await automation.PulumiCommand.get({ root: pieces.pulumiRoot });
+    const program =
+        options.program ??
+        (async () => {
+            const module = (await import(pathToFileURL(project.main).href)) as { default: () => unknown };
+            return (await module.default()) as Record<string, unknown> | undefined;
+        });
+    const workspaceStack = await automation.LocalWorkspace.createOrSelectStack(
+        { projectName: project.name, stackName: stack, program },
+        { workDir: options.workDir ?? project.dir, pulumiCommand, envVars, pulumiHome: envVars.PULUMI_HOME },
+    );
+    for (const [key, entry] of Object.entries(options.config ?? {})) {
+        await workspaceStack.setConfig(key, { value: entry.value, secret: entry.secret ?? false });
+    }
+    return workspaceStack;
+}
+
+/** Writes the engine's own output as it comes. */
+export const toTerminal = (text: string): void => {
+    process.stdout.write(text);
+};
