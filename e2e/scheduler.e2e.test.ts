@@ -7,32 +7,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clientFromEnvironment, reconcile } from "../components/warm/scheduler.ts";
 import { SCHEDULER_RULES } from "../components/warm/warm-scheduler.ts";
 import { SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/warm/windows.ts";
-import { type TestCluster, startCluster } from "./cluster.ts";
-import { kube } from "./kube.ts";
+import { kube } from "../toolchain/local-cluster.ts";
+import { installKnativeCrds } from "./knative-crds.ts";
+import { type World, startWorld } from "./world.ts";
 
 const NS = "games-web";
 const SERVING = "/apis/serving.knative.dev/v1";
-
-/** A CRD that stores any Knative object (with a status subresource), as the real CRD would for these fields. */
-const crd = (kind: string, plural: string) => ({
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${plural}.serving.knative.dev` },
-    spec: {
-        group: "serving.knative.dev",
-        scope: "Namespaced",
-        names: { kind, plural, singular: kind.toLowerCase() },
-        versions: [
-            {
-                name: "v1",
-                served: true,
-                storage: true,
-                subresources: { status: {} },
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            },
-        ],
-    },
-});
 
 const schedule: WarmSchedule = {
     baseMinScale: 0,
@@ -40,32 +20,18 @@ const schedule: WarmSchedule = {
     warmUp: true,
 };
 
-let cluster: TestCluster | undefined;
-const running = (): TestCluster => {
-    if (cluster === undefined) throw new Error("the test cluster did not start");
-    return cluster;
+let world: World | undefined;
+const running = (): World["cluster"] => {
+    if (world === undefined) throw new Error("the test cluster did not start");
+    return world.cluster;
 };
 let schedulerToken: string;
 
 beforeAll(async () => {
-    const started = await startCluster();
-    cluster = started;
-    const admin = (method: string, path: string, body?: unknown, type?: string) =>
-        kube(started, method, path, body, type);
-    for (const [kind, plural] of [
-        ["Service", "services"],
-        ["Revision", "revisions"],
-    ] as const) {
-        await admin("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(kind, plural));
-    }
-    for (let i = 0; i < 60; i++) {
-        const served = await admin("GET", SERVING).then(
-            () => true,
-            () => false,
-        );
-        if (served) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    const started = await startWorld();
+    world = started;
+    const admin = started.kube;
+    await installKnativeCrds(started);
     await admin("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
 
     // The scheduler's identity: exactly the Role the platform gives it.
@@ -129,11 +95,11 @@ beforeAll(async () => {
 }, 1_800_000);
 
 afterAll(async () => {
-    await cluster?.stop();
+    await world?.stop();
 });
 
 async function minScales(): Promise<Record<string, string | undefined>> {
-    const list = await kube(running(), "GET", `${SERVING}/namespaces/${NS}/revisions`);
+    const list = await kube<any>(running(), "GET", `${SERVING}/namespaces/${NS}/revisions`);
     return Object.fromEntries(
         (list.items as any[]).map((r) => [
             r.metadata.name as string,

@@ -1,0 +1,210 @@
+/**
+ * App stacks on the real engine and the simulated cluster: the two examples and a few one-off
+ * stacks go through `up`, a no-change preview, in-place updates, the policy pack inside a real
+ * preview, and `destroy`. What is asserted is read back from the API server or reported by the
+ * engine itself.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { ServerlessService } from "serverless-platform";
+import { installKnativeCrds } from "./knative-crds.ts";
+import { platformStandIn } from "./platform-stand-in.ts";
+import { type World, engineLog, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+
+const SERVING = "/apis/serving.knative.dev/v1";
+const KSVC = "kubernetes:serving.knative.dev/v1:Service";
+
+let world: World;
+const stacks: automation.Stack[] = [];
+let platform: automation.Stack;
+
+beforeAll(async () => {
+    world = await startWorld();
+    await installKnativeCrds(world);
+    platform = await stackOf(world, project("."), "dev", { program: () => Promise.resolve(platformStandIn()) });
+    await platform.up(engineLog);
+}, 1_800_000);
+
+afterAll(async () => {
+    await world.stop();
+});
+
+/** The inputs the engine recorded for one resource of a stack (what Pulumi sent to the API server). */
+async function recordedInputs(stack: automation.Stack, type: string, name: string): Promise<any> {
+    const { deployment } = await stack.exportStack();
+    const resource = (deployment.resources as any[]).find(
+        (r) => r.type === type && String(r.urn).endsWith(`::${name}`),
+    );
+    if (resource === undefined) throw new Error(`the stack's state has no ${type} ${name}`);
+    return resource.inputs;
+}
+
+describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
+    let stack: automation.Stack;
+
+    test("up creates the Knative Service and the PingSource, as the component registered them", async () => {
+        stack = await stackOf(world, project("examples/hourly-stats"), "dev");
+        stacks.push(stack);
+        const result = await stack.up(engineLog);
+        expect(result.summary.result).toBe("succeeded");
+
+        const live = await world.kube("GET", `${SERVING}/namespaces/games-batch/services/hourly-stats`);
+        const sent = await recordedInputs(stack, KSVC, "hourly-stats");
+        expect(live.spec).toEqual(sent.spec);
+        expect(live.metadata.annotations).toMatchObject(sent.metadata.annotations ?? {});
+        // What the example asked for, as Knative reads it.
+        expect(live.spec.template.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "0",
+            "autoscaling.knative.dev/max-scale": "1",
+            "autoscaling.knative.dev/initial-scale": "0",
+        });
+        expect(live.spec.template.spec).toMatchObject({ containerConcurrency: 1, timeoutSeconds: 600 });
+
+        const ping = await world.kube("GET", "/apis/sources.knative.dev/v1/namespaces/games-batch/pingsources");
+        expect(ping.items).toHaveLength(1);
+        expect(ping.items[0].spec).toMatchObject({
+            schedule: "0 * * * *",
+            timezone: "Asia/Seoul",
+            data: '{"job":"hourly-stats"}',
+            sink: { ref: { apiVersion: "serving.knative.dev/v1", kind: "Service", name: "hourly-stats" } },
+        });
+    });
+
+    test("an immediate second preview reports no changes", async () => {
+        const recorder = stepRecorder();
+        await stack.preview({ ...engineLog, expectNoChanges: true, onEvent: recorder.onEvent });
+        expect(recorder.changed()).toEqual([]);
+    });
+});
+
+describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () => {
+    let stack: automation.Stack;
+
+    test("up creates the Knative Service with the split, its Secret and the Trigger", async () => {
+        stack = await stackOf(world, project("examples/spring-api"), "dev", {
+            secrets: { "spring-api:dbPassword": "s3cret" },
+        });
+        stacks.push(stack);
+        await stack.up(engineLog);
+
+        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(live.spec).toEqual((await recordedInputs(stack, KSVC, "spring-api")).spec);
+        expect(live.spec.traffic).toEqual([
+            { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
+            { latestRevision: true, percent: 10, tag: "canary" },
+        ]);
+        const secret = await world.kube("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
+        expect(Buffer.from(secret.data.SPRING_DATASOURCE_PASSWORD, "base64").toString()).toBe("s3cret");
+        const env = live.spec.template.spec.containers[0].env as any[];
+        expect(env.find((e) => e.name === "SPRING_DATASOURCE_PASSWORD")).toEqual({
+            name: "SPRING_DATASOURCE_PASSWORD",
+            valueFrom: { secretKeyRef: { name: "spring-api-env", key: "SPRING_DATASOURCE_PASSWORD" } },
+        });
+        const triggers = await world.kube("GET", "/apis/eventing.knative.dev/v1/namespaces/games-web/triggers");
+        expect(triggers.items.map((t: any) => t.spec)).toEqual([
+            expect.objectContaining({
+                broker: "default",
+                filter: { attributes: { type: "com.example.post.created" } },
+                subscriber: { ref: { apiVersion: "serving.knative.dev/v1", kind: "Service", name: "spring-api" } },
+            }),
+        ]);
+    });
+
+    test("an immediate second preview reports no changes", async () => {
+        const recorder = stepRecorder();
+        await stack.preview({ ...engineLog, expectNoChanges: true, onEvent: recorder.onEvent });
+        expect(recorder.changed()).toEqual([]);
+    });
+
+    test("moving the canary from 10% to 20% is one in-place update of the traffic split, and up applies it", async () => {
+        await stack.setConfig("spring-api:canaryPercent", { value: "20" });
+        const recorder = stepRecorder();
+        await stack.preview({ ...engineLog, diff: true, onEvent: recorder.onEvent });
+        const changed = recorder.changed();
+        expect(changed.map((s) => [s.op, s.type, s.name])).toEqual([["update", KSVC, "spring-api"]]);
+        expect(Object.keys(changed[0]!.detailedDiff).every((path) => path.startsWith("spec.traffic["))).toBe(true);
+        expect(Object.values(changed[0]!.detailedDiff).every((kind) => !kind.endsWith("replace"))).toBe(true);
+
+        await stack.up(engineLog);
+        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(live.spec.traffic.map((t: any) => t.percent)).toEqual([80, 20]);
+    });
+
+    test("the policy pack runs inside a real preview: the compliant app passes prod's policies", async () => {
+        const preview = await stack.preview({
+            ...engineLog,
+            policyPacks: [`${process.cwd()}/policy`],
+            policyPackConfigs: [`${process.cwd()}/policy/config/prod.json`],
+        });
+        expect(preview.stdout).toMatch(/Policies:/);
+        expect(preview.stdout).not.toMatch(/mandatory/);
+    });
+});
+
+describe("one-off app stacks", () => {
+    test("changing one scaling value changes only its annotation, in place", async () => {
+        let maxScale = 4;
+        const program = () => {
+            const service = new ServerlessService("scaled", {
+                namespace: "games-web",
+                image: "registry.example.com/games/scaled:1.0.0",
+                scaling: { maxScale },
+            });
+            return Promise.resolve({ name: service.serviceName });
+        };
+        const stack = await stackOf(world, scratchProject(world, "scaled-app"), "dev", { program });
+        stacks.push(stack);
+        await stack.up(engineLog);
+
+        maxScale = 6;
+        const recorder = stepRecorder();
+        await stack.preview({ ...engineLog, diff: true, onEvent: recorder.onEvent });
+        const changed = recorder.changed();
+        expect(changed.map((s) => [s.op, s.name])).toEqual([["update", "scaled"]]);
+        expect(changed[0]!.detailedDiff).toEqual({
+            'spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]': "update",
+        });
+        await stack.up(engineLog);
+        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/scaled`);
+        expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("6");
+    });
+
+    test("the policy pack refuses a violating app stack in a real preview", async () => {
+        const program = () => {
+            new ServerlessService("writable", {
+                namespace: "games-web",
+                image: "registry.example.com/games/writable:1.0.0",
+                readOnlyRootFilesystem: false,
+            });
+            return Promise.resolve(undefined);
+        };
+        const stack = await stackOf(world, scratchProject(world, "violating-app"), "dev", { program });
+        const preview = stack.preview({
+            ...engineLog,
+            policyPacks: [`${process.cwd()}/policy`],
+            policyPackConfigs: [`${process.cwd()}/policy/config/prod.json`],
+        });
+        await expect(preview).rejects.toThrow(/read-only-root-filesystem/);
+        await expect(world.kube("GET", `${SERVING}/namespaces/games-web/services/writable`)).rejects.toThrow(/404/);
+    });
+});
+
+describe("destroy", () => {
+    test("leaves nothing behind in the app namespaces, and then the namespaces go too", async () => {
+        for (const stack of stacks.reverse()) await stack.destroy(engineLog);
+        for (const namespace of ["games-web", "games-batch"]) {
+            for (const path of [
+                `${SERVING}/namespaces/${namespace}/services`,
+                `/apis/sources.knative.dev/v1/namespaces/${namespace}/pingsources`,
+                `/apis/eventing.knative.dev/v1/namespaces/${namespace}/triggers`,
+            ]) {
+                expect((await world.kube("GET", path)).items).toEqual([]);
+            }
+            const secrets = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets`);
+            expect(secrets.items.map((s: any) => s.metadata.name)).toEqual([]);
+        }
+        await platform.destroy(engineLog);
+        const namespaces = await world.kube("GET", "/api/v1/namespaces");
+        expect(namespaces.items.map((n: any) => n.metadata.name)).not.toContain("games-web");
+    });
+});

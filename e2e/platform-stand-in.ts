@@ -1,0 +1,27 @@
+/**
+ * The part of the platform stack that app stacks depend on, for the app-stack tests: the real
+ * AppNamespaces component (locked-down namespaces with their warm schedulers) from the stack's
+ * real config, and the outputs PlatformReference reads. Istio, Knative and monitoring are
+ * deployed by the platform's own end-to-end test; here the Knative API is the CRDs of
+ * knative-crds.ts, and every broker-enabled namespace's Broker is named "default", as the
+ * platform names it.
+ */
+import { AppNamespaces, clusterProvider } from "../components/cluster.ts";
+import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform-config.ts";
+import { VERSIONS } from "../components/versions.ts";
+
+export function platformStandIn() {
+    const config = readStackPlatformConfig();
+    const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
+    const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, { providers: [provider] });
+    return {
+        environment: config.environment,
+        domain: config.domain,
+        appNamespaces: apps.namespaces.map((ns) => ns.metadata.name),
+        knativeLimits: knativeLimitsOf(config.knative),
+        brokers: Object.fromEntries(config.namespaces.filter((ns) => ns.broker).map((ns) => [ns.name, "default"])),
+        kafkaBootstrapServers: [],
+        ingressGateway: "istio-ingressgateway.istio-system.svc.cluster.local",
+        versions: VERSIONS,
+    };
+}
