@@ -1,0 +1,115 @@
+/**
+ * `npm run bench:engine`: what ServerlessService costs on the real engine. For 1, 10, 100 and
+ * 1,000 services (bench/workload.ts) on the local simulated cluster, the wall time of the first
+ * `up`, of a no-change `preview` and of `destroy`, with the component and with the same objects
+ * written by hand as CustomResources, in the same run; and the peak memory of the engine (the
+ * `pulumi` CLI) and of the Kubernetes provider. Not a test: figures depend on the machine.
+ *   npm run bench:engine -- [1,10,100,1000]
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { installKnativeCrds } from "../e2e/knative-crds.ts";
+import { type World, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
+import { toolchain } from "../toolchain/toolchain.ts";
+import { NAMESPACE, VARIANTS, type Variant, registerServices } from "./workload.ts";
+
+const sizes = (process.argv[2] ?? "1,10,100,1000").split(",").map(Number);
+
+/** Peak resident memory (MiB) of the processes whose command is `name`, sampled while `work` runs. */
+async function withPeakMemory<T>(names: string[], work: () => Promise<T>): Promise<{ result: T; peakMiB: number[] }> {
+    const peaks = names.map(() => 0);
+    const sample = () => {
+        for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+            try {
+                const status = readFileSync(`/proc/${pid}/status`, "utf8");
+                const command = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? "";
+                const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) / 1024;
+                names.forEach((name, i) => {
+                    if (name.startsWith(command) && rss > (peaks[i] ?? 0)) peaks[i] = rss;
+                });
+            } catch {
+                // The process ended between the listing and the read.
+            }
+        }
+    };
+    const timer = setInterval(sample, 200);
+    try {
+        return { result: await work(), peakMiB: peaks };
+    } finally {
+        clearInterval(timer);
+    }
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+    const start = performance.now();
+    await work();
+    return (performance.now() - start) / 1000;
+}
+
+interface Figures {
+    up: number;
+    preview: number;
+    destroy: number;
+    engineMiB: number;
+    providerMiB: number;
+}
+
+async function measure(world: World, variant: Variant, count: number): Promise<Figures> {
+    const stack = await stackOf(world, scratchProject(world, `bench-${variant}-${count}`), "bench", {
+        program: () => {
+            registerServices(variant, count);
+            return Promise.resolve(undefined);
+        },
+    });
+    // The names are the kernel's (15 characters at most).
+    const { result, peakMiB } = await withPeakMemory(["pulumi", "pulumi-resource-kubernetes"], async () => ({
+        up: await timed(() => stack.up()),
+        preview: await timed(() => stack.preview({ expectNoChanges: true })),
+        destroy: await timed(() => stack.destroy()),
+    }));
+    return { ...result, engineMiB: peakMiB[0] ?? 0, providerMiB: peakMiB[1] ?? 0 };
+}
+
+const world = await startWorld();
+try {
+    await installKnativeCrds(world);
+    await world.kube("POST", "/api/v1/namespaces", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: NAMESPACE },
+    });
+    const cpu = cpus()[0]?.model ?? "unknown CPU";
+    const pieces = toolchain("engine");
+    const engine = execFileSync(pieces.pulumi, ["version"], { encoding: "utf8" }).trim();
+    console.log(
+        `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ` +
+            `Pulumi ${engine}, Kubernetes provider ${pieces.kubernetesProviderVersion}\n`,
+    );
+    console.log("services | variant   | up s   | no-change preview s | destroy s | engine MiB | provider MiB");
+    console.log("-------- | --------- | ------ | ------------------- | --------- | ---------- | ------------");
+    for (const count of sizes) {
+        const figures: Partial<Record<Variant, Figures>> = {};
+        for (const variant of VARIANTS) {
+            const f = await measure(world, variant, count);
+            figures[variant] = f;
+            console.log(
+                [
+                    String(count).padStart(8),
+                    variant.padEnd(9),
+                    f.up.toFixed(1).padStart(6),
+                    f.preview.toFixed(1).padStart(19),
+                    f.destroy.toFixed(1).padStart(9),
+                    f.engineMiB.toFixed(0).padStart(10),
+                    f.providerMiB.toFixed(0).padStart(12),
+                ].join(" | "),
+            );
+        }
+        const { component, raw } = figures as Record<Variant, Figures>;
+        console.log(
+            `${String(count).padStart(8)} | ratio     | ${(component.up / raw.up).toFixed(2).padStart(5)}x | ${(component.preview / raw.preview).toFixed(2).padStart(18)}x | ${(component.destroy / raw.destroy).toFixed(2).padStart(8)}x |`,
+        );
+    }
+} finally {
+    await world.stop();
+}
