@@ -73,6 +73,8 @@ export interface MonitoringConfig {
         persistent: boolean;
         storageSize: string;
         storageClass: string | undefined;
+        /** Grafana's `admin` password: the secret config key `grafanaAdminPassword`. */
+        grafanaAdminPassword: pulumi.Output<string>;
     };
     logs: {
         enabled: boolean;
@@ -85,6 +87,8 @@ export interface MonitoringConfig {
         storageClass: string | undefined;
         /** Days container logs are kept. */
         retentionDays: number;
+        /** Fluent Bit's password on the platform's Elasticsearch: the secret config key `logShipperPassword`. */
+        shipperPassword: pulumi.Output<string>;
     };
     kiali: { enabled: boolean };
     /** UIs routed through the Istio ingress gateway at `<ui>.<domain>`; none by default. */
@@ -142,6 +146,8 @@ export const CONFIG_KEYS = [
     "eventing",
     "monitoring",
     "sources",
+    "grafanaAdminPassword",
+    "logShipperPassword",
 ] as const;
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -207,6 +213,7 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         ),
         monitoring: readMonitoring(
             problems,
+            config,
             section(problems, "monitoring", config.getObject<Json>("monitoring"), [
                 "metrics",
                 "logs",
@@ -437,7 +444,16 @@ function storageClass(problems: Problems, field: string, value: unknown): string
     return value;
 }
 
-function readMonitoring(problems: Problems, monitoring: Json): MonitoringConfig {
+/** A password from a secret config key; the stack must set it (the CLI asks for it too: Pulumi.yaml declares it). */
+function password(problems: Problems, config: pulumi.Config, key: string): pulumi.Output<string> {
+    const value = config.getSecret(key);
+    if (value === undefined) {
+        problems.add(key, `must be set: pulumi config set --secret ${key} <password> --stack <env>`, undefined);
+    }
+    return value ?? pulumi.secret("");
+}
+
+function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: Json): MonitoringConfig {
     const d = PLATFORM_DEFAULTS.monitoring;
     const metricKeys = ["enabled", "replicas", "retention", "persistent", "storageSize", "storageClass"];
     const metrics = section(problems, "monitoring.metrics", monitoring.metrics as Json | undefined, metricKeys);
@@ -485,6 +501,7 @@ function readMonitoring(problems: Problems, monitoring: Json): MonitoringConfig 
                 d.metrics.storageSize,
             ),
             storageClass: storageClass(problems, "monitoring.metrics.storageClass", metrics.storageClass),
+            grafanaAdminPassword: password(problems, config, "grafanaAdminPassword"),
         },
         logs: {
             enabled: flag(problems, "monitoring.logs.enabled", logs.enabled, d.logs.enabled),
@@ -500,6 +517,7 @@ function readMonitoring(problems: Problems, monitoring: Json): MonitoringConfig 
                 d.logs.retentionDays,
                 1,
             ),
+            shipperPassword: password(problems, config, "logShipperPassword"),
         },
         kiali: { enabled: flag(problems, "monitoring.kiali.enabled", kiali.enabled, d.kiali.enabled) },
         expose: {

@@ -7,7 +7,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { type Backend, type Project, copyProject, openStack, readProject } from "../toolchain/engine.ts";
+import {
+    type Backend,
+    type Project,
+    copyProject,
+    openStack,
+    readProject,
+    throwawaySecrets,
+} from "../toolchain/engine.ts";
 import { type LocalCluster, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
 export const REPO = resolve(import.meta.dirname, "..");
@@ -50,7 +57,8 @@ export function scratchProject(world: World, name: string): Project {
 
 /**
  * A stack of `project` in this world: a working copy of its stack file, the world's cluster
- * named in it (as a secret kubeconfig), and `config` on top.
+ * named in it (as a secret kubeconfig), throwaway values for the secrets it declares, and
+ * `config` and `secrets` on top.
  */
 export function stackOf(
     world: World,
@@ -62,6 +70,9 @@ export function stackOf(
     const config: Record<string, { value: string; secret?: boolean }> = {
         "kubernetes:kubeconfig": { value: readFileSync(world.cluster.kubeconfig, "utf8"), secret: true },
     };
+    for (const [key, value] of Object.entries(throwawaySecrets(stackProject, stack, world.cluster.token))) {
+        config[key] = { value, secret: true };
+    }
     for (const [key, value] of Object.entries(options.config ?? {})) config[key] = { value };
     for (const [key, value] of Object.entries(options.secrets ?? {})) config[key] = { value, secret: true };
     return openStack({

@@ -17,7 +17,15 @@ import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ENVIRONMENTS } from "../components/platform-config.ts";
-import { type Backend, copyProject, openStack, readProject, stackFile, toTerminal } from "../toolchain/engine.ts";
+import {
+    type Backend,
+    copyProject,
+    openStack,
+    readProject,
+    stackFile,
+    throwawaySecrets,
+    toTerminal,
+} from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { explainFailure } from "./failures.ts";
 import { LOCAL_CLUSTER_DIR } from "./local.ts";
@@ -147,6 +155,11 @@ async function main(op: Operation, stackName: string): Promise<number> {
             passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
         };
         stackConfig["kubernetes:kubeconfig"] = { value: readFileSync(cluster.kubeconfig, "utf8"), secret: true };
+        const throwaway = throwawaySecrets(project, stackName, cluster.token);
+        for (const [key, value] of Object.entries(throwaway)) stackConfig[key] = { value, secret: true };
+        if (Object.keys(throwaway).length > 0) {
+            console.error(`Throwaway values for the local cluster: ${Object.keys(throwaway).join(", ")}.`);
+        }
     }
     const stack = await openStack({
         project,

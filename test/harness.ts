@@ -109,14 +109,6 @@ function engineLikeState(
     name: string,
     inputs: Record<string, any>,
 ): { id: string; state: Record<string, any> } {
-    if (type === "random:index/randomPassword:RandomPassword") {
-        // The provider generates `result` (a secret); here it is derived from the name, the same every run.
-        const result = createHash("sha256")
-            .update(name)
-            .digest("hex")
-            .slice(0, inputs.length ?? 16);
-        return { id: `${name}-id`, state: { ...inputs, result } };
-    }
     if (!type.startsWith("kubernetes:")) {
         return { id: `${name}-id`, state: inputs };
     }

@@ -4,7 +4,7 @@ import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitorin
 import { VERSIONS } from "../components/versions.ts";
 import platform from "../index.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue } from "./harness.ts";
-import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -62,13 +62,17 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         expect(es.inputs.spec.auth.fileRealm).toEqual([{ secretName: "fluent-bit-elasticsearch" }]);
     });
 
-    test("passwords are generated and stay secret", async () => {
+    test("passwords come from the stack's secret config and stay secret", async () => {
         const grafanaSecret = find(resources, "kubernetes:core/v1:Secret", "monitoring-metrics-grafana-admin");
-        expect(secretValue(grafanaSecret.inputs.stringData)).toMatchObject({ "admin-user": "admin" });
+        expect(secretValue(grafanaSecret.inputs.stringData)).toEqual({
+            "admin-user": "admin",
+            "admin-password": DEPLOY_TIME_CONFIG["serverless-platform:grafanaAdminPassword"],
+        });
         expect(
             secretValue(find(resources, "kubernetes:core/v1:Secret", "monitoring-logs-shipper").inputs.stringData),
-        ).toMatchObject({
+        ).toEqual({
             username: "fluent-bit",
+            password: DEPLOY_TIME_CONFIG["serverless-platform:logShipperPassword"],
             roles: "log-shipper",
         });
         expect(values(resources, "monitoring-metrics-kube-prometheus-stack").grafana.admin.existingSecret).toBe(

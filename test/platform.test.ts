@@ -248,7 +248,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "an unknown key",
             { "serverless-platform:maxScaleLimit": "5" },
-            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources (got "maxScaleLimit")`,
+            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources, grafanaAdminPassword, logShipperPassword (got "maxScaleLimit")`,
         ],
         [
             "an unknown key in a section",
@@ -347,6 +347,19 @@ describe("a bad stack config fails with a message naming the key, the value and 
                 expect(() => platform()).toThrow(message);
             },
             { config: { ...stackConfig("dev"), ...override } },
+        );
+        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    });
+
+    test("a monitoring password not set", async () => {
+        const { "serverless-platform:grafanaAdminPassword": _, ...withoutPassword } = stackConfig("dev");
+        const registered = await runProgram(
+            () => {
+                expect(() => platform()).toThrow(
+                    `${S}: grafanaAdminPassword must be set: pulumi config set --secret grafanaAdminPassword <password> --stack <env> (got undefined)`,
+                );
+            },
+            { config: withoutPassword },
         );
         expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
     });

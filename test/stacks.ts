@@ -7,18 +7,25 @@ import { runProgram } from "./harness.ts";
 
 export const STACKS = ["dev", "staging", "prod"] as const;
 
-/** The cluster a deploying team names on top of the stack file (`pulumi config set kubernetes:context`). */
-export const TEST_CLUSTER = { "kubernetes:context": "test-cluster" } as const;
+/**
+ * What a deploying team sets on top of the stack file: the cluster (`pulumi config set
+ * kubernetes:context`) and the secrets (`pulumi config set --secret`).
+ */
+export const DEPLOY_TIME_CONFIG = {
+    "kubernetes:context": "test-cluster",
+    "serverless-platform:grafanaAdminPassword": "test-grafana-admin-password",
+    "serverless-platform:logShipperPassword": "test-log-shipper-password",
+} as const;
 
 /**
  * `stacks/Pulumi.<env>.yaml` as the engine passes config (every value a string, objects as JSON),
- * with {@link TEST_CLUSTER} named.
+ * with {@link DEPLOY_TIME_CONFIG} on top.
  */
 export function stackConfig(env: string): Record<string, string> {
     const file = fileURLToPath(new URL(`../stacks/Pulumi.${env}.yaml`, import.meta.url));
     const { config } = parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     return {
-        ...TEST_CLUSTER,
+        ...DEPLOY_TIME_CONFIG,
         ...Object.fromEntries(
             Object.entries(config).map(([key, value]) => [
                 key,

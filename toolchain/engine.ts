@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import * as automation from "@pulumi/pulumi/automation/index.js";
 import { parse, parseDocument } from "yaml";
 import { type EnginePieces, toolchain } from "./toolchain.ts";
@@ -69,6 +70,26 @@ export function copyProject(project: Project, stack: string, workDir: string): s
         salt === undefined ? original : `${salt}\n${original.replace(/^encryptionsalt: .*\n/m, "")}`,
     );
     return workDir;
+}
+
+/**
+ * Values for the secrets a project declares (`secret: true` in Pulumi.yaml) that the stack file
+ * does not set, for a throwaway cluster only: derived from `seed` (the local cluster's own
+ * random token), so they stay the same for the life of that cluster and mean nothing elsewhere.
+ */
+export function throwawaySecrets(project: Project, stack: string, seed: string): Record<string, string> {
+    const settings = parse(readFileSync(join(project.dir, "Pulumi.yaml"), "utf8")) as {
+        config?: Record<string, { secret?: boolean }>;
+    };
+    const { config } = stackFile(project, stack);
+    return Object.fromEntries(
+        Object.entries(settings.config ?? {})
+            .filter(([key, declared]) => declared.secret === true && !(`${project.name}:${key}` in config))
+            .map(([key]) => [
+                `${project.name}:${key}`,
+                createHmac("sha256", seed).update(`${project.name}/${stack}/${key}`).digest("base64url").slice(0, 24),
+            ]),
+    );
 }
 
 /** Where state lives and how secrets are encrypted. */

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { MonitoringConfig } from "../platform-config.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
@@ -36,8 +35,8 @@ export const CURL_IMAGE = "docker.io/curlimages/curl:8.11.1";
  * ECK operator, and Fluent Bit on every node shipping container logs with
  * their Kubernetes metadata (namespace, pod, and the Knative service and
  * revision labels). Logs are kept `retentionDays` days (a data stream
- * lifecycle). Fluent Bit writes as a user of its own whose password is
- * generated and kept as a Pulumi secret; Kibana users log in as `elastic`
+ * lifecycle). Fluent Bit writes as a user of its own whose password is the
+ * stack's secret `logShipperPassword`; Kibana users log in as `elastic`
  * (ECK keeps that password in the `logs-es-elastic-user` Secret).
  *
  * With `externalElasticsearch`, only Fluent Bit is installed; it reads its
@@ -48,8 +47,6 @@ export class Logs extends pulumi.ComponentResource {
     public readonly elasticsearchUrl: pulumi.Output<string>;
     /** In-cluster Kibana URL, or an empty string with an external Elasticsearch. */
     public readonly kibanaUrl: pulumi.Output<string>;
-    /** Fluent Bit's Elasticsearch password, or an empty secret with an external Elasticsearch. */
-    public readonly shipperPassword: pulumi.Output<string>;
 
     constructor(name: string, args: LogsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Logs", name, {}, opts);
@@ -57,30 +54,23 @@ export class Logs extends pulumi.ComponentResource {
         const external = config.externalElasticsearch;
 
         if (external === undefined) {
-            const managed = managedElasticsearch(this, name, args);
+            const ready = managedElasticsearch(this, name, args);
             this.elasticsearchUrl = pulumi.interpolate`https://${LOGS_SERVICES.elasticsearch.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.elasticsearch.port}`;
             this.kibanaUrl = pulumi.interpolate`http://${LOGS_SERVICES.kibana.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.kibana.port}`;
-            this.shipperPassword = managed.password;
-            fluentBit(this, name, args, this.elasticsearchUrl, managed.ready);
+            fluentBit(this, name, args, this.elasticsearchUrl, ready);
         } else {
             this.elasticsearchUrl = pulumi.output(external);
             this.kibanaUrl = pulumi.output("");
-            this.shipperPassword = pulumi.secret("");
             fluentBit(this, name, args, this.elasticsearchUrl, []);
         }
         this.registerOutputs({
             elasticsearchUrl: this.elasticsearchUrl,
             kibanaUrl: this.kibanaUrl,
-            shipperPassword: this.shipperPassword,
         });
     }
 }
 
-function managedElasticsearch(
-    parent: pulumi.Resource,
-    name: string,
-    args: LogsArgs,
-): { password: pulumi.Output<string>; ready: pulumi.Resource[] } {
+function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsArgs): pulumi.Resource[] {
     const { config, namespace } = args;
     const operatorNamespace = new k8s.core.v1.Namespace(
         `${name}-elastic-system`,
@@ -100,14 +90,17 @@ function managedElasticsearch(
         { parent, dependsOn: [operatorNamespace] },
     );
 
-    const password = new random.RandomPassword(`${name}-shipper`, { length: 32, special: false }, { parent });
     // One Secret serves both sides: ECK's file realm reads username/password/roles, Fluent Bit reads username/password.
     const shipper = new k8s.core.v1.Secret(
         `${name}-shipper`,
         {
             metadata: { name: SHIPPER_SECRET, namespace },
             type: "kubernetes.io/basic-auth",
-            stringData: pulumi.secret({ username: "fluent-bit", password: password.result, roles: "log-shipper" }),
+            stringData: pulumi.secret({
+                username: "fluent-bit",
+                password: config.shipperPassword,
+                roles: "log-shipper",
+            }),
         },
         { parent },
     );
@@ -147,7 +140,7 @@ function managedElasticsearch(
         parent,
         dependsOn: [elasticsearch],
     });
-    return { password: pulumi.secret(password.result), ready: [elasticsearch, kibana, retention] };
+    return [elasticsearch, kibana, retention];
 }
 
 /** Fluent Bit may create and write the log data streams, and manage their template; nothing else. */

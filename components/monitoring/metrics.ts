@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
 import type { MonitoringConfig } from "../platform-config.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
@@ -31,7 +30,7 @@ const ISTIO_CERTS = "/etc/istio-output-certs";
  * App pods accept only mTLS under STRICT mesh policy, so Prometheus gets an
  * Istio sidecar that only issues its certificates (no traffic capture) and
  * scrapes queue-proxies with them, as Istio documents. Grafana's admin
- * password is generated and kept as a Pulumi secret.
+ * password comes from the stack's secret config and stays a Pulumi secret.
  *
  * ```ts
  * const metrics = new Metrics("metrics", { namespace: "monitoring", config });
@@ -51,16 +50,11 @@ export class Metrics extends pulumi.ComponentResource {
         super("serverless-platform:monitoring:Metrics", name, {}, opts);
         const { config, namespace } = args;
 
-        const password = new random.RandomPassword(
-            `${name}-grafana-admin`,
-            { length: 24, special: false },
-            { parent: this },
-        );
         const adminSecret = new k8s.core.v1.Secret(
             `${name}-grafana-admin`,
             {
                 metadata: { name: "grafana-admin", namespace },
-                stringData: pulumi.secret({ "admin-user": "admin", "admin-password": password.result }),
+                stringData: pulumi.secret({ "admin-user": "admin", "admin-password": config.grafanaAdminPassword }),
             },
             { parent: this },
         );
@@ -103,8 +97,7 @@ export class Metrics extends pulumi.ComponentResource {
         this.ready = [chart, ...monitors, ...dashboards];
         this.prometheusUrl = pulumi.interpolate`http://${METRICS_SERVICES.prometheus.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.prometheus.port}`;
         this.grafanaUrl = pulumi.interpolate`http://${METRICS_SERVICES.grafana.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.grafana.port}`;
-        // The provider marks `result` secret; saying it here keeps it so whatever the provider does.
-        this.grafanaAdminPassword = pulumi.secret(password.result);
+        this.grafanaAdminPassword = pulumi.secret(config.grafanaAdminPassword);
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,
             grafanaUrl: this.grafanaUrl,
