@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { isWholeSeconds, parseGoDuration } from "./serverless/duration.ts";
+import { parseGoDuration } from "./serverless/duration.ts";
+import { imagePin } from "./serverless/image.ts";
 import { isDns1123Label } from "./serverless/names.ts";
 import { Problems } from "./serverless/problems.ts";
 import { parseQuantity } from "./serverless/quantity.ts";
@@ -273,8 +274,8 @@ function wholeNumber(problems: Problems, field: string, value: unknown, fallback
 
 function duration(problems: Problems, field: string, value: unknown, fallback: string): string {
     const text = value ?? fallback;
-    const ms = typeof text === "string" ? parseGoDuration(text) : undefined;
-    if (typeof text !== "string" || ms === undefined || ms < 0 || !isWholeSeconds(ms)) {
+    const parsed = typeof text === "string" ? parseGoDuration(text) : undefined;
+    if (typeof text !== "string" || parsed === undefined || parsed.ns < 0n || !parsed.wholeSeconds) {
         problems.add(field, 'must be a Go duration in whole seconds, e.g. "30s" or "10m"', text);
         return fallback;
     }
@@ -581,13 +582,11 @@ function readSources(problems: Problems, sources: Json): UpstreamSources {
         return value as string | undefined;
     };
     const schedulerImage = sources.schedulerImage ?? DEFAULT_SOURCES.schedulerImage;
-    if (
-        typeof schedulerImage !== "string" ||
-        !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+|@sha256:[a-f0-9]{64})$/.test(schedulerImage)
-    ) {
+    const pin = typeof schedulerImage === "string" ? imagePin(schedulerImage) : undefined;
+    if (pin === undefined || pin.kind === "refused") {
         problems.add(
             "sources.schedulerImage",
-            'must be an image pinned to a tag or digest, e.g. "registry.corp.example/node:24.21.0-alpine"',
+            `${pin?.reason ?? "must be an image reference"}, e.g. "registry.corp.example/node:24.21.0-alpine"`,
             schedulerImage,
         );
     }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { isWholeSeconds, parseGoDuration, toIso8601 } from "../components/serverless/duration.ts";
+import { parseGoDuration, toIso8601 } from "../components/serverless/duration.ts";
 import { parseQuantity } from "../components/serverless/quantity.ts";
 
 describe("parseGoDuration reads Go's time.ParseDuration syntax", () => {
@@ -15,24 +15,36 @@ describe("parseGoDuration reads Go's time.ParseDuration syntax", () => {
         ["1h0m0s", 3_600_000],
         ["100us", 0.1],
     ])("%s is %d ms", (text, ms) => {
-        expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
+        expect(parseGoDuration(text)?.ms).toBeCloseTo(ms, 9);
     });
 
-    test.each(["", "5", "1d", "5 m", "m5", "1h 30m", "1.2.3s", "PT5M"])("%j is not a Go duration", (text) => {
-        expect(parseGoDuration(text)).toBeUndefined();
-    });
+    test.each(["", "5", "1d", "5 m", "m5", "1h 30m", "1.2.3s", "PT5M", ".s", "1hm", "2562048h", "9223372037s"])(
+        "%j is not a Go duration",
+        (text) => {
+            expect(parseGoDuration(text)).toBeUndefined();
+        },
+    );
 
     test("any sum of hours, minutes and seconds reads back as written", () => {
         fc.assert(
             fc.property(fc.nat(99), fc.nat(59), fc.nat(59), (h, m, s) => {
-                expect(parseGoDuration(`${h}h${m}m${s}s`)).toBe(((h * 60 + m) * 60 + s) * 1000);
+                expect(parseGoDuration(`${h}h${m}m${s}s`)?.ms).toBe(((h * 60 + m) * 60 + s) * 1000);
             }),
         );
     });
 
-    test("second precision", () => {
-        expect(isWholeSeconds(90_000)).toBe(true);
-        expect(isWholeSeconds(1_500)).toBe(false);
+    test("second precision, with fractions truncated to whole nanoseconds as Go truncates them", () => {
+        expect(parseGoDuration("90s")?.wholeSeconds).toBe(true);
+        expect(parseGoDuration("1500ms")?.wholeSeconds).toBe(false);
+        expect(parseGoDuration("0.9999999999s")).toMatchObject({ ns: 999_999_999n, wholeSeconds: false });
+        expect(parseGoDuration("59.9999999999s")).toMatchObject({ ns: 59_999_999_999n, wholeSeconds: false });
+        expect(parseGoDuration("999999999.6ns")).toMatchObject({ ns: 999_999_999n, wholeSeconds: false });
+        expect(parseGoDuration("1.5h")).toMatchObject({ ns: 5_400_000_000_000n, wholeSeconds: true });
+    });
+
+    test("Go's limit is 2562047h47m16.854775807s", () => {
+        expect(parseGoDuration("2562047h47m16.854775807s")?.ns).toBe((1n << 63n) - 1n);
+        expect(parseGoDuration("2562047h47m16.854775808s")).toBeUndefined();
     });
 });
 

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { isWholeSeconds, parseGoDuration } from "./duration.ts";
+import { parseGoDuration } from "./duration.ts";
+import { MAX_INT32, isInt32 } from "./names.ts";
 import type { Problems } from "./problems.ts";
 import { parseQuantity } from "./quantity.ts";
 
@@ -116,21 +117,25 @@ export function renderRuntime(args: RuntimeArgs, port: number, problems: Problem
     if (args.jvmOptions !== undefined && runtime !== "jvm") {
         problems.add("jvmOptions", `applies only to runtime "jvm", not "${runtime}"`, args.jvmOptions);
     }
-    if (args.healthPath !== undefined && !/^\/\S*$/.test(args.healthPath)) {
+    // "" means unset, as Knative reads it.
+    const healthPath = args.healthPath === "" ? undefined : args.healthPath;
+    if (healthPath !== undefined && !/^\S+$/.test(healthPath)) {
         problems.add(
             "healthPath",
-            'must be an absolute HTTP path such as "/actuator/health/readiness"',
-            args.healthPath,
+            'must be an HTTP path without spaces, such as "/actuator/health/readiness"',
+            healthPath,
         );
     }
-    const progressDeadline = args.progressDeadline ?? preset.progressDeadline;
-    if (args.progressDeadline !== undefined) {
-        const ms = parseGoDuration(args.progressDeadline);
-        if (ms === undefined || ms <= 0 || !isWholeSeconds(ms)) {
+    const requestedDeadline = args.progressDeadline === "" ? undefined : args.progressDeadline;
+    const progressDeadline = requestedDeadline ?? preset.progressDeadline;
+    if (requestedDeadline !== undefined) {
+        const deadline = parseGoDuration(requestedDeadline);
+        if (deadline === undefined || deadline.ns <= 0n || !deadline.wholeSeconds) {
             problems.add(
                 "progressDeadline",
-                'must be a positive Go duration in whole seconds, e.g. "10m"',
-                args.progressDeadline,
+                'must be a positive Go duration in whole seconds, e.g. "10m" (Knative passes 0s on to its ' +
+                    "Deployment, which Kubernetes refuses)",
+                requestedDeadline,
             );
         }
     }
@@ -140,14 +145,18 @@ export function renderRuntime(args: RuntimeArgs, port: number, problems: Problem
             ? undefined
             : { ...(preset.startupProbe ?? RUNTIME_PRESETS.native.startupProbe), ...args.startupProbe };
     for (const [field, value] of Object.entries(probeSettings ?? {})) {
-        if (!Number.isInteger(value) || value < 1) {
-            problems.add(`startupProbe.${field}`, "must be a whole number ≥ 1", value);
+        if (!isInt32(value, 1)) {
+            problems.add(
+                `startupProbe.${field}`,
+                `must be a whole number from 1 to ${MAX_INT32} (Knative passes probes on to its Deployment, where ` +
+                    "Kubernetes refuses negatives and reads 0 as its own default)",
+                value,
+            );
         }
     }
 
     // The kubelet runs the startup probe straight against the app's port.
-    const handler =
-        args.healthPath !== undefined ? { httpGet: { path: args.healthPath, port } } : { tcpSocket: { port } };
+    const handler = healthPath !== undefined ? { httpGet: { path: healthPath, port } } : { tcpSocket: { port } };
     return {
         resources: {
             requests: { cpu: resources.cpu, memory: resources.memory },
@@ -155,7 +164,7 @@ export function renderRuntime(args: RuntimeArgs, port: number, problems: Problem
         },
         startupProbe: probeSettings && { ...handler, ...probeSettings },
         // Without a path, Knative's default TCP readiness probe (checked aggressively by the queue-proxy) is the fastest.
-        readinessProbe: args.healthPath !== undefined ? { ...handler, successThreshold: 1 } : undefined,
+        readinessProbe: healthPath !== undefined ? { ...handler, successThreshold: 1 } : undefined,
         javaToolOptions: runtime === "jvm" ? (args.jvmOptions ?? preset.javaToolOptions) : undefined,
         progressDeadline,
         scaleDownDelay: preset.scaleDownDelay,

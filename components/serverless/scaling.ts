@@ -1,5 +1,6 @@
 import type { WarmWindow } from "../warm/windows.ts";
-import { isWholeSeconds, parseGoDuration } from "./duration.ts";
+import { parseGoDuration } from "./duration.ts";
+import { MAX_INT32, isInt32 } from "./names.ts";
 import type { Problems } from "./problems.ts";
 
 /**
@@ -138,16 +139,21 @@ export function renderScaling(
     const initialScale = scaling.initialScale ?? DEFAULT_INITIAL_SCALE;
     const containerConcurrency = scaling.containerConcurrency ?? 0;
 
-    const wholeAtLeast = (field: string, value: number, least: number): boolean => {
-        if (!Number.isInteger(value) || value < least) {
-            problems.add(`scaling.${field}`, `must be a whole number ≥ ${least}`, value);
+    const wholeAtLeast = (field: string, value: number, least: number, why = ""): boolean => {
+        if (!isInt32(value, least)) {
+            problems.add(`scaling.${field}`, `must be a whole number from ${least} to ${MAX_INT32}${why}`, value);
             return false;
         }
         return true;
     };
 
     const minOk = wholeAtLeast("minScale", minScale, 0);
-    const maxOk = wholeAtLeast("maxScale", maxScale, 1);
+    const maxOk = wholeAtLeast(
+        "maxScale",
+        maxScale,
+        1,
+        " (stricter than Knative, where 0 means unbounded: an unbounded service can take the whole cluster)",
+    );
     if (minOk && maxOk && maxScale < minScale) {
         problems.add("scaling.maxScale", `must be ≥ scaling.minScale (${minScale})`, maxScale);
     }
@@ -170,14 +176,14 @@ export function renderScaling(
             );
         }
         if (maxOk && initialScale > maxScale) {
-            problems.add("scaling.initialScale", `must be ≤ scaling.maxScale (${maxScale})`, initialScale);
+            problems.add(
+                "scaling.initialScale",
+                `must be ≤ scaling.maxScale (${maxScale}) (stricter than Knative, which would start fewer pods without saying so)`,
+                initialScale,
+            );
         }
     }
-    if (
-        !Number.isInteger(containerConcurrency) ||
-        containerConcurrency < 0 ||
-        containerConcurrency > limits.containerConcurrencyMaxLimit
-    ) {
+    if (!isInt32(containerConcurrency) || containerConcurrency > limits.containerConcurrencyMaxLimit) {
         problems.add(
             "scaling.containerConcurrency",
             `must be a whole number from 0 (no limit) to ${limits.containerConcurrencyMaxLimit}`,
@@ -217,7 +223,7 @@ export function renderScaling(
             if (scaling[field] !== undefined) {
                 problems.add(
                     `scaling.${field}`,
-                    `applies only to the concurrency and rps metrics, not "${metric}"`,
+                    `applies only to the concurrency and rps metrics, not "${metric}" (stricter than Knative, which ignores it)`,
                     scaling[field],
                 );
             }
@@ -259,12 +265,12 @@ export function checkDuration(
     if (value === undefined) {
         return;
     }
-    const ms = parseGoDuration(value);
-    if (ms === undefined) {
+    const duration = parseGoDuration(value);
+    if (duration === undefined) {
         problems.add(field, 'must be a Go duration such as "90s", "5m" or "1h30m"', value);
-    } else if (ms < minMs || ms > maxMs) {
+    } else if (duration.ms < minMs || duration.ms > maxMs) {
         problems.add(field, `must be from ${minText} to ${maxText}`, value);
-    } else if (!isWholeSeconds(ms)) {
-        problems.add(field, "must be whole seconds", value);
+    } else if (!duration.wholeSeconds) {
+        problems.add(field, "must be whole seconds (Knative allows no finer precision)", value);
     }
 }

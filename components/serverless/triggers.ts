@@ -254,15 +254,15 @@ function renderDelivery(
         rendered.backoffPolicy = delivery.backoffPolicy;
     }
     if (delivery.backoffDelay !== undefined) {
-        const ms = parseGoDuration(delivery.backoffDelay);
-        if (ms === undefined || ms <= 0) {
+        const backoff = parseGoDuration(delivery.backoffDelay);
+        if (backoff === undefined || backoff.ns <= 0n) {
             problems.add(
                 `${at}.backoffDelay`,
                 'must be a positive Go duration such as "200ms" or "2s"',
                 delivery.backoffDelay,
             );
         } else {
-            rendered.backoffDelay = toIso8601(ms);
+            rendered.backoffDelay = toIso8601(backoff.ms);
         }
     }
     const dls = delivery.deadLetterSink;
