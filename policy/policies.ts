@@ -14,6 +14,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
+import { imagePin } from "../components/serverless/image.ts";
+
 type Props = Record<string, any>;
 
 /** Namespaces whose node agents legitimately need host access (CNI, node-exporter, log shipping). */
@@ -171,12 +173,8 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         'Images must be pinned by digest or an explicit tag, never "latest" or untagged: the image must not move under a running revision. Source: kube-linter latest-tag, Polaris tagNotSpecified.',
         (c) => {
             const image = String(c.image ?? "");
-            if (/@sha256:[a-f0-9]{64}$/.test(image)) return undefined;
-            const last = image.slice(image.lastIndexOf("/") + 1);
-            const tag = last.includes(":") ? last.slice(last.lastIndexOf(":") + 1) : "";
-            return tag === "" || tag === "latest"
-                ? `uses image "${image}", which is not pinned to a tag or digest`
-                : undefined;
+            const pin = imagePin(image);
+            return pin.kind === "refused" ? `uses image "${image}", which ${pin.reason}` : undefined;
         },
     ),
     containerPolicy(

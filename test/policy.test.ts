@@ -142,7 +142,8 @@ const cases: { policy: string; type: string; good: Props; bad: Props; message: s
         type: KSVC,
         good: knativeService({ "autoscaling.knative.dev/max-scale": "3" }),
         bad: knativeService({}, { containers: [{ ...goodContainer, image: "registry.example.com/api:latest" }] }),
-        message: 'container "app" uses image "registry.example.com/api:latest", which is not pinned to a tag or digest',
+        message:
+            'container "app" uses image "registry.example.com/api:latest", which must not use the moving tag "latest"; pin a version tag or a digest',
     },
     {
         policy: "read-only-root-filesystem",
