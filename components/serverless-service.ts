@@ -1,6 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { type RenderedService, type ServerlessServiceArgs, renderServerlessService } from "./serverless/render.ts";
+import {
+    type RenderedService,
+    type ServerlessServiceArgs,
+    knativeServiceObject,
+    renderServerlessService,
+} from "./serverless/render.ts";
 
 /**
  * An app run serverless on the platform's Knative: a Knative Service that
@@ -48,11 +53,10 @@ export class ServerlessService extends pulumi.ComponentResource {
         super("serverless-platform:app:ServerlessService", name, {}, opts);
 
         const secret = rendered.secretEnv && createSecret(this, name, rendered);
-        this.knativeService = new KnativeService(
-            name,
-            { apiVersion: "serving.knative.dev/v1", kind: "Service", metadata: rendered.metadata, spec: rendered.spec },
-            { parent: this, dependsOn: secret ? [secret] : [] },
-        );
+        this.knativeService = new KnativeService(name, knativeServiceObject(rendered), {
+            parent: this,
+            dependsOn: secret ? [secret] : [],
+        });
         const dependsOn = [this.knativeService];
         createTriggers(this, rendered, dependsOn);
 

@@ -12,7 +12,7 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
     [
         "an untagged image",
         { image: "registry.example.com/api" },
-        `${S}: image must be pinned to a tag or a digest ("repo:1.4.2" or "repo@sha256:…") (got "registry.example.com/api")`,
+        `${S}: image must be pinned to a tag or a digest ("repo:1.4.2" or "repo@sha256:…"); untagged means the moving "latest" (got "registry.example.com/api")`,
     ],
     [
         "the latest tag",
@@ -22,7 +22,7 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
     [
         "a short digest",
         { image: "registry.example.com/api@sha256:abc" },
-        `${S}: image must use a sha256 digest of 64 hex characters after '@' (got "registry.example.com/api@sha256:abc")`,
+        `${S}: image is not an image reference Knative can parse (the digest after '@' must be sha256: and 64 lowercase hex characters) (got "registry.example.com/api@sha256:abc")`,
     ],
     [
         "a bad namespace",
@@ -46,14 +46,19 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
         `${S}: scaling.maxScale must be ≥ scaling.minScale (5) (got 2)`,
     ],
     [
+        "a misspelt key, at any depth",
+        { scaling: { minscale: 3 } } as never,
+        `${S}: scaling.minscale is not a known argument; did you mean "minScale"? (known here: minScale, maxScale, initialScale, target, metric, containerConcurrency, scaleDownDelay, window, targetUtilizationPercentage, activationScale, schedule, warmUpOnSchedule) (got 3)`,
+    ],
+    [
         "an unbounded maxScale",
         { scaling: { maxScale: 0 } },
-        `${S}: scaling.maxScale must be a whole number ≥ 1 (got 0)`,
+        `${S}: scaling.maxScale must be a whole number from 1 to 2147483647 (stricter than Knative, where 0 means unbounded: an unbounded service can take the whole cluster) (got 0)`,
     ],
     [
         "a fractional minScale",
         { scaling: { minScale: 1.5 } },
-        `${S}: scaling.minScale must be a whole number ≥ 0 (got 1.5)`,
+        `${S}: scaling.minScale must be a whole number from 0 to 2147483647 (got 1.5)`,
     ],
     [
         "scale to zero on cpu",
@@ -63,7 +68,7 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
     [
         "a KPA-only setting on memory",
         { scaling: { metric: "memory", minScale: 1, window: "60s" } },
-        `${S}: scaling.window applies only to the concurrency and rps metrics, not "memory" (got "60s")`,
+        `${S}: scaling.window applies only to the concurrency and rps metrics, not "memory" (stricter than Knative, which ignores it) (got "60s")`,
     ],
     [
         "an unknown metric",
@@ -94,7 +99,7 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
     [
         "a sub-second window",
         { scaling: { window: "6500ms" } },
-        `${S}: scaling.window must be whole seconds (got "6500ms")`,
+        `${S}: scaling.window must be whole seconds (Knative allows no finer precision) (got "6500ms")`,
     ],
     [
         "traffic over 100",
@@ -225,7 +230,7 @@ describe("ServerlessService refuses bad input before registering anything", () =
 
     test("a bad name", () => {
         expect(() => new ServerlessService("Hourly_Stats", valid)).toThrow(
-            'ServerlessService "Hourly_Stats": name must be a DNS-1035 label of at most 57 characters (Knative appends revision suffixes such as -00001) (got "Hourly_Stats")',
+            `ServerlessService "Hourly_Stats": name must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter, at most 63 characters) (got "Hourly_Stats")`,
         );
     });
 

@@ -17,7 +17,9 @@ export class InvalidArgumentsError extends Error {
 
 /** Renders a bad value for a message: strings quoted, everything else as JSON. */
 export function show(value: unknown): string {
-    return value === undefined ? "undefined" : JSON.stringify(value);
+    if (value === undefined) return "undefined";
+    // JSON has no NaN or Infinity (it writes null); the message shows what was given.
+    return typeof value === "number" && !Number.isFinite(value) ? String(value) : JSON.stringify(value);
 }
 
 /**
@@ -57,6 +59,11 @@ export class Problems {
 
     get count(): number {
         return this.found.length;
+    }
+
+    /** Every problem recorded so far, one message each. */
+    get messages(): readonly string[] {
+        return this.found;
     }
 
     /** Throws an {@link InvalidArgumentsError} listing everything recorded, if anything was. */

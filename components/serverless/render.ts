@@ -5,8 +5,17 @@ import type * as pulumi from "@pulumi/pulumi";
 import { checkWarmWindows, warmSchedule } from "../warm/warm.ts";
 import { SCHEDULE_ANNOTATION } from "../warm/windows.ts";
 import { checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
-import { isWholeSeconds, parseGoDuration } from "./duration.ts";
-import { imagePin, isDns1035Label, isDns1123Label } from "./names.ts";
+import { parseGoDuration } from "./duration.ts";
+import { imagePin } from "./image.ts";
+import { checkKnownKeys } from "./known-keys.ts";
+import {
+    isDns1035Label,
+    isDns1123Label,
+    isDns1123Subdomain,
+    isInt32,
+    labelKeyProblem,
+    labelValueProblem,
+} from "./names.ts";
 import { Problems } from "./problems.ts";
 import { type RuntimeArgs, renderRuntime } from "./runtime.ts";
 import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits, type ScalingArgs, renderScaling } from "./scaling.ts";
@@ -141,14 +150,34 @@ export interface RenderedService {
  * problem when the arguments break a rule.
  */
 export function renderServerlessService(name: string, args: ServerlessServiceArgs): RenderedService {
+    const { service, problems } = inspectServerlessService(name, args);
+    problems.throwIfAny();
+    return service;
+}
+
+/** The Knative Service object the component registers for a rendered service. */
+export function knativeServiceObject(service: RenderedService) {
+    return { apiVersion: "serving.knative.dev/v1", kind: "Service", metadata: service.metadata, spec: service.spec };
+}
+
+/**
+ * What {@link renderServerlessService} would render, together with the problems it would
+ * refuse the arguments for, without refusing: the tests hold each rule against Knative's own
+ * validation with it.
+ */
+export function inspectServerlessService(
+    name: string,
+    args: ServerlessServiceArgs,
+): { service: RenderedService; problems: Problems } {
     const problems = new Problems(`ServerlessService "${name}"`);
+    checkKnownKeys(args, problems);
     const d = SERVERLESS_SERVICE_DEFAULTS;
     const limits: PlatformLimits = { ...d.limits, ...args.platform };
 
-    if (!isDns1035Label(name) || name.length > 57) {
+    if (!isDns1035Label(name)) {
         problems.add(
             "name",
-            "must be a DNS-1035 label of at most 57 characters (Knative appends revision suffixes such as -00001)",
+            "must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter, at most 63 characters)",
             name,
         );
     }
@@ -159,7 +188,7 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
     });
     const image = problems.checkWhenKnown(args.image, (img, late) => {
         const pin = imagePin(img);
-        if (pin.kind === "unpinned") {
+        if (pin.kind === "refused") {
             late.add("image", pin.reason, img);
         }
     });
@@ -169,7 +198,10 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
     problems.oneOf("protocol", protocol, ["http1", "h2c"]);
     const visibility = args.visibility ?? d.visibility;
     problems.oneOf("visibility", visibility, ["public", "cluster-local"]);
-    const timeoutSeconds = args.timeoutSeconds ?? d.timeoutSeconds;
+    // 0, "" and [] mean "unset" to Knative, which then applies its defaults: so they do here.
+    const timeoutSeconds = args.timeoutSeconds === 0 ? d.timeoutSeconds : (args.timeoutSeconds ?? d.timeoutSeconds);
+    const revisionName = args.revisionName === "" ? undefined : args.revisionName;
+    const rolloutDuration = args.rolloutDuration === "" ? undefined : args.rolloutDuration;
     if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > limits.maxRevisionTimeoutSeconds) {
         problems.add(
             "timeoutSeconds",
@@ -177,41 +209,40 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
             timeoutSeconds,
         );
     }
-    if (args.rolloutDuration !== undefined) {
-        const ms = parseGoDuration(args.rolloutDuration);
-        if (ms === undefined || ms < 0 || !isWholeSeconds(ms)) {
-            problems.add("rolloutDuration", 'must be a Go duration in whole seconds, e.g. "10m"', args.rolloutDuration);
+    if (rolloutDuration !== undefined) {
+        const rollout = parseGoDuration(rolloutDuration);
+        if (rollout === undefined || rollout.ns < 0n || !rollout.wholeSeconds) {
+            problems.add("rolloutDuration", 'must be a Go duration in whole seconds, e.g. "10m"', rolloutDuration);
         }
     }
-    if (args.revisionName !== undefined) {
-        checkRevisionName(name, "revisionName", args.revisionName, problems);
+    if (revisionName !== undefined) {
+        checkRevisionName(name, "revisionName", revisionName, problems);
     }
-    if (args.serviceAccountName !== undefined && !isDns1123Label(args.serviceAccountName)) {
+    if (args.serviceAccountName !== undefined && !isDns1123Subdomain(args.serviceAccountName)) {
         problems.add(
             "serviceAccountName",
-            "must be a service account name (a DNS-1123 label)",
+            "must be a service account name (a DNS-1123 subdomain of at most 253 characters)",
             args.serviceAccountName,
         );
     }
-    if (args.runAsUser !== undefined && (!Number.isInteger(args.runAsUser) || args.runAsUser < 1)) {
-        problems.add("runAsUser", "must be a whole number ≥ 1 (root is not allowed)", args.runAsUser);
+    if (args.runAsUser !== undefined && !isInt32(args.runAsUser, 1)) {
+        problems.add(
+            "runAsUser",
+            "must be a whole number from 1 to 2147483647 (stricter than Knative: root, 0, is never allowed)",
+            args.runAsUser,
+        );
     }
-    for (const key of Object.keys(args.labels ?? {})) {
-        if (/^(serving|autoscaling|networking)\.knative\.dev\//.test(key)) {
-            problems.add("labels", "must not use Knative's own label keys; use the matching argument", key);
-        }
-    }
+    checkLabels(args.labels ?? {}, problems);
 
     const runtime = renderRuntime(args, port, problems);
     const scaling = renderScaling(args.scaling ?? {}, runtime.scaleDownDelay, limits, problems);
     const windows = args.scaling?.schedule ?? [];
     checkWarmWindows(windows, scaling.minScale, scaling.maxScale, scaling.kpa, problems);
-    const traffic = renderTraffic(name, args.traffic ?? Traffic.latest(), problems);
+    const traffic = renderTraffic(name, args.traffic?.length ? args.traffic : Traffic.latest(), revisionName, problems);
     const secretEnv = args.secretEnv ?? {};
     const secretName = `${name}-env`;
     const env = renderEnv(args.env ?? {}, secretEnv, secretName, problems);
     const triggers = renderTriggers(name, args.triggers ?? {}, problems);
-    problems.throwIfAny();
 
     if (runtime.javaToolOptions !== undefined && !(args.env && "JAVA_TOOL_OPTIONS" in args.env)) {
         env.unshift({ name: "JAVA_TOOL_OPTIONS", value: runtime.javaToolOptions });
@@ -231,7 +262,7 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
         ...(readOnlyRootFilesystem ? { volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] } : {}),
     };
 
-    return {
+    const service: RenderedService = {
         metadata: {
             name,
             namespace,
@@ -239,11 +270,11 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
                 visibility === "cluster-local"
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
-            ...(args.rolloutDuration !== undefined || windows.length > 0
+            ...(rolloutDuration !== undefined || windows.length > 0
                 ? {
                       annotations: {
-                          ...(args.rolloutDuration !== undefined
-                              ? { "serving.knative.dev/rollout-duration": args.rolloutDuration }
+                          ...(rolloutDuration !== undefined
+                              ? { "serving.knative.dev/rollout-duration": rolloutDuration }
                               : {}),
                           ...(windows.length > 0
                               ? {
@@ -259,7 +290,7 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
         spec: {
             template: {
                 metadata: {
-                    ...(args.revisionName !== undefined ? { name: args.revisionName } : {}),
+                    ...(revisionName !== undefined ? { name: revisionName } : {}),
                     labels,
                     annotations: {
                         ...scaling.annotations,
@@ -286,4 +317,29 @@ export function renderServerlessService(name: string, args: ServerlessServiceArg
         secretEnv: Object.keys(secretEnv).length > 0 ? secretEnv : undefined,
         triggers,
     };
+    return { service, problems };
+}
+
+/** Labels Kubernetes accepts, and none of Knative's own keys (those are set through arguments). */
+function checkLabels(labels: Record<string, string>, problems: Problems): void {
+    for (const [key, value] of Object.entries(labels)) {
+        const keyProblem = labelKeyProblem(key);
+        if (keyProblem !== undefined) {
+            problems.add(
+                `labels[${JSON.stringify(key)}]`,
+                `is not a label key Kubernetes accepts: it ${keyProblem}`,
+                key,
+            );
+        } else if (/^(serving|autoscaling|networking)\.knative\.dev\//.test(key)) {
+            problems.add("labels", "must not use Knative's own label keys; use the matching argument", key);
+        }
+        const valueProblem = typeof value === "string" ? labelValueProblem(value) : "must be a string";
+        if (valueProblem !== undefined) {
+            problems.add(
+                `labels[${JSON.stringify(key)}]`,
+                `is not a label value Kubernetes accepts: it ${valueProblem}`,
+                value,
+            );
+        }
+    }
 }

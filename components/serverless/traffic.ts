@@ -10,7 +10,7 @@ import type { Problems } from "./problems.ts";
  */
 export type TrafficTarget =
     | { revisionName: string; latestRevision?: false; percent: number; tag?: string }
-    | { latestRevision: true; revisionName?: undefined; percent: number; tag?: string };
+    | { latestRevision?: true; revisionName?: undefined; percent: number; tag?: string };
 
 /** Ready-made traffic splits that read like intent. */
 export const Traffic = {
@@ -38,49 +38,63 @@ export const Traffic = {
 };
 
 /**
- * Checks a traffic split by Knative's rules (one of revisionName and
- * latestRevision, percents 0–100 summing to 100, unique DNS-safe tags,
- * revision names that belong to this service) and renders it.
+ * Checks a traffic split by Knative's rules (not both revisionName and latestRevision, percents
+ * 0–100 summing to 100, unique tags whose route host `<tag>-<service>` is a DNS label) and
+ * renders it. A target naming no revision takes the latest, as Knative defaults it; "" means unset.
  */
 export function renderTraffic(
     serviceName: string,
     traffic: readonly TrafficTarget[],
+    newRevisionName: string | undefined,
     problems: Problems,
 ): ITrafficTarget[] {
-    if (traffic.length === 0) {
-        problems.add("traffic", "must have at least one target", traffic);
-        return [];
-    }
     const seenTags = new Set<string>();
     const rendered = traffic.map((target, i) => {
         const at = `traffic[${i}]`;
-        const pinned = target.revisionName !== undefined;
-        if (pinned === (target.latestRevision === true)) {
-            problems.add(at, "must set exactly one of revisionName and latestRevision: true", target);
+        const revisionName = target.revisionName === "" ? undefined : target.revisionName;
+        const tag = target.tag === "" ? undefined : target.tag;
+        const pinned = revisionName !== undefined;
+        if (pinned && target.latestRevision === true) {
+            problems.add(at, "must set one of revisionName and latestRevision: true, not both", target);
         }
-        if (pinned) {
-            checkRevisionName(serviceName, `${at}.revisionName`, target.revisionName, problems);
+        if (revisionName !== undefined) {
+            if (!isDns1035Label(revisionName)) {
+                problems.add(`${at}.revisionName`, "must be a revision name (a DNS-1035 label)", revisionName);
+            } else if (revisionName === newRevisionName) {
+                problems.add(
+                    `${at}.revisionName`,
+                    "names the revision this update creates (revisionName); a canary's stable revision must be an earlier one",
+                    revisionName,
+                );
+            }
         }
         if (!isPercent(target.percent)) {
             problems.add(`${at}.percent`, "must be a whole number from 0 to 100", target.percent);
         }
-        if (target.tag !== undefined) {
-            if (!isDns1035Label(target.tag)) {
+        if (tag !== undefined) {
+            if (!isDns1035Label(tag)) {
                 problems.add(
                     `${at}.tag`,
                     "must be a DNS-1035 label (lowercase letters, digits, '-', starting with a letter)",
-                    target.tag,
+                    tag,
                 );
-            } else if (seenTags.has(target.tag)) {
-                problems.add(`${at}.tag`, "must be unique within traffic", target.tag);
+            } else if (seenTags.has(tag)) {
+                problems.add(`${at}.tag`, "must be unique within traffic", tag);
+            } else if (`${tag}-${serviceName}`.length > 63) {
+                problems.add(
+                    `${at}.tag`,
+                    `makes the route host "${tag}-${serviceName}", ${`${tag}-${serviceName}`.length} characters; ` +
+                        "Knative's route needs a DNS label of at most 63: shorten the service name or the tag",
+                    tag,
+                );
             }
-            seenTags.add(target.tag);
+            seenTags.add(tag);
         }
         return {
-            ...(pinned ? { revisionName: target.revisionName } : {}),
+            ...(pinned ? { revisionName } : {}),
             latestRevision: !pinned,
             percent: target.percent,
-            ...(target.tag !== undefined ? { tag: target.tag } : {}),
+            ...(tag !== undefined ? { tag } : {}),
         };
     });
     const sum = traffic.reduce((total, target) => total + target.percent, 0);
@@ -91,8 +105,8 @@ export function renderTraffic(
 }
 
 /**
- * Knative names a service's revisions `<service>-<suffix>` and rejects a
- * pinned name without that prefix.
+ * Knative names a service's revisions `<service>-<suffix>` and refuses a
+ * template revision name without that prefix.
  */
 export function checkRevisionName(serviceName: string, field: string, name: string, problems: Problems): void {
     if (!isDns1035Label(name)) {
