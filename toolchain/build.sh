@@ -4,7 +4,7 @@
 #   engine   the Pulumi CLI, our language host for policy packs, and the Kubernetes provider
 #   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
 #   judge    Knative Serving's own validation code, as a command
-#   toolchain/build.sh [engine|cluster|judge]...   (no argument: engine and cluster)
+#   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
 # Versions live in toolchain/versions.env. The first build takes about 25 minutes on 2 cores.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -146,7 +146,7 @@ judge() {
 }
 
 pieces=("$@")
-[ ${#pieces[@]} -gt 0 ] || pieces=(engine cluster)
+[ ${#pieces[@]} -gt 0 ] || pieces=(engine cluster judge)
 for piece in "${pieces[@]}"; do
   case "$piece" in
     engine | cluster | judge) "$piece" ;;
