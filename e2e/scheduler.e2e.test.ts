@@ -3,10 +3,14 @@
  * least-privilege Role, it sets the scheduled min-scale on the revision that
  * takes traffic inside the window, and takes it back outside.
  */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clientFromEnvironment, reconcile } from "../components/warm/scheduler.ts";
-import { SCHEDULER_RULES } from "../components/warm/warm-scheduler.ts";
-import { SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/warm/windows.ts";
+import { SCHEDULER_RULES, schedulerSources } from "../components/warm/warm-scheduler.ts";
+import { MANAGED_ANNOTATION, SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/warm/windows.ts";
 import { kube } from "../toolchain/local-cluster.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { type World, startWorld } from "./world.ts";
@@ -21,9 +25,9 @@ const schedule: WarmSchedule = {
 };
 
 let world: World | undefined;
-const running = (): World["cluster"] => {
+const running = (): World => {
     if (world === undefined) throw new Error("the test cluster did not start");
-    return world.cluster;
+    return world;
 };
 let schedulerToken: string;
 
@@ -99,7 +103,7 @@ afterAll(async () => {
 });
 
 async function minScales(): Promise<Record<string, string | undefined>> {
-    const list = await kube<any>(running(), "GET", `${SERVING}/namespaces/${NS}/revisions`);
+    const list = await kube<any>(running().cluster, "GET", `${SERVING}/namespaces/${NS}/revisions`);
     return Object.fromEntries(
         (list.items as any[]).map((r) => [
             r.metadata.name as string,
@@ -111,9 +115,9 @@ async function minScales(): Promise<Record<string, string | undefined>> {
 describe("the scheduler against a real API server, as its own service account", () => {
     const asScheduler = () =>
         clientFromEnvironment({
-            KUBE_API: running().api,
+            KUBE_API: running().cluster.api,
             KUBE_TOKEN: schedulerToken,
-            KUBE_CA_FILE: running().caFile,
+            KUBE_CA_FILE: running().cluster.caFile,
             NAMESPACE: NS,
         });
 
@@ -135,8 +139,79 @@ describe("the scheduler against a real API server, as its own service account", 
         expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "0" });
     });
 
+    test("removing the schedule gives the revision the template's own min-scale back, written out", async () => {
+        const { client, namespace } = asScheduler();
+        await reconcile(client, namespace, new Date("2026-11-26T12:00:00Z"), () => Promise.resolve());
+        expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "3" });
+        await running().kube(
+            "PATCH",
+            `${SERVING}/namespaces/${NS}/services/api`,
+            { metadata: { annotations: { [SCHEDULE_ANNOTATION]: null } } },
+            "application/merge-patch+json",
+        );
+        const report = await reconcile(client, namespace, new Date("2026-11-26T12:00:00Z"), () => Promise.resolve());
+        expect(report.patched).toEqual([{ service: "api", revision: "api-00002", minScale: 0 }]);
+        expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "0" });
+        const revision = await running().kube("GET", `${SERVING}/namespaces/${NS}/revisions/api-00002`);
+        expect(revision.metadata.annotations[MANAGED_ANNOTATION]).toBeUndefined();
+    });
+
+    test("the program starts as the pod starts it: from the ConfigMap's symlinked files, by its command line", async () => {
+        // A schedule open all day, whatever the time: the window from midnight to midnight.
+        const allDay = {
+            ...schedule,
+            windows: [{ ...schedule.windows[0]!, from: "00:00", until: "00:00", minScale: 2 }],
+        };
+        await running().kube(
+            "PATCH",
+            `${SERVING}/namespaces/${NS}/services/api`,
+            { metadata: { annotations: { [SCHEDULE_ANNOTATION]: JSON.stringify(allDay) } } },
+            "application/merge-patch+json",
+        );
+        // The layout the kubelet makes of a ConfigMap volume: the files in a timestamped directory,
+        // `..data` linking to it, and each key a link through `..data`.
+        const mount = mkdtempSync(join(tmpdir(), "warm-scheduler-mount-"));
+        const version = "..2026_11_26_00_00_00.000000001";
+        mkdirSync(join(mount, version));
+        for (const [file, text] of Object.entries(schedulerSources())) {
+            writeFileSync(join(mount, version, file), text);
+            symlinkSync(join("..data", file), join(mount, file));
+        }
+        symlinkSync(version, join(mount, "..data"));
+        const entry = Object.keys(schedulerSources()).find((file) => file.startsWith("scheduler."))!;
+        const program = spawn(process.execPath, [join(mount, entry)], {
+            env: {
+                PATH: process.env.PATH,
+                KUBE_API: running().cluster.api,
+                KUBE_TOKEN: schedulerToken,
+                KUBE_CA_FILE: running().cluster.caFile,
+                NAMESPACE: NS,
+                INTERVAL_SECONDS: "1",
+            },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        try {
+            const output = await new Promise<string>((resolve, reject) => {
+                let text = "";
+                program.stdout.on("data", (chunk: Buffer) => {
+                    text += chunk.toString();
+                    if (text.includes("set min-scale 2 on api/api-00002")) resolve(text);
+                });
+                program.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
+                program.on("exit", (code) => {
+                    reject(new Error(`the scheduler exited (${String(code)}) without patching:\n${text}`));
+                });
+            });
+            expect(output).toMatch(/^warm scheduler: namespace games-web, every 1s$/m);
+            expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "2" });
+        } finally {
+            program.kill("SIGKILL");
+            rmSync(mount, { recursive: true, force: true });
+        }
+    });
+
     test("its Role allows nothing else", async () => {
-        const target = { api: running().api, token: schedulerToken, caFile: running().caFile };
+        const target = { api: running().cluster.api, token: schedulerToken, caFile: running().cluster.caFile };
         await expect(kube(target, "GET", `/api/v1/namespaces/${NS}/pods`)).rejects.toThrow(/403/);
         await expect(kube(target, "DELETE", `${SERVING}/namespaces/${NS}/revisions/api-00001`)).rejects.toThrow(/403/);
         await expect(

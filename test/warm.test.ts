@@ -5,6 +5,7 @@ import { InvalidArgumentsError, ServerlessService, type ServerlessServiceArgs, W
 import { type KubeClient, reconcile } from "../components/warm/scheduler.ts";
 import { SCHEDULER_RULES } from "../components/warm/warm-scheduler.ts";
 import {
+    MANAGED_ANNOTATION,
     SCHEDULE_ANNOTATION,
     type WarmSchedule,
     type WarmWindow,
@@ -130,7 +131,7 @@ describe("which revisions the scheduler patches", () => {
 });
 
 /** An in-memory API server holding one Knative Service and its revisions. */
-function fakeCluster(schedule: WarmSchedule | undefined) {
+function fakeCluster(schedule: WarmSchedule | undefined, templateMinScale?: string) {
     const revisions: Record<string, Record<string, string>> = {
         "api-v1": { "autoscaling.knative.dev/min-scale": "0" },
         "api-v0": {},
@@ -146,6 +147,16 @@ function fakeCluster(schedule: WarmSchedule | undefined) {
                                 name: "api",
                                 annotations: schedule ? { [SCHEDULE_ANNOTATION]: JSON.stringify(schedule) } : {},
                             },
+                            spec: {
+                                template: {
+                                    metadata: {
+                                        annotations:
+                                            templateMinScale === undefined
+                                                ? {}
+                                                : { "autoscaling.knative.dev/min-scale": templateMinScale },
+                                    },
+                                },
+                            },
                             status: {
                                 address: { url: "http://api.games-web.svc.cluster.local" },
                                 traffic: [{ revisionName: "api-v1", percent: 100 }],
@@ -155,15 +166,22 @@ function fakeCluster(schedule: WarmSchedule | undefined) {
                     ],
                 });
             }
-            expect(path).toContain("labelSelector=serving.knative.dev%2Fservice%3Dapi");
+            expect(path).toContain("labelSelector=serving.knative.dev%2Fservice%3D");
+            if (!path.endsWith("%3Dapi")) return Promise.resolve({ items: [] });
             return Promise.resolve({
                 items: Object.entries(revisions).map(([name, annotations]) => ({ metadata: { name, annotations } })),
             });
         },
         mergePatch: (path, body) => {
             const name = path.slice(path.lastIndexOf("/") + 1);
-            const annotations = (body as { metadata: { annotations: Record<string, string> } }).metadata.annotations;
-            revisions[name] = { ...revisions[name], ...annotations };
+            const annotations = (body as { metadata: { annotations: Record<string, string | null> } }).metadata
+                .annotations;
+            // A merge patch: null removes a key.
+            revisions[name] = Object.fromEntries(
+                Object.entries({ ...revisions[name], ...annotations }).filter(
+                    (entry): entry is [string, string] => entry[1] !== null,
+                ),
+            );
             patches.push(`${name}=${String(annotations["autoscaling.knative.dev/min-scale"])}`);
             return Promise.resolve({});
         },
@@ -201,6 +219,20 @@ describe("the scheduler's pass (the code the cluster runs)", () => {
         const cluster = fakeCluster(undefined);
         await reconcile(cluster.client, "games-web", at("2026-11-26T10:00:00Z"), () => Promise.resolve());
         expect(cluster.patches).toEqual([]);
+    });
+
+    test("inside the window it marks what it changed; once the schedule is gone it writes the template's own min-scale back", async () => {
+        const cluster = fakeCluster(schedule);
+        await reconcile(cluster.client, "games-web", at("2026-11-26T10:00:00Z"), () => Promise.resolve());
+        expect(cluster.revisions["api-v1"]).toEqual({
+            "autoscaling.knative.dev/min-scale": "3",
+            [MANAGED_ANNOTATION]: "true",
+        });
+        const removed = fakeCluster(undefined, "1");
+        removed.revisions["api-v1"] = { ...cluster.revisions["api-v1"] };
+        await reconcile(removed.client, "games-web", at("2026-11-26T10:00:00Z"), () => Promise.resolve());
+        expect(removed.patches).toEqual(["api-v1=1"]);
+        expect(removed.revisions["api-v1"]).toEqual({ "autoscaling.knative.dev/min-scale": "1" });
     });
 });
 

@@ -14,9 +14,11 @@
  * Out of the cluster (tests, a laptop), KUBE_API, KUBE_TOKEN and KUBE_CA_FILE
  * point it at any API server.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { request } from "node:https";
+import { fileURLToPath } from "node:url";
 import {
+    MANAGED_ANNOTATION,
     MIN_SCALE_ANNOTATION,
     SCHEDULE_ANNOTATION,
     type WarmSchedule,
@@ -52,24 +54,38 @@ export async function reconcile(
     for (const service of services.items ?? []) {
         const name = String(service.metadata?.name);
         const text = service.metadata?.annotations?.[SCHEDULE_ANNOTATION] as string | undefined;
-        if (text === undefined) continue;
         try {
-            const schedule = JSON.parse(text) as WarmSchedule;
-            const desired = desiredMinScale(schedule, now);
             const revisions = (await client.get(
                 `${SERVING}/namespaces/${namespace}/revisions?labelSelector=${encodeURIComponent(`serving.knative.dev/service=${name}`)}`,
             )) as { items?: any[] };
             const states = (revisions.items ?? []).map((r) => ({
                 name: String(r.metadata?.name),
                 minScale: r.metadata?.annotations?.[MIN_SCALE_ANNOTATION] as string | undefined,
+                managed: r.metadata?.annotations?.[MANAGED_ANNOTATION] !== undefined,
             }));
+            if (text === undefined) {
+                // The schedule was removed: give the revisions this scheduler changed their template's own minimum
+                // back, written out (a deleted annotation does not reach a live revision's autoscaler).
+                const own = String(service.spec?.template?.metadata?.annotations?.[MIN_SCALE_ANNOTATION] ?? "0");
+                for (const revision of states.filter((r) => r.managed)) {
+                    await client.mergePatch(`${SERVING}/namespaces/${namespace}/revisions/${revision.name}`, {
+                        metadata: { annotations: { [MIN_SCALE_ANNOTATION]: own, [MANAGED_ANNOTATION]: null } },
+                    });
+                    report.patched.push({ service: name, revision: revision.name, minScale: Number(own) });
+                }
+                continue;
+            }
+            const schedule = JSON.parse(text) as WarmSchedule;
+            const desired = desiredMinScale(schedule, now);
             const traffic = service.status?.traffic as { revisionName?: string; percent?: number }[] | undefined;
             const toPatch = revisionsToPatch(routedRevisions(traffic), states, desired);
             let raisedFromZero = false;
             for (const revision of toPatch) {
                 const before = Number(states.find((s) => s.name === revision)?.minScale ?? 0);
                 await client.mergePatch(`${SERVING}/namespaces/${namespace}/revisions/${revision}`, {
-                    metadata: { annotations: { [MIN_SCALE_ANNOTATION]: String(desired) } },
+                    metadata: {
+                        annotations: { [MIN_SCALE_ANNOTATION]: String(desired), [MANAGED_ANNOTATION]: "true" },
+                    },
                 });
                 report.patched.push({ service: name, revision, minScale: desired });
                 raisedFromZero ||= before === 0 && desired > 0;
@@ -176,6 +192,16 @@ async function main(): Promise<void> {
     }
 }
 
-if (import.meta.url === `file://${process.argv[1] ?? ""}`) {
+/**
+ * Whether Node runs this file as its program. Kubernetes mounts ConfigMap files as symlinks
+ * (`scheduler.ts -> ..data/scheduler.ts`) and Node resolves them for the entry module, so the
+ * command line's path and this module's URL name the same file by different paths.
+ */
+function isProgram(): boolean {
+    const program = process.argv[1];
+    return program !== undefined && realpathSync(program) === realpathSync(fileURLToPath(import.meta.url));
+}
+
+if (isProgram()) {
     await main();
 }

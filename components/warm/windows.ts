@@ -36,6 +36,8 @@ export interface WarmSchedule {
 /** The Knative Service annotation that carries a service's schedule. */
 export const SCHEDULE_ANNOTATION = "serverless-platform/warm-schedule";
 export const MIN_SCALE_ANNOTATION = "autoscaling.knative.dev/min-scale";
+/** Marks a revision whose min-scale the scheduler set, so that it can give the revision's own back. */
+export const MANAGED_ANNOTATION = "serverless-platform/warm-managed";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -89,6 +91,8 @@ export function desiredMinScale(schedule: WarmSchedule, instant: Date): number {
 export interface RevisionState {
     name: string;
     minScale: string | undefined;
+    /** Whether the scheduler set its min-scale (and so must give the revision's own back when the schedule goes). */
+    managed?: boolean;
 }
 
 /**
