@@ -2,12 +2,14 @@
  * App stacks on the real engine and the simulated cluster: the two examples and a few one-off
  * stacks go through `up`, a no-change preview, in-place updates, the policy pack inside a real
  * preview, and `destroy`. What is asserted is read back from the API server or reported by the
- * engine itself.
+ * engine itself. Knative's readiness comes from a stand-in (knative-status.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
 import { installKnativeCrds } from "./knative-crds.ts";
+import { startKnativeStatusStandIn } from "./knative-status.ts";
 import { platformStandIn } from "./platform-stand-in.ts";
 import { type World, engineLog, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
@@ -15,17 +17,20 @@ const SERVING = "/apis/serving.knative.dev/v1";
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
 let world: World;
+let knative: { stop(): Promise<void> };
 const stacks: automation.Stack[] = [];
 let platform: automation.Stack;
 
 beforeAll(async () => {
     world = await startWorld();
     await installKnativeCrds(world);
+    knative = startKnativeStatusStandIn(world);
     platform = await stackOf(world, project("."), "dev", { program: () => Promise.resolve(platformStandIn()) });
     await platform.up(engineLog);
 }, 1_800_000);
 
 afterAll(async () => {
+    await knative.stop();
     await world.stop();
 });
 
@@ -49,6 +54,9 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
         expect(result.summary.result).toBe("succeeded");
 
         const live = await world.kube("GET", `${SERVING}/namespaces/games-batch/services/hourly-stats`);
+        // `up` waited for Ready and read the status back: the output is the URL the cluster reports.
+        expect(result.outputs.url?.value).toBe(live.status.url);
+        expect(result.outputs.url?.value).not.toBe("");
         const sent = await recordedInputs(stack, KSVC, "hourly-stats");
         expect(live.spec).toEqual(sent.spec);
         expect(live.metadata.annotations).toMatchObject(sent.metadata.annotations ?? {});
@@ -85,9 +93,13 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
             secrets: { "spring-api:dbPassword": "s3cret" },
         });
         stacks.push(stack);
-        await stack.up(engineLog);
+        const result = await stack.up(engineLog);
 
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(result.outputs.url?.value).toBe(live.status.url);
+        const canary = (live.status.traffic as any[]).find((t) => t.tag === "canary");
+        expect(result.outputs.canaryUrl?.value).toBe(canary.url);
+        expect(result.outputs.canaryUrl?.value).not.toBe("");
         expect(live.spec).toEqual((await recordedInputs(stack, KSVC, "spring-api")).spec);
         expect(live.spec.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
@@ -167,6 +179,25 @@ describe("one-off app stacks", () => {
         await stack.up(engineLog);
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/scaled`);
         expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("6");
+    });
+
+    test("a bad value known only at deployment fails the preview with the same message, and no stack trace", async () => {
+        const program = () => {
+            new ServerlessService("late", {
+                namespace: "games-web",
+                image: pulumi.output("registry.example.com/games/late:latest"),
+            });
+            return Promise.resolve(undefined);
+        };
+        const stack = await stackOf(world, scratchProject(world, "late-app"), "dev", { program });
+        const failure = await stack.preview(engineLog).then(
+            () => "",
+            (error: unknown) => String(error),
+        );
+        expect(failure).toContain(
+            'ServerlessService "late": image must not use the moving tag "latest"; pin a version tag or a digest (got "registry.example.com/games/late:latest")',
+        );
+        expect(failure).not.toMatch(/\bat \S+ \(\/.*:\d+:\d+\)/);
     });
 
     test("the policy pack refuses a violating app stack in a real preview", async () => {

@@ -83,6 +83,8 @@ describe("ServerlessService with every argument (the issue's contract)", async (
             name: "hourly-stats",
             namespace: "games-web",
             labels: { "app.kubernetes.io/name": "hourly-stats", "app.kubernetes.io/managed-by": "pulumi" },
+            // `pulumi up` waits for Knative's Ready condition, so that the URL is known when it ends.
+            annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "600" },
         });
         expect(template.metadata.name).toBe("hourly-stats-v2");
     });
@@ -298,6 +300,7 @@ describe("ServerlessService options", () => {
             runAsUser: 1000,
             rolloutDuration: "10m",
             labels: { team: "web" },
+            readyTimeoutSeconds: 0,
         });
         const spec = ksvc.inputs.spec.template.spec;
         expect(spec.automountServiceAccountToken).toBeUndefined();
@@ -308,6 +311,7 @@ describe("ServerlessService options", () => {
             runAsUser: 1000,
             runAsNonRoot: true,
         });
+        // Not waiting for readiness: no await annotations.
         expect(ksvc.inputs.metadata.annotations).toEqual({ "serving.knative.dev/rollout-duration": "10m" });
         expect(ksvc.inputs.metadata.labels.team).toBe("web");
     });

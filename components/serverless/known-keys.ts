@@ -40,6 +40,7 @@ const ARGS = {
     jvmOptions: true,
     progressDeadline: true,
     healthPath: true,
+    readyTimeoutSeconds: true,
 } satisfies Keys<ServerlessServiceArgs>;
 const SCALING = {
     minScale: true,

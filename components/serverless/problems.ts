@@ -2,10 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Thrown when a component's arguments break a rule, before any resource is
- * registered. Its message lists every problem found, one per line, each
- * naming the component, the argument, the rule and the bad value.
+ * registered (or, for a value only known at deployment, when it resolves). Its
+ * message lists every problem found, one per line, each naming the component,
+ * the argument, the rule and the bad value. A Pulumi RunError: the engine shows
+ * the message, not a stack trace.
  */
-export class InvalidArgumentsError extends Error {
+export class InvalidArgumentsError extends pulumi.RunError {
     override readonly name = "InvalidArgumentsError";
     readonly problems: readonly string[];
 

@@ -94,6 +94,14 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
     triggers?: TriggersArgs;
     /** Limits of the platform's Knative, from the platform stack's outputs. @default Knative's defaults */
     platform?: Partial<KnativeLimits>;
+    /**
+     * How long `pulumi up` waits for Knative to report the service Ready, so that `url`,
+     * `tagUrls` and `latestReadyRevisionName` are known when it ends; a revision that does not
+     * become ready fails the update. 0 does not wait (those outputs stay empty until a refresh).
+     * @default 600
+     * @see https://www.pulumi.com/registry/packages/kubernetes/api-docs/apiextensions/customresource/
+     */
+    readyTimeoutSeconds?: number;
 }
 
 /** Limits the component checks that Knative's defaults do not cover. */
@@ -108,6 +116,7 @@ export const SERVERLESS_SERVICE_DEFAULTS = {
     visibility: "cluster-local" as Visibility,
     timeoutSeconds: 300,
     readOnlyRootFilesystem: true,
+    readyTimeoutSeconds: 600,
     /** Size of the writable `/tmp` under a read-only root filesystem. */
     tmpSizeLimit: "256Mi",
     containerName: "app",
@@ -120,7 +129,7 @@ export interface RenderedService {
         name: string;
         namespace: pulumi.Input<string>;
         labels: Record<string, string>;
-        annotations?: Record<string, string>;
+        annotations: Record<string, string>;
     };
     spec: {
         template: {
@@ -233,6 +242,14 @@ export function inspectServerlessService(
         );
     }
     checkLabels(args.labels ?? {}, problems);
+    const readyTimeoutSeconds = args.readyTimeoutSeconds ?? d.readyTimeoutSeconds;
+    if (!isInt32(readyTimeoutSeconds)) {
+        problems.add(
+            "readyTimeoutSeconds",
+            "must be a whole number of seconds from 0 (do not wait)",
+            readyTimeoutSeconds,
+        );
+    }
 
     const runtime = renderRuntime(args, port, problems);
     const scaling = renderScaling(args.scaling ?? {}, runtime.scaleDownDelay, limits, problems);
@@ -270,22 +287,23 @@ export function inspectServerlessService(
                 visibility === "cluster-local"
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
-            ...(rolloutDuration !== undefined || windows.length > 0
-                ? {
-                      annotations: {
-                          ...(rolloutDuration !== undefined
-                              ? { "serving.knative.dev/rollout-duration": rolloutDuration }
-                              : {}),
-                          ...(windows.length > 0
-                              ? {
-                                    [SCHEDULE_ANNOTATION]: JSON.stringify(
-                                        warmSchedule(windows, scaling.minScale, args.scaling?.warmUpOnSchedule ?? true),
-                                    ),
-                                }
-                              : {}),
-                      },
-                  }
-                : {}),
+            annotations: {
+                // The provider waits for Knative's Ready condition (of this generation) before it reads the status.
+                ...(readyTimeoutSeconds > 0
+                    ? {
+                          "pulumi.com/waitFor": "condition=Ready",
+                          "pulumi.com/timeoutSeconds": String(readyTimeoutSeconds),
+                      }
+                    : {}),
+                ...(rolloutDuration !== undefined ? { "serving.knative.dev/rollout-duration": rolloutDuration } : {}),
+                ...(windows.length > 0
+                    ? {
+                          [SCHEDULE_ANNOTATION]: JSON.stringify(
+                              warmSchedule(windows, scaling.minScale, args.scaling?.warmUpOnSchedule ?? true),
+                          ),
+                      }
+                    : {}),
+            },
         },
         spec: {
             template: {
