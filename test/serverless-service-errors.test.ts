@@ -25,6 +25,36 @@ const badInputs: [string, Partial<ServerlessServiceArgs>, string][] = [
         `${S}: image is not an image reference Knative can parse (the digest after '@' must be sha256: and 64 lowercase hex characters) (got "registry.example.com/api@sha256:abc")`,
     ],
     [
+        "a label key the API server refuses",
+        { labels: { "bad key": "x" } },
+        `${S}: labels["bad key"] is not a label key Kubernetes accepts: it must have a name of 1 to 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit (got "bad key")`,
+    ],
+    [
+        "a label value the API server refuses",
+        { labels: { team: "-web" } },
+        `${S}: labels["team"] is not a label value Kubernetes accepts: it must be at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit (got "-web")`,
+    ],
+    [
+        "a service account name that is not a DNS subdomain",
+        { serviceAccountName: "bad_name" },
+        `${S}: serviceAccountName must be a service account name (a DNS-1123 subdomain of at most 253 characters) (got "bad_name")`,
+    ],
+    [
+        "a number past 32 bits",
+        { scaling: { maxScale: 2147483648 } },
+        `${S}: scaling.maxScale must be a whole number from 1 to 2147483647 (stricter than Knative, where 0 means unbounded: an unbounded service can take the whole cluster) (got 2147483648)`,
+    ],
+    [
+        "a sub-second rollout that Go truncates",
+        { rolloutDuration: "999999999.6ns" },
+        `${S}: rolloutDuration must be a Go duration in whole seconds, e.g. "10m" (got "999999999.6ns")`,
+    ],
+    [
+        "a negative readiness wait",
+        { readyTimeoutSeconds: -1 },
+        `${S}: readyTimeoutSeconds must be a whole number of seconds from 0 (do not wait) (got -1)`,
+    ],
+    [
         "a bad namespace",
         { namespace: "Games_Web" },
         `${S}: namespace must be a Kubernetes namespace name (a DNS-1123 label) (got "Games_Web")`,

@@ -290,6 +290,26 @@ describe("ServerlessService options", () => {
         });
     });
 
+    test('what Knative accepts is accepted: a 63-character name, a dotted service account, unset written as "" or 0', async () => {
+        const name = `a${"b".repeat(62)}`;
+        const { ksvc } = await deploy(name, {
+            namespace: "games-web",
+            image: "registry.example.com/api:1.0.0",
+            serviceAccountName: "reader.games-web",
+            timeoutSeconds: 0,
+            revisionName: "",
+            healthPath: "",
+            traffic: [],
+        });
+        expect(ksvc.inputs.metadata.name).toBe(name);
+        expect(ksvc.inputs.spec.template.spec).toMatchObject({
+            serviceAccountName: "reader.games-web",
+            timeoutSeconds: 300,
+        });
+        expect(ksvc.inputs.spec.template.metadata.name).toBeUndefined();
+        expect(ksvc.inputs.spec.traffic).toEqual([{ latestRevision: true, percent: 100 }]);
+    });
+
     test("opting out of the defaults is explicit and visible", async () => {
         const { ksvc } = await deploy("legacy", {
             namespace: "games-web",
