@@ -88,13 +88,15 @@ export function knativeServingSettings(domain: string, config: KnativeConfig): R
             "stable-window": config.stableWindow,
             "container-concurrency-target-default": String(config.targetConcurrency),
             "max-scale-limit": String(config.maxScaleLimit),
+            // Knative refuses a limit without a default max-scale inside it (0 = unbounded is outside every limit).
+            ...(config.maxScaleLimit > 0 ? { "max-scale": String(config.maxScaleLimit) } : {}),
             "allow-zero-initial-scale": String(config.allowZeroInitialScale),
         },
         "config-defaults": { "container-concurrency-max-limit": String(config.containerConcurrencyMaxLimit) },
         // ServerlessService relies on these: tag routing for canaries, emptyDir for a writable /tmp.
         "config-features": {
             "tag-header-based-routing": "enabled",
-            "kubernetes.podspec-emptydir": "enabled",
+            "kubernetes.podspec-volumes-emptydir": "enabled",
             "secure-pod-defaults": "enabled",
         },
         "config-deployment": { "progress-deadline": config.progressDeadline },

@@ -5,10 +5,12 @@
  * engine itself. Knative's readiness comes from a stand-in (knative-status.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
 import { installKnativeCrds } from "./knative-crds.ts";
+import { startKnativeAdmission } from "./knative-admission.ts";
 import { startKnativeStatusStandIn } from "./knative-status.ts";
 import { platformStandIn } from "./platform-stand-in.ts";
 import { type World, engineLog, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
@@ -18,6 +20,7 @@ const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
 let world: World;
 let knative: { stop(): Promise<void> };
+let admission: { stop(): void };
 const stacks: automation.Stack[] = [];
 let platform: automation.Stack;
 
@@ -26,11 +29,17 @@ beforeAll(async () => {
     await installKnativeCrds(world);
     knative = startKnativeStatusStandIn(world);
     platform = await stackOf(world, project("."), "dev", { program: () => Promise.resolve(platformStandIn()) });
-    await platform.up(engineLog);
+    const { outputs } = await platform.up(engineLog);
+    // Knative's webhooks, with the Knative config the dev platform writes.
+    admission = await startKnativeAdmission(
+        world,
+        outputs.knativeSettings?.value as Record<string, Record<string, string>>,
+    );
 }, 1_800_000);
 
 afterAll(async () => {
     await knative.stop();
+    admission.stop();
     await world.stop();
 });
 
@@ -58,7 +67,8 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
         expect(result.outputs.url?.value).toBe(live.status.url);
         expect(result.outputs.url?.value).not.toBe("");
         const sent = await recordedInputs(stack, KSVC, "hourly-stats");
-        expect(live.spec).toEqual(sent.spec);
+        // Everything the component sent, with Knative's defaults (from its own webhook) on top.
+        expect(live.spec).toMatchObject(sent.spec);
         expect(live.metadata.annotations).toMatchObject(sent.metadata.annotations ?? {});
         // What the example asked for, as Knative reads it.
         expect(live.spec.template.metadata.annotations).toMatchObject({
@@ -100,7 +110,7 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
         const canary = (live.status.traffic as any[]).find((t) => t.tag === "canary");
         expect(result.outputs.canaryUrl?.value).toBe(canary.url);
         expect(result.outputs.canaryUrl?.value).not.toBe("");
-        expect(live.spec).toEqual((await recordedInputs(stack, KSVC, "spring-api")).spec);
+        expect(live.spec).toMatchObject((await recordedInputs(stack, KSVC, "spring-api")).spec);
         expect(live.spec.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
             { latestRevision: true, percent: 10, tag: "canary" },
@@ -155,7 +165,8 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
 
 describe("one-off app stacks", () => {
     test("changing one scaling value changes only its annotation, in place", async () => {
-        let maxScale = 4;
+        // The dev platform's max-scale-limit is 5: Knative's webhook refuses more.
+        let maxScale = 3;
         const program = () => {
             const service = new ServerlessService("scaled", {
                 namespace: "games-web",
@@ -168,7 +179,7 @@ describe("one-off app stacks", () => {
         stacks.push(stack);
         await stack.up(engineLog);
 
-        maxScale = 6;
+        maxScale = 4;
         const recorder = stepRecorder();
         await stack.preview({ ...engineLog, diff: true, onEvent: recorder.onEvent });
         const changed = recorder.changed();
@@ -178,7 +189,7 @@ describe("one-off app stacks", () => {
         });
         await stack.up(engineLog);
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/scaled`);
-        expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("6");
+        expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("4");
     });
 
     test("a bad value known only at deployment fails the preview with the same message, and no stack trace", async () => {
@@ -198,6 +209,31 @@ describe("one-off app stacks", () => {
             'ServerlessService "late": image must not use the moving tag "latest"; pin a version tag or a digest (got "registry.example.com/games/late:latest")',
         );
         expect(failure).not.toMatch(/\bat \S+ \(\/.*:\d+:\d+\)/);
+    });
+
+    test("what Knative refuses is refused on the simulated cluster too, by Knative's own webhook code", async () => {
+        const program = () => {
+            new k8s.apiextensions.CustomResource("by-hand", {
+                apiVersion: "serving.knative.dev/v1",
+                kind: "Service",
+                metadata: { name: "by-hand", namespace: "games-web" },
+                spec: {
+                    template: {
+                        metadata: { annotations: { "autoscaling.knative.dev/min-scale": "-1" } },
+                        spec: { containers: [{ image: "registry.example.com/games/by-hand:1.0.0" }] },
+                    },
+                },
+            });
+            return Promise.resolve(undefined);
+        };
+        const stack = await stackOf(world, scratchProject(world, "by-hand-app"), "dev", { program });
+        const failure = await stack.up(engineLog).then(
+            () => "",
+            (error: unknown) => String(error),
+        );
+        expect(failure).toMatch(/admission webhook "validation\.webhook\.serving\.knative\.dev" denied the request/);
+        expect(failure).toMatch(/min-scale/);
+        await stack.destroy(engineLog);
     });
 
     test("the policy pack refuses a violating app stack in a real preview", async () => {

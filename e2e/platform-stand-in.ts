@@ -7,6 +7,7 @@
  * platform names it.
  */
 import { AppNamespaces, clusterProvider } from "../components/cluster.ts";
+import { knativeServingSettings } from "../components/knative-serving.ts";
 import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform-config.ts";
 import { VERSIONS } from "../components/versions.ts";
 
@@ -23,5 +24,7 @@ export function platformStandIn() {
         kafkaBootstrapServers: [],
         ingressGateway: "istio-ingressgateway.istio-system.svc.cluster.local",
         versions: VERSIONS,
+        /** The data the platform writes into Knative Serving's ConfigMaps, for Knative's webhook stand-in. */
+        knativeSettings: knativeServingSettings(config.domain, config.knative),
     };
 }

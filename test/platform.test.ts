@@ -93,12 +93,14 @@ describe.each(STACKS)("the %s platform", async (env) => {
         expect(data("config-autoscaler")).toMatchObject({
             "enable-scale-to-zero": "true",
             "max-scale-limit": { dev: "5", staging: "20", prod: "100" }[env],
+            // Knative refuses a limit without a default inside it.
+            "max-scale": { dev: "5", staging: "20", prod: "100" }[env],
             "allow-zero-initial-scale": String(!prod),
             "scale-to-zero-grace-period": prod ? "60s" : "30s",
         });
         expect(data("config-features")).toMatchObject({
             "tag-header-based-routing": "enabled",
-            "kubernetes.podspec-emptydir": "enabled",
+            "kubernetes.podspec-volumes-emptydir": "enabled",
         });
         expect(data("config-observability")).toEqual({
             "metrics-protocol": "prometheus",

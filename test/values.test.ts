@@ -127,6 +127,7 @@ describe("knativeServingSettings", () => {
             "stable-window": "60s",
             "container-concurrency-target-default": "100",
             "max-scale-limit": "50",
+            "max-scale": "50",
             "allow-zero-initial-scale": "true",
         });
         expect(settings["config-defaults"]).toEqual({ "container-concurrency-max-limit": "1000" });
