@@ -7,10 +7,11 @@
  * webhooks read the cluster's Knative config with Knative's own parsers, so a config value that
  * Knative's config webhook would refuse stops them from starting.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { join } from "node:path";
+import { freePort, signCertificate } from "../toolchain/local-cluster.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
 import type { World } from "./world.ts";
 
@@ -22,19 +23,6 @@ const RULES = [
         resources: ["services"],
     },
 ];
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => {
-                resolve(port);
-            });
-        });
-        server.on("error", reject);
-    });
-}
 
 function listening(port: number): Promise<boolean> {
     return new Promise((resolve) => {
@@ -59,37 +47,7 @@ export async function startKnativeAdmission(
     const { knativeJudge } = toolchain("judge");
     const dir = world.cluster.dir;
     writeFileSync(join(dir, "knative-config.json"), JSON.stringify(knativeConfig));
-    const openssl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    openssl([
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "webhook.key",
-        "-out",
-        "webhook.csr",
-        "-subj",
-        "/CN=knative-webhook",
-    ]);
-    writeFileSync(join(dir, "webhook.ext"), "subjectAltName=IP:127.0.0.1\n");
-    openssl([
-        "x509",
-        "-req",
-        "-in",
-        "webhook.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "webhook.crt",
-        "-days",
-        "1",
-        "-extfile",
-        "webhook.ext",
-    ]);
+    signCertificate(dir, "webhook", "/CN=knative-webhook", "IP:127.0.0.1");
 
     const port = await freePort();
     const server: ChildProcess = spawn(

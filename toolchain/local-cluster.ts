@@ -43,7 +43,8 @@ interface KubeNode {
     spec?: { taints?: { key: string }[] };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port on loopback that nothing listens on now. */
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = createServer();
         server.listen(0, "127.0.0.1", () => {
@@ -79,40 +80,45 @@ function openssl(dir: string, args: string[]): void {
     execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
 }
 
+/**
+ * Makes `<name>.key` and `<name>.crt` in the cluster's directory: a serving certificate for
+ * `subjectAltName` (e.g. "IP:127.0.0.1"), signed by the cluster's CA (ca.crt, ca.key).
+ */
+export function signCertificate(dir: string, name: string, subject: string, subjectAltName: string): void {
+    openssl(dir, [
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${name}.key`,
+        "-out",
+        `${name}.csr`,
+        "-subj",
+        subject,
+    ]);
+    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${subjectAltName}\n`);
+    openssl(dir, [
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        `${name}.crt`,
+        "-days",
+        "3650",
+        "-extfile",
+        `${name}.ext`,
+    ]);
+}
+
 /** A CA, a serving certificate for 127.0.0.1, a service-account key pair and an admin token. */
 function makeCredentials(dir: string): string {
-    const cert = (name: string, subject: string, san: string) => {
-        openssl(dir, [
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            `${name}.key`,
-            "-out",
-            `${name}.csr`,
-            "-subj",
-            subject,
-        ]);
-        writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\n`);
-        openssl(dir, [
-            "x509",
-            "-req",
-            "-in",
-            `${name}.csr`,
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            `${name}.crt`,
-            "-days",
-            "3650",
-            "-extfile",
-            `${name}.ext`,
-        ]);
-    };
     openssl(dir, [
         "req",
         "-x509",
@@ -128,7 +134,7 @@ function makeCredentials(dir: string): string {
         "-subj",
         "/CN=serverless-platform-local-ca",
     ]);
-    cert("apiserver", "/CN=kube-apiserver", "IP:127.0.0.1,DNS:localhost");
+    signCertificate(dir, "apiserver", "/CN=kube-apiserver", "IP:127.0.0.1,DNS:localhost");
     openssl(dir, ["genrsa", "-out", "sa.key", "2048"]);
     openssl(dir, ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
     const token = execFileSync("openssl", ["rand", "-hex", "24"], { encoding: "utf8" }).trim();
