@@ -3,9 +3,10 @@
  *
  * The mocks behave like the engine and the Kubernetes provider where tests
  * depend on it: objects without `metadata.name` are auto-named
- * `<name>-<8 hex>` (deterministic here, random in the engine), namespaced
- * objects get the id `<namespace>/<name>`, and a Knative Service gets the
- * status Knative's controller would write (URL, tag URLs, latest revision).
+ * `<name>-<8 hex>` (deterministic here, random in the engine), and namespaced
+ * objects get the id `<namespace>/<name>`. They invent no status: what a
+ * cluster reports (a Knative Service's URL, say) is proven on the real engine
+ * (e2e/), never here.
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,9 +20,6 @@ export interface Registered {
     /** URN-free parent name, for "is parented to" checks. */
     parentName: string | undefined;
 }
-
-/** The domain the mocked Knative writes public URLs on. */
-export const MOCK_DOMAIN = "example.com";
 
 /** Which Pulumi stack a program runs as, with its config (`<project>:<key>` → value). */
 export interface RunOptions {
@@ -115,34 +113,8 @@ function engineLikeState(
     const metadata = { ...inputs.metadata };
     metadata.name ??= `${name}-${createHash("sha256").update(`${type}/${name}`).digest("hex").slice(0, 8)}`;
     const state: Record<string, any> = { ...inputs, metadata };
-    if (type === "kubernetes:serving.knative.dev/v1:Service") {
-        state.status = knativeServiceStatus(metadata.name, metadata.namespace, metadata.labels ?? {}, inputs.spec);
-    }
     const id = metadata.namespace ? `${metadata.namespace}/${metadata.name}` : metadata.name;
     return { id, state };
-}
-
-/** The status Knative's controller writes for a ready Service. */
-function knativeServiceStatus(
-    name: string,
-    namespace: string,
-    labels: Record<string, string>,
-    spec: any,
-): Record<string, unknown> {
-    const local = labels["networking.knative.dev/visibility"] === "cluster-local";
-    const host = (label: string) =>
-        local ? `${label}.${namespace}.svc.cluster.local` : `${label}.${namespace}.${MOCK_DOMAIN}`;
-    const latest = spec?.template?.metadata?.name ?? `${name}-00001`;
-    return {
-        url: `http://${host(name)}`,
-        latestReadyRevisionName: latest,
-        latestCreatedRevisionName: latest,
-        traffic: (spec?.traffic ?? []).map((t: any) => ({
-            ...t,
-            revisionName: t.revisionName ?? latest,
-            ...(t.tag ? { url: `http://${host(`${t.tag}-${name}`)}` } : {}),
-        })),
-    };
 }
 
 /** The resources of one type, e.g. `ofType(resources, "kubernetes:sources.knative.dev/v1:PingSource")`. */

@@ -216,26 +216,22 @@ describe("ServerlessService with every argument (the issue's contract)", async (
         expect(trigger.options).toMatchObject({ replaceOnChanges: ["spec.broker"], deleteBeforeReplace: true });
     });
 
-    test("outputs: public URL, per-tag URLs and the revisions Knative reports", async () => {
-        expect(await valueOf(service.url)).toBe("http://hourly-stats.games-web.example.com");
-        expect(await valueOf(service.tagUrls)).toEqual({ canary: "http://canary-hourly-stats.games-web.example.com" });
+    // url, tagUrls and latestReadyRevisionName are what Knative reports: e2e/app-stacks proves them on the real engine.
+    test("outputs: the service's name and namespace", async () => {
         expect(await valueOf(service.serviceName)).toBe("hourly-stats");
         expect(await valueOf(service.namespace)).toBe("games-web");
-        expect(await valueOf(service.latestReadyRevisionName)).toBe("hourly-stats-v2");
     });
 });
 
 describe("ServerlessService defaults", async () => {
-    const { service, resources, ksvc } = await deploy("api", {
+    const { resources, ksvc } = await deploy("api", {
         namespace: "games-web",
         image: "registry.example.com/api:1.0.0",
     });
 
-    test("cluster-local unless exposure is asked for, all traffic to the latest revision", async () => {
+    test("cluster-local unless exposure is asked for, all traffic to the latest revision", () => {
         expect(ksvc.inputs.metadata.labels["networking.knative.dev/visibility"]).toBe("cluster-local");
         expect(ksvc.inputs.spec.traffic).toEqual([{ latestRevision: true, percent: 100 }]);
-        expect(await valueOf(service.url)).toBe("http://api.games-web.svc.cluster.local");
-        expect(await valueOf(service.tagUrls)).toEqual({});
     });
 
     test("generic runtime: modest resources, request timeout written out, no startup probe, no revision name", () => {
@@ -370,13 +366,9 @@ describe("stable previews", () => {
         const before = await snapshot({ ...hourlyStats, traffic: Traffic.canary("hourly-stats-v1", 10) });
         const after = await snapshot({ ...hourlyStats, traffic: Traffic.canary("hourly-stats-v1", 20) });
         expect(changedPaths(before, after)).toEqual(
-            [
-                "[1].inputs.spec.traffic[0].percent",
-                "[1].inputs.spec.traffic[1].percent",
-                // The mocked Knative status mirrors the spec.
-                "[1].inputs.status.traffic[0].percent",
-                "[1].inputs.status.traffic[1].percent",
-            ].map((p) => p.replace("[1]", `[${before.findIndex((r) => r.type === KSVC)}]`)),
+            ["[1].inputs.spec.traffic[0].percent", "[1].inputs.spec.traffic[1].percent"].map((p) =>
+                p.replace("[1]", `[${before.findIndex((r) => r.type === KSVC)}]`),
+            ),
         );
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { KSVC, SECRET, TRIGGER, find, runProgram, secretValue, valueOf } from "../../test/harness.ts";
+import { KSVC, SECRET, TRIGGER, find, runProgram, secretValue } from "../../test/harness.ts";
 import { validateAllKnative } from "../../test/knative-schemas.ts";
 import { platformOutputs } from "../../test/stacks.ts";
 import springApi from "./index.ts";
@@ -30,14 +30,13 @@ describe("the Spring Boot API", () => {
         expect(template.spec.containers[0].readinessProbe.httpGet.path).toBe("/actuator/health/readiness");
     });
 
-    test("a 90/10 canary, with its own URL for testing", async () => {
-        const { ksvc, outputs } = await run();
+    // Its URL and the canary's URL are Knative's to report: e2e/app-stacks reads them back on the real engine.
+    test("a 90/10 canary, with a tag of its own for testing", async () => {
+        const { ksvc } = await run();
         expect(ksvc.inputs.spec.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
             { latestRevision: true, percent: 10, tag: "canary" },
         ]);
-        expect(await valueOf(outputs.url)).toBe("http://spring-api.games-web.example.com");
-        expect(await valueOf(outputs.canaryUrl)).toBe("http://canary-spring-api.games-web.example.com");
     });
 
     test("finishing the rollout is one config change", async () => {
