@@ -28,7 +28,8 @@ async function withPeakMemory<T>(names: string[], work: () => Promise<T>): Promi
                 const command = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? "";
                 const rss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? 0) / 1024;
                 names.forEach((name, i) => {
-                    if (name.startsWith(command) && rss > (peaks[i] ?? 0)) peaks[i] = rss;
+                    // The kernel keeps the first 15 characters of a command's name.
+                    if (name.slice(0, 15) === command && rss > (peaks[i] ?? 0)) peaks[i] = rss;
                 });
             } catch {
                 // The process ended between the listing and the read.
@@ -63,7 +64,6 @@ async function measure(world: World, variant: Variant, count: number): Promise<F
             return Promise.resolve(undefined);
         },
     });
-    // The names are the kernel's (15 characters at most).
     const { result, peakMiB } = await withPeakMemory(["pulumi", "pulumi-resource-kubernetes"], async () => ({
         up: await timed(() => stack.up()),
         preview: await timed(() => stack.preview({ expectNoChanges: true })),
