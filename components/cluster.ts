@@ -5,13 +5,18 @@ import { WarmScheduler } from "./warm/warm-scheduler.ts";
 
 /**
  * The Kubernetes provider of one environment: a kubeconfig given as a secret,
- * a context of the ambient kubeconfig, or the ambient kubeconfig as it is.
- * Server-side apply is on, so patches of upstream objects (Knative's
- * ConfigMaps) coexist with the manifests that create them.
+ * or a context of the ambient kubeconfig. Server-side apply is on, so patches
+ * of upstream objects (Knative's ConfigMaps) coexist with the manifests that
+ * create them. ConfigMaps are updated in place, not replaced: the platform's
+ * own (Grafana dashboards, the warm scheduler's code) have fixed names that
+ * readers mount or watch, and a replace would delete them before recreating
+ * them, which a preview shows as churn; the scheduler rolls on a code change
+ * through a hash of the code on its pod template.
  */
 export function clusterProvider(name: string, kubernetes: PlatformConfig["kubernetes"]): k8s.Provider {
     return new k8s.Provider(name, {
         enableServerSideApply: true,
+        enableConfigMapMutable: true,
         ...(kubernetes.kubeconfig !== undefined ? { kubeconfig: kubernetes.kubeconfig } : {}),
         ...(kubernetes.context !== undefined ? { context: kubernetes.context } : {}),
     });

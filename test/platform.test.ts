@@ -196,6 +196,8 @@ describe.each(STACKS)("the %s platform", async (env) => {
         const providers = resources.filter((r) => r.type === "pulumi:providers:kubernetes");
         expect(providers.map((p) => p.name)).toEqual([`${env}-cluster`]);
         expect(providers[0]?.inputs.enableServerSideApply).toBe("true");
+        // ConfigMap edits are in-place updates, not delete-then-create replacements of fixed names.
+        expect(providers[0]?.inputs.enableConfigMapMutable).toBe("true");
     });
 
     test("exports what app stacks need", () => {

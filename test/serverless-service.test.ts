@@ -329,6 +329,13 @@ describe("ServerlessService options", () => {
         });
         // Not waiting for readiness: no await annotations.
         expect(ksvc.inputs.metadata.annotations).toEqual({ "serving.knative.dev/rollout-duration": "10m" });
+        // With nothing to annotate, no annotations map at all: an empty one shows as a change on every preview.
+        const { ksvc: plain } = await deploy("plain", {
+            namespace: "games-web",
+            image: "registry.example.com/plain:1.0.0",
+            readyTimeoutSeconds: 0,
+        });
+        expect(plain.inputs.metadata).not.toHaveProperty("annotations");
         expect(ksvc.inputs.metadata.labels.team).toBe("web");
     });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
@@ -329,8 +330,13 @@ describe("the platform runs one scheduler per app namespace, with least privileg
         expect(code["windows.ts"]).toBe(
             readFileSync(new URL("../components/warm/windows.ts", import.meta.url), "utf8"),
         );
-        const pod = find(resources, "kubernetes:apps/v1:Deployment", "games-web-warm-deployment").inputs.spec.template
-            .spec;
+        const template = find(resources, "kubernetes:apps/v1:Deployment", "games-web-warm-deployment").inputs.spec
+            .template;
+        // Changed code rolls the pod: the template carries a digest of the mounted files.
+        const digest = createHash("sha256");
+        for (const file of ["scheduler.ts", "windows.ts"]) digest.update(`${file}\0${code[file]}\0`);
+        expect(template.metadata.annotations["serverless-platform/code-sha256"]).toBe(digest.digest("hex"));
+        const pod = template.spec;
         expect(pod.serviceAccountName).toBe("warm-scheduler");
         expect(pod.containers[0].image).toMatch(/^docker\.io\/library\/node:24\.\d+\.\d+-alpine$/);
         expect(pod.containers[0].command).toEqual(["node", "/app/scheduler.ts"]);

@@ -129,7 +129,7 @@ export interface RenderedService {
         name: string;
         namespace: pulumi.Input<string>;
         labels: Record<string, string>;
-        annotations: Record<string, string>;
+        annotations?: Record<string, string>;
     };
     spec: {
         template: {
@@ -287,7 +287,8 @@ export function inspectServerlessService(
                 visibility === "cluster-local"
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
-            annotations: {
+            // Never `annotations: {}`: the provider reports an empty map as a change on every preview.
+            ...nonEmpty("annotations", {
                 // The provider waits for Knative's Ready condition (of this generation) before it reads the status.
                 ...(readyTimeoutSeconds > 0
                     ? {
@@ -303,7 +304,7 @@ export function inspectServerlessService(
                           ),
                       }
                     : {}),
-            },
+            }),
         },
         spec: {
             template: {
@@ -360,4 +361,12 @@ function checkLabels(labels: Record<string, string>, problems: Problems): void {
             );
         }
     }
+}
+
+/** `{ [key]: map }`, or nothing when the map is empty. */
+function nonEmpty<Key extends string>(
+    key: Key,
+    map: Record<string, string>,
+): Partial<Record<Key, Record<string, string>>> {
+    return Object.keys(map).length > 0 ? ({ [key]: map } as Record<Key, Record<string, string>>) : {};
 }

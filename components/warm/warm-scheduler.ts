@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -70,7 +71,11 @@ export class WarmScheduler extends pulumi.ComponentResource {
                     strategy: { type: "Recreate" },
                     selector: { matchLabels: { app: "warm-scheduler" } },
                     template: {
-                        metadata: { labels: { app: "warm-scheduler" } },
+                        metadata: {
+                            labels: { app: "warm-scheduler" },
+                            // A new hash rolls the pod, so that changed code (an in-place ConfigMap update) is loaded.
+                            annotations: { "serverless-platform/code-sha256": codeHash(sources) },
+                        },
                         spec: {
                             serviceAccountName: "warm-scheduler",
                             securityContext: {
@@ -105,4 +110,12 @@ export class WarmScheduler extends pulumi.ComponentResource {
         );
         this.registerOutputs({});
     }
+}
+
+/** A digest of the scheduler's files, for its pod template. */
+function codeHash(files: Record<string, string>): string {
+    const hash = createHash("sha256");
+    for (const [file, text] of Object.entries(files).sort(([a], [b]) => a.localeCompare(b)))
+        hash.update(`${file}\0${text}\0`);
+    return hash.digest("hex");
 }
