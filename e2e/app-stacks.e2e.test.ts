@@ -9,11 +9,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
+import { engineOutput } from "../toolchain/engine.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { startKnativeAdmission } from "./knative-admission.ts";
 import { startKnativeStatusStandIn } from "./knative-status.ts";
 import { platformStandIn } from "./platform-stand-in.ts";
-import { type World, engineLog, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 const SERVING = "/apis/serving.knative.dev/v1";
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
@@ -29,7 +30,7 @@ beforeAll(async () => {
     await installKnativeCrds(world);
     knative = startKnativeStatusStandIn(world);
     platform = await stackOf(world, project("."), "dev", { program: () => Promise.resolve(platformStandIn()) });
-    const { outputs } = await platform.up(engineLog);
+    const { outputs } = await platform.up(engineOutput);
     // Knative's webhooks, with the Knative config the dev platform writes.
     admission = await startKnativeAdmission(
         world,
@@ -59,7 +60,7 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
     test("up creates the Knative Service and the PingSource, as the component registered them", async () => {
         stack = await stackOf(world, project("examples/hourly-stats"), "dev");
         stacks.push(stack);
-        const result = await stack.up(engineLog);
+        const result = await stack.up(engineOutput);
         expect(result.summary.result).toBe("succeeded");
 
         const live = await world.kube("GET", `${SERVING}/namespaces/games-batch/services/hourly-stats`);
@@ -90,7 +91,7 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
 
     test("an immediate second preview reports no changes", async () => {
         const recorder = stepRecorder();
-        await stack.preview({ ...engineLog, expectNoChanges: true, onEvent: recorder.onEvent });
+        await stack.preview({ ...engineOutput, expectNoChanges: true, onEvent: recorder.onEvent });
         expect(recorder.changed()).toEqual([]);
     });
 });
@@ -103,7 +104,7 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
             secrets: { "spring-api:dbPassword": "s3cret" },
         });
         stacks.push(stack);
-        const result = await stack.up(engineLog);
+        const result = await stack.up(engineOutput);
 
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
         expect(result.outputs.url?.value).toBe(live.status.url);
@@ -134,27 +135,27 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
 
     test("an immediate second preview reports no changes", async () => {
         const recorder = stepRecorder();
-        await stack.preview({ ...engineLog, expectNoChanges: true, onEvent: recorder.onEvent });
+        await stack.preview({ ...engineOutput, expectNoChanges: true, onEvent: recorder.onEvent });
         expect(recorder.changed()).toEqual([]);
     });
 
     test("moving the canary from 10% to 20% is one in-place update of the traffic split, and up applies it", async () => {
         await stack.setConfig("spring-api:canaryPercent", { value: "20" });
         const recorder = stepRecorder();
-        await stack.preview({ ...engineLog, diff: true, onEvent: recorder.onEvent });
+        await stack.preview({ ...engineOutput, diff: true, onEvent: recorder.onEvent });
         const changed = recorder.changed();
         expect(changed.map((s) => [s.op, s.type, s.name])).toEqual([["update", KSVC, "spring-api"]]);
         expect(Object.keys(changed[0]!.detailedDiff).every((path) => path.startsWith("spec.traffic["))).toBe(true);
         expect(Object.values(changed[0]!.detailedDiff).every((kind) => !kind.endsWith("replace"))).toBe(true);
 
-        await stack.up(engineLog);
+        await stack.up(engineOutput);
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
         expect(live.spec.traffic.map((t: any) => t.percent)).toEqual([80, 20]);
     });
 
     test("the policy pack runs inside a real preview: the compliant app passes prod's policies", async () => {
         const preview = await stack.preview({
-            ...engineLog,
+            ...engineOutput,
             policyPacks: [`${process.cwd()}/policy`],
             policyPackConfigs: [`${process.cwd()}/policy/config/prod.json`],
         });
@@ -177,17 +178,17 @@ describe("one-off app stacks", () => {
         };
         const stack = await stackOf(world, scratchProject(world, "scaled-app"), "dev", { program });
         stacks.push(stack);
-        await stack.up(engineLog);
+        await stack.up(engineOutput);
 
         maxScale = 4;
         const recorder = stepRecorder();
-        await stack.preview({ ...engineLog, diff: true, onEvent: recorder.onEvent });
+        await stack.preview({ ...engineOutput, diff: true, onEvent: recorder.onEvent });
         const changed = recorder.changed();
         expect(changed.map((s) => [s.op, s.name])).toEqual([["update", "scaled"]]);
         expect(changed[0]!.detailedDiff).toEqual({
             'spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]': "update",
         });
-        await stack.up(engineLog);
+        await stack.up(engineOutput);
         const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/scaled`);
         expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("4");
     });
@@ -201,7 +202,7 @@ describe("one-off app stacks", () => {
             return Promise.resolve(undefined);
         };
         const stack = await stackOf(world, scratchProject(world, "late-app"), "dev", { program });
-        const failure = await stack.preview(engineLog).then(
+        const failure = await stack.preview(engineOutput).then(
             () => "",
             (error: unknown) => String(error),
         );
@@ -227,13 +228,13 @@ describe("one-off app stacks", () => {
             return Promise.resolve(undefined);
         };
         const stack = await stackOf(world, scratchProject(world, "by-hand-app"), "dev", { program });
-        const failure = await stack.up(engineLog).then(
+        const failure = await stack.up(engineOutput).then(
             () => "",
             (error: unknown) => String(error),
         );
         expect(failure).toMatch(/admission webhook "validation\.webhook\.serving\.knative\.dev" denied the request/);
         expect(failure).toMatch(/min-scale/);
-        await stack.destroy(engineLog);
+        await stack.destroy(engineOutput);
     });
 
     test("the policy pack refuses a violating app stack in a real preview", async () => {
@@ -247,7 +248,7 @@ describe("one-off app stacks", () => {
         };
         const stack = await stackOf(world, scratchProject(world, "violating-app"), "dev", { program });
         const preview = stack.preview({
-            ...engineLog,
+            ...engineOutput,
             policyPacks: [`${process.cwd()}/policy`],
             policyPackConfigs: [`${process.cwd()}/policy/config/prod.json`],
         });
@@ -258,7 +259,7 @@ describe("one-off app stacks", () => {
 
 describe("destroy", () => {
     test("leaves nothing behind in the app namespaces, and then the namespaces go too", async () => {
-        for (const stack of stacks.reverse()) await stack.destroy(engineLog);
+        for (const stack of stacks.reverse()) await stack.destroy(engineOutput);
         for (const namespace of ["games-web", "games-batch"]) {
             for (const path of [
                 `${SERVING}/namespaces/${namespace}/services`,
@@ -270,7 +271,7 @@ describe("destroy", () => {
             const secrets = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets`);
             expect(secrets.items.map((s: any) => s.metadata.name)).toEqual([]);
         }
-        await platform.destroy(engineLog);
+        await platform.destroy(engineOutput);
         const namespaces = await world.kube("GET", "/api/v1/namespaces");
         expect(namespaces.items.map((n: any) => n.metadata.name)).not.toContain("games-web");
     });

@@ -122,13 +122,3 @@ export function stepRecorder(): {
         changed: () => steps.filter((step) => step.op !== "same" && step.op !== "read"),
     };
 }
-
-/** Writes the engine's output to the test log as it comes. */
-export const engineLog = {
-    onOutput: (text: string) => {
-        process.stdout.write(text);
-    },
-    onError: (text: string) => {
-        process.stderr.write(text);
-    },
-};

@@ -23,8 +23,8 @@ import {
     openStack,
     readProject,
     stackFile,
+    engineOutput,
     throwawaySecrets,
-    toTerminal,
 } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { explainFailure } from "./failures.ts";
@@ -91,8 +91,15 @@ function cliFlags(): string[] {
     ];
 }
 
-function defaultBackend(): Backend {
+/** State in PULUMI_BACKEND_URL, or a local file backend in .pulumi-state/ (no account needed). */
+function backendUrl(): string {
     const url = process.env.PULUMI_BACKEND_URL ?? `file://${resolve(".pulumi-state")}`;
+    if (url.startsWith("file://")) mkdirSync(url.slice("file://".length), { recursive: true });
+    return url;
+}
+
+function defaultBackend(): Backend {
+    const url = backendUrl();
     const passphrase = process.env.PULUMI_CONFIG_PASSPHRASE;
     if (passphrase === undefined) {
         fail("Set PULUMI_CONFIG_PASSPHRASE: it encrypts this stack's secrets in the state backend.");
@@ -102,8 +109,7 @@ function defaultBackend(): Backend {
 
 async function run(stack: automation.Stack, op: Operation): Promise<void> {
     const common = {
-        onOutput: toTerminal,
-        onError: toTerminal,
+        ...engineOutput,
         color: "auto" as const,
         refresh: options.refresh,
         ...(options["policy-pack"] ? { policyPacks: [resolve(options["policy-pack"])] } : {}),
@@ -114,7 +120,7 @@ async function run(stack: automation.Stack, op: Operation): Promise<void> {
     } else if (op === "up") {
         await stack.up({ ...common, diff: options.diff, expectNoChanges: options["expect-no-changes"] });
     } else {
-        await stack.destroy({ onOutput: toTerminal, color: "auto", refresh: options.refresh });
+        await stack.destroy({ ...engineOutput, color: "auto", refresh: options.refresh });
     }
 }
 
@@ -122,11 +128,15 @@ async function main(op: Operation, stackName: string): Promise<number> {
     if (namedCluster !== undefined && pulumiOnPath()) {
         console.error(`Stack ${stackName} names its cluster (${namedCluster}); running your Pulumi CLI.`);
         const cwd = ["--cwd", project.dir];
-        const selected = spawnSync("pulumi", ["stack", "select", "--create", stackName, ...cwd], { stdio: "inherit" });
+        const env = { ...process.env, PULUMI_BACKEND_URL: backendUrl() };
+        const selected = spawnSync("pulumi", ["stack", "select", "--create", stackName, ...cwd], {
+            stdio: "inherit",
+            env,
+        });
         if (selected.status !== 0) return selected.status ?? 1;
         const yes = op === "preview" ? [] : ["--yes"];
         return (
-            spawnSync("pulumi", [op, "--stack", stackName, ...cwd, ...yes, ...cliFlags()], { stdio: "inherit" })
+            spawnSync("pulumi", [op, "--stack", stackName, ...cwd, ...yes, ...cliFlags()], { stdio: "inherit", env })
                 .status ?? 1
         );
     }

@@ -166,7 +166,12 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
     return workspaceStack;
 }
 
-/** Writes the engine's own output as it comes. */
-export const toTerminal = (text: string): void => {
-    process.stdout.write(text);
+/** The engine's own output, as it comes, to this process's stdout and stderr (pass to preview, up, destroy). */
+export const engineOutput = {
+    onOutput: (text: string): void => {
+        process.stdout.write(text);
+    },
+    onError: (text: string): void => {
+        process.stderr.write(text);
+    },
 };
