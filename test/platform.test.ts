@@ -345,41 +345,37 @@ describe("a bad stack config fails with a message naming the key, the value and 
             `${S}: set kubernetes:context or kubernetes:kubeconfig, not both`,
         ],
     ];
-    test.each(cases)("%s", async (_, override, message) => {
+    /** The program refuses `config` with `message`, before registering anything but the stack. */
+    async function refused(config: Record<string, string>, message: string): Promise<void> {
         const registered = await runProgram(
             () => {
                 expect(() => platform()).toThrow(message);
             },
-            { config: { ...stackConfig("dev"), ...override } },
+            { config },
         );
         expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
+    }
+
+    test.each(cases)("%s", async (_, override, message) => {
+        await refused({ ...stackConfig("dev"), ...override }, message);
     });
 
+    /** The dev stack's config without `key`. */
+    const without = (key: string) => Object.fromEntries(Object.entries(stackConfig("dev")).filter(([k]) => k !== key));
+
     test("a monitoring password not set", async () => {
-        const { "serverless-platform:grafanaAdminPassword": _, ...withoutPassword } = stackConfig("dev");
-        const registered = await runProgram(
-            () => {
-                expect(() => platform()).toThrow(
-                    `${S}: grafanaAdminPassword must be set: pulumi config set --secret grafanaAdminPassword <password> --stack <env> (got undefined)`,
-                );
-            },
-            { config: withoutPassword },
+        await refused(
+            without("serverless-platform:grafanaAdminPassword"),
+            `${S}: grafanaAdminPassword must be set: pulumi config set --secret grafanaAdminPassword <password> --stack <env> (got undefined)`,
         );
-        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
     });
 
     test("no cluster named: never the ambient kubeconfig's current context", async () => {
-        const { "kubernetes:context": _, ...withoutCluster } = stackConfig("dev");
-        const registered = await runProgram(
-            () => {
-                expect(() => platform()).toThrow(
-                    `${S}: names no cluster: set kubernetes:context (a context of your kubeconfig) or ` +
-                        "kubernetes:kubeconfig (with --secret); `npm run up -- <env>` deploys a stack that names " +
-                        "neither to the local simulated cluster",
-                );
-            },
-            { config: withoutCluster },
+        await refused(
+            without("kubernetes:context"),
+            `${S}: names no cluster: set kubernetes:context (a context of your kubeconfig) or ` +
+                "kubernetes:kubeconfig (with --secret); `npm run up -- <env>` deploys a stack that names " +
+                "neither to the local simulated cluster",
         );
-        expect(registered.map((r) => r.type)).toEqual(["pulumi:pulumi:Stack"]);
     });
 });
