@@ -16,7 +16,7 @@ mkdir -p "$cache/bin"
 say() { echo "toolchain: $*" >&2; }
 fail() { say "$*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is required ($2)"; }
-need go "Go 1.24 or newer builds every piece from the Go module proxy"
+need go "Go 1.26.6 or newer builds every piece from the Go module proxy"
 
 # wrapper_module DIR MODULE VERSION [go.mod lines]: a throwaway module that pins MODULE@VERSION.
 wrapper_module() {
