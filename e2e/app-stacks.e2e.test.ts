@@ -242,6 +242,8 @@ describe("one-off app stacks", () => {
             new ServerlessService("writable", {
                 namespace: "games-web",
                 image: "registry.example.com/games/writable:1.0.0",
+                // Within the dev platform's max-scale-limit (5): only the policy has something to say.
+                scaling: { maxScale: 3 },
                 readOnlyRootFilesystem: false,
             });
             return Promise.resolve(undefined);
@@ -253,6 +255,7 @@ describe("one-off app stacks", () => {
             policyPackConfigs: [`${process.cwd()}/policy/config/prod.json`],
         });
         await expect(preview).rejects.toThrow(/read-only-root-filesystem/);
+        await expect(preview).rejects.not.toThrow(/admission webhook/);
         await expect(world.kube("GET", `${SERVING}/namespaces/games-web/services/writable`)).rejects.toThrow(/404/);
     });
 });
