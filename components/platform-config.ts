@@ -137,6 +137,9 @@ export const PLATFORM_DEFAULTS = {
     },
 } as const;
 
+/** Where the stack files are: `stackConfigDir` in Pulumi.yaml. */
+export const STACK_CONFIG_DIR = "stacks";
+
 /** The config keys this project reads, so that a typo is reported instead of ignored. */
 export const CONFIG_KEYS = [
     "environment",
@@ -162,17 +165,19 @@ type Json = Record<string, unknown>;
  * default. Every problem is reported at once.
  */
 export function readPlatformConfig(config: pulumi.Config, configuredKeys: readonly string[]): PlatformConfig {
-    const problems = new Problems(`Stack config "${config.name}"`);
+    const stack = pulumi.getStack();
+    const problems = new Problems(`Stack "${stack}" (${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml)`);
     for (const key of configuredKeys) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             problems.add(key, `is not a known key; known keys: ${CONFIG_KEYS.join(", ")}`, key);
         }
     }
-    const environment = config.require("environment");
+    // Required keys are read like the others, so that a missing one is reported with every other problem.
+    const environment = config.get("environment");
     problems.oneOf("environment", environment, ENVIRONMENTS);
-    const domain = config.require("domain");
+    const domain = config.get("domain") ?? "";
     if (!DOMAIN.test(domain)) {
-        problems.add("domain", 'must be a lowercase DNS domain such as "dev.games.example.com"', domain);
+        problems.add("domain", 'must be a lowercase DNS domain such as "dev.games.example.com"', config.get("domain"));
     }
 
     const kubernetesConfig = new pulumi.Config("kubernetes");
@@ -193,7 +198,7 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         environment: environment as Environment,
         domain,
         kubernetes: { context, kubeconfig },
-        namespaces: readNamespaces(problems, config.requireObject<unknown>("namespaces")),
+        namespaces: readNamespaces(problems, config.getObject<unknown>("namespaces")),
         istio: readIstio(
             problems,
             section(problems, "istio", config.getObject<Json>("istio"), [

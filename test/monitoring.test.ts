@@ -225,7 +225,7 @@ describe("monitoring toggles", () => {
 });
 
 describe("bad monitoring config fails clearly", () => {
-    const S = 'Stack config "serverless-platform"';
+    const S = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
     const cases: [string, object, string][] = [
         [
             "an unknown key",

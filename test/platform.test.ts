@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { STACK_CONFIG_DIR } from "../components/platform-config.ts";
 import platform from "../index.ts";
 import { MANIFESTS, VERSIONS } from "../components/versions.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram } from "./harness.ts";
@@ -247,7 +250,7 @@ describe("mirrors for air-gapped installs", () => {
 });
 
 describe("a bad stack config fails with a message naming the key, the value and the rule", () => {
-    const S = 'Stack config "serverless-platform"';
+    const S = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
     const cases: [string, Record<string, string>, string][] = [
         [
             "an unknown key",
@@ -362,6 +365,29 @@ describe("a bad stack config fails with a message naming the key, the value and 
 
     /** The dev stack's config without `key`. */
     const without = (key: string) => Object.fromEntries(Object.entries(stackConfig("dev")).filter(([k]) => k !== key));
+
+    test("required keys missing are reported together with every other problem", async () => {
+        const config = Object.fromEntries(
+            Object.entries(stackConfig("dev")).filter(
+                ([key]) => !["serverless-platform:domain", "serverless-platform:environment"].includes(key),
+            ),
+        );
+        await refused(
+            { ...config, "serverless-platform:istio": '{"mtls": "LOOSE"}' },
+            [
+                `${S}: environment must be one of "dev", "staging", "prod" (got undefined)`,
+                `${S}: domain must be a lowercase DNS domain such as "dev.games.example.com" (got undefined)`,
+                `${S}: istio.mtls must be one of "STRICT", "PERMISSIVE" (got "LOOSE")`,
+            ].join("\n"),
+        );
+    });
+
+    test("the stack file is where Pulumi.yaml says stack files are", () => {
+        const settings = parse(readFileSync(new URL("../Pulumi.yaml", import.meta.url), "utf8")) as {
+            stackConfigDir: string;
+        };
+        expect(settings.stackConfigDir).toBe(STACK_CONFIG_DIR);
+    });
 
     test("a monitoring password not set", async () => {
         await refused(
