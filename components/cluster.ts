@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppNamespace, PlatformConfig } from "./platform-config.ts";
+import { systemNamespaces } from "./system-namespaces.ts";
 import { WarmScheduler } from "./warm/warm-scheduler.ts";
 
 /**
@@ -21,9 +22,6 @@ export function clusterProvider(name: string, kubernetes: PlatformConfig["kubern
         ...(kubernetes.context !== undefined ? { context: kubernetes.context } : {}),
     });
 }
-
-/** Namespaces of the platform itself, which app traffic and events come from. */
-export const SYSTEM_NAMESPACES = ["istio-system", "knative-serving", "knative-eventing"] as const;
 
 /** What an app team may do in its own namespace, and nothing cluster-wide. */
 const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
@@ -172,7 +170,7 @@ function lockedDownNamespace(parent: AppNamespaces, ns: AppNamespace, meshInject
                                         {
                                             key: "kubernetes.io/metadata.name",
                                             operator: "In",
-                                            values: [...SYSTEM_NAMESPACES],
+                                            values: systemNamespaces("reachesApps"),
                                         },
                                     ],
                                 },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration } from "./serverless/duration.ts";
 import { imagePin } from "./serverless/image.ts";
+import { SYSTEM_NAMESPACES, isSystemNamespace } from "./system-namespaces.ts";
 import { isDns1123Label } from "./serverless/names.ts";
 import { Problems } from "./serverless/problems.ts";
 import { parseQuantity } from "./serverless/quantity.ts";
@@ -294,8 +295,13 @@ function readNamespaces(problems: Problems, value: unknown): AppNamespace[] {
     }
     return Object.entries(value as Record<string, Json | null>).map(([name, raw]) => {
         const at = `namespaces.${name}`;
-        if (!isDns1123Label(name) || /^(kube|knative|istio)-/.test(name) || name === "default") {
-            problems.add("namespaces", "keys must be DNS-1123 labels, not default, kube-*, knative-* or istio-*", name);
+        if (!isDns1123Label(name) || isSystemNamespace(name) || name === "default") {
+            problems.add(
+                "namespaces",
+                "keys must be DNS-1123 labels, not default nor one of the platform's own namespaces " +
+                    `(${SYSTEM_NAMESPACES.map((ns) => ns.name).join(", ")}, kube-*, knative-*, istio-*)`,
+                name,
+            );
         }
         const settings = section(problems, at, raw ?? {}, ["group", "broker", "quota"]);
         const group = settings.group;

@@ -15,11 +15,12 @@ import type {
 } from "@pulumi/policy";
 
 import { imagePin } from "../components/serverless/image.ts";
+import { isSystemNamespace, systemNamespaces } from "../components/system-namespaces.ts";
 
 type Props = Record<string, any>;
 
 /** Namespaces whose node agents legitimately need host access (CNI, node-exporter, log shipping). */
-export const SYSTEM_NAMESPACES = ["kube-system", "istio-system", "monitoring", "elastic-system"];
+const HOST_ACCESS_NAMESPACES = systemNamespaces("hostAccess");
 
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 const WORKLOADS: Record<string, (props: Props) => Props | undefined> = {
@@ -59,7 +60,7 @@ function containerPolicy(
         validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
             const pod = podSpecOf(args.type, args.props);
             if (pod === undefined) return;
-            if (options.skipSystemNamespaces && SYSTEM_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
+            if (options.skipSystemNamespaces && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             for (const container of containersOf(pod)) {
                 const problem = check(container, pod);
                 if (problem !== undefined) {
@@ -83,7 +84,7 @@ function podPolicy(
         validateResource: (args, report) => {
             const pod = podSpecOf(args.type, args.props);
             if (pod === undefined) return;
-            if (skipSystem && SYSTEM_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
+            if (skipSystem && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             const problem = check(pod);
             if (problem !== undefined) report(problem);
         },
@@ -277,7 +278,7 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         validateResource: (args, report) => {
             if (args.type !== "kubernetes:core/v1:Namespace") return;
             const name = String(args.props.metadata?.name ?? "");
-            if (SYSTEM_NAMESPACES.includes(name) || /^(knative|kube)-/.test(name)) return;
+            if (isSystemNamespace(name)) return;
             const enforce = (args.props.metadata?.labels as Props | undefined)?.["pod-security.kubernetes.io/enforce"];
             if (enforce !== "restricted")
                 report(`namespace "${name}" enforces "${String(enforce ?? "nothing")}", not "restricted"`);

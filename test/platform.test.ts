@@ -169,10 +169,12 @@ describe.each(STACKS)("the %s platform", async (env) => {
         });
         const allow = find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "games-web-allow-platform")
             .inputs.spec;
+        // Monitoring too: Prometheus scrapes queue-proxy and Envoy in app namespaces.
         expect(allow.ingress[0].from[1].namespaceSelector.matchExpressions[0].values).toEqual([
             "istio-system",
             "knative-serving",
             "knative-eventing",
+            "monitoring",
         ]);
         const binding = find(
             resources,
@@ -280,7 +282,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "a system namespace",
             { "serverless-platform:namespaces": '{"knative-serving": {"group": "x"}}' },
-            `${S}: namespaces keys must be DNS-1123 labels, not default, kube-*, knative-* or istio-* (got "knative-serving")`,
+            `${S}: namespaces keys must be DNS-1123 labels, not default nor one of the platform's own namespaces (kube-system, istio-system, knative-serving, knative-eventing, monitoring, elastic-system, kube-*, knative-*, istio-*) (got "knative-serving")`,
         ],
         [
             "a namespace without its group",
