@@ -111,7 +111,9 @@ function lockedDownNamespace(parent: AppNamespaces, ns: AppNamespace, meshInject
                 },
             },
         },
-        { parent },
+        // Every app team's services live here: removing or renaming the key in a stack file (or a destroy)
+        // lets go of the namespace instead of deleting it with everything in it.
+        { parent, retainOnDelete: true },
     );
     const child = { parent, dependsOn: [namespace] };
     const metadata = (suffix: string) => ({ name: suffix, namespace: ns.name, labels });

@@ -261,7 +261,7 @@ describe("one-off app stacks", () => {
 });
 
 describe("destroy", () => {
-    test("leaves nothing behind in the app namespaces, and then the namespaces go too", async () => {
+    test("leaves nothing behind in the app namespaces; the platform lets go of the namespaces without deleting them", async () => {
         for (const stack of stacks.reverse()) await stack.destroy(engineOutput);
         for (const namespace of ["games-web", "games-batch"]) {
             for (const path of [
@@ -275,7 +275,12 @@ describe("destroy", () => {
             expect(secrets.items.map((s: any) => s.metadata.name)).toEqual([]);
         }
         await platform.destroy(engineOutput);
-        const namespaces = await world.kube("GET", "/api/v1/namespaces");
-        expect(namespaces.items.map((n: any) => n.metadata.name)).not.toContain("games-web");
+        // App namespaces are retained on delete: what the platform put in them is gone, the namespace stays.
+        const namespace = await world.kube("GET", "/api/v1/namespaces/games-web");
+        expect(namespace.status.phase).toBe("Active");
+        const deployments = await world.kube("GET", "/apis/apps/v1/namespaces/games-web/deployments");
+        expect(deployments.items).toEqual([]);
+        const { deployment } = await platform.exportStack();
+        expect(deployment.resources ?? []).toEqual([]);
     });
 });
