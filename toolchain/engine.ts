@@ -3,8 +3,8 @@
  * an app stack such as `examples/spring-api`) with the local toolchain's engine: the Pulumi CLI
  * built from the Go module proxy, driven by the Automation API with an inline program. The
  * inline program imports the project's `main` and calls its default export, so it is the same
- * program a plain `pulumi up` runs; it needs no Node language host. The engine's own output
- * streams to `output` (the terminal by default).
+ * program a plain `pulumi up` runs; it needs no Node language host. Pass {@link engineOutput}
+ * to an operation to stream the engine's own output to the terminal.
  *
  * Used by `npm run preview|up|destroy`, the end-to-end tests and the engine benchmark.
  */
@@ -25,17 +25,27 @@ export interface Project {
     main: string;
     /** Where the stack files are (`stackConfigDir`, the project directory by default). */
     stackConfigDir: string;
+    /** The config keys Pulumi.yaml declares `secret: true` (without the project prefix). */
+    secretKeys: string[];
 }
 
 export function readProject(dir: string): Project {
     const file = join(dir, "Pulumi.yaml");
     if (!existsSync(file)) throw new Error(`${dir} is not a Pulumi project (no Pulumi.yaml)`);
-    const settings = parse(readFileSync(file, "utf8")) as { name: string; main?: string; stackConfigDir?: string };
+    const settings = parse(readFileSync(file, "utf8")) as {
+        name: string;
+        main?: string;
+        stackConfigDir?: string;
+        config?: Record<string, { secret?: boolean }>;
+    };
     return {
         dir: resolve(dir),
         name: settings.name,
         main: resolve(dir, settings.main ?? "index.ts"),
         stackConfigDir: resolve(dir, settings.stackConfigDir ?? "."),
+        secretKeys: Object.entries(settings.config ?? {})
+            .filter(([, declared]) => declared.secret === true)
+            .map(([key]) => key),
     };
 }
 
@@ -78,14 +88,11 @@ export function copyProject(project: Project, stack: string, workDir: string): s
  * random token), so they stay the same for the life of that cluster and mean nothing elsewhere.
  */
 export function throwawaySecrets(project: Project, stack: string, seed: string): Record<string, string> {
-    const settings = parse(readFileSync(join(project.dir, "Pulumi.yaml"), "utf8")) as {
-        config?: Record<string, { secret?: boolean }>;
-    };
     const { config } = stackFile(project, stack);
     return Object.fromEntries(
-        Object.entries(settings.config ?? {})
-            .filter(([key, declared]) => declared.secret === true && !(`${project.name}:${key}` in config))
-            .map(([key]) => [
+        project.secretKeys
+            .filter((key) => !(`${project.name}:${key}` in config))
+            .map((key) => [
                 `${project.name}:${key}`,
                 createHmac("sha256", seed).update(`${project.name}/${stack}/${key}`).digest("base64url").slice(0, 24),
             ]),
