@@ -5,7 +5,7 @@
 #   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
 #   judge    Knative Serving's own validation code, as a command
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
-# Versions live in toolchain/versions.env. The first build takes about 25 minutes on 2 cores.
+# Versions live in toolchain/versions.env. The first build takes about 16 minutes on 2 cores.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=toolchain/versions.env
