@@ -60,6 +60,8 @@ export class KnativeServing extends pulumi.ComponentResource {
             args.mesh,
         );
         const netIstio = installManifest(this, `${name}-net-istio`, MANIFESTS.netIstio, source, [core, ...args.mesh]);
+        // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
+        const hpa = installManifest(this, `${name}-hpa`, MANIFESTS.servingHpa, source, [core]);
 
         const settings = knativeServingSettings(args.domain, config);
         const patches = Object.entries(settings).map(([configMap, data]) =>
@@ -72,7 +74,7 @@ export class KnativeServing extends pulumi.ComponentResource {
             : [];
         const ha = config.replicas > 1 ? highAvailability(this, name, config.replicas, [core]) : [];
 
-        this.ready = [crds, core, netIstio, ...patches, ...meshExceptions, ...ha];
+        this.ready = [crds, core, netIstio, hpa, ...patches, ...meshExceptions, ...ha];
         this.version = pulumi.output(VERSIONS.knativeServing);
         this.registerOutputs({ version: this.version });
     }

@@ -87,6 +87,8 @@ export function manifestUrl(base: string, manifest: KnativeManifest): string {
 export const MANIFESTS = {
     servingCrds: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-crds.yaml" },
     servingCore: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-core.yaml" },
+    // The HPA autoscaler class: without it, revisions with the cpu or memory metric never become ready.
+    servingHpa: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-hpa.yaml" },
     netIstio: { repository: "knative-extensions/net-istio", version: VERSIONS.netIstio, file: "net-istio.yaml" },
     eventingCrds: { repository: "knative/eventing", version: VERSIONS.knativeEventing, file: "eventing-crds.yaml" },
     eventingCore: { repository: "knative/eventing", version: VERSIONS.knativeEventing, file: "eventing-core.yaml" },

@@ -46,6 +46,11 @@ describe.each(STACKS)("the %s platform", async (env) => {
         expect(files["knative-serving-core"]).toBe(
             `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-core.yaml`,
         );
+        // The cpu and memory metrics need Knative's HPA class.
+        expect(files["knative-serving-hpa"]).toBe(
+            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-hpa.yaml`,
+        );
+        expect(dependsOnNames(find(resources, CONFIG_FILE, "knative-serving-hpa"))).toEqual(["knative-serving-core"]);
         expect(files["knative-serving-net-istio"]).toBe(
             `${gh}/knative-extensions/net-istio/releases/download/knative-v${VERSIONS.netIstio}/net-istio.yaml`,
         );
