@@ -86,9 +86,16 @@ export class KnativeEventing extends pulumi.ComponentResource {
             { "metrics-protocol": "prometheus" },
             [core],
         );
-        if (args.strictMtls) {
-            webhookMtlsException(this, `${name}-webhook-mtls`, NAMESPACE, "eventing-webhook", [core]);
-        }
+        // The API server calls the webhooks without mesh certificates: their port stays PERMISSIVE, for
+        // Eventing's own and for the Kafka webhook (admission and conversion of Kafka sources and brokers).
+        const meshExceptions = args.strictMtls
+            ? [
+                  webhookMtlsException(this, `${name}-webhook-mtls`, NAMESPACE, "eventing-webhook", [core]),
+                  webhookMtlsException(this, `${name}-kafka-webhook-mtls`, NAMESPACE, "kafka-webhook-eventing", [
+                      kafkaController,
+                  ]),
+              ]
+            : [];
         if (args.replicas > 1) {
             highAvailability(this, name, args.replicas, [core]);
         }
@@ -98,7 +105,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
                 new k8s.apiextensions.CustomResource(
                     `${name}-${namespace}-broker`,
                     defaultBroker(namespace, brokerClass),
-                    { parent: this, dependsOn: [...brokerLayer, observability, kafkaSource] },
+                    { parent: this, dependsOn: [...brokerLayer, observability, kafkaSource, ...meshExceptions] },
                 );
                 return [namespace, "default"];
             }),

@@ -123,7 +123,15 @@ describe.each(STACKS)("the %s platform", async (env) => {
             ofType(resources, PEER_AUTH)
                 .map((r) => r.inputs.metadata.name)
                 .sort(),
-        ).toEqual(["default", "eventing-webhook", "net-istio-webhook", "webhook"].sort());
+        ).toEqual(["default", "eventing-webhook", "kafka-webhook-eventing", "net-istio-webhook", "webhook"].sort());
+        // The Kafka webhook admits Kafka sources and brokers: its port is open to the API server before any is created.
+        expect(find(resources, PEER_AUTH, "knative-eventing-kafka-webhook-mtls").inputs.spec).toEqual({
+            selector: { matchLabels: { app: "kafka-webhook-eventing" } },
+            portLevelMtls: { "8443": { mode: "PERMISSIVE" } },
+        });
+        for (const broker of ofType(resources, "kubernetes:eventing.knative.dev/v1:Broker")) {
+            expect(dependsOnNames(broker)).toContain("knative-eventing-kafka-webhook-mtls");
+        }
         expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(1);
     });
 
