@@ -147,6 +147,10 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         const queueProxy = monitors.find((m) => m.inputs.metadata.name === "knative-queue-proxy")!.inputs.spec
             .podMetricsEndpoints[0];
         expect(queueProxy).toMatchObject({ port: "http-usermetric", scheme: "https" });
+        // Knative's own pods are in the mesh too: under STRICT mTLS, plain HTTP would be refused.
+        const serving = monitors.find((m) => m.inputs.metadata.name === "knative-serving")!.inputs.spec.endpoints[0];
+        expect(serving).toMatchObject({ port: "http-metrics", scheme: "https" });
+        expect(serving.tlsConfig).toEqual(queueProxy.tlsConfig);
         expect(queueProxy.relabelings.map((r: any) => r.targetLabel)).toEqual([
             "kn_service_name",
             "kn_configuration_name",

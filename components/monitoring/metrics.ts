@@ -174,6 +174,20 @@ const fromPodLabel = (podLabel: string, target: string) => ({
 });
 
 /** What Prometheus scrapes, the way Istio's and Knative's docs recommend. */
+/**
+ * Scraping a pod in the mesh with the workload certificates Istio's sidecar writes for Prometheus:
+ * accepted under STRICT and PERMISSIVE mTLS alike (as Istio documents for Prometheus).
+ */
+const OVER_MESH_MTLS = {
+    scheme: "https",
+    tlsConfig: {
+        caFile: "/etc/prom-certs/root-cert.pem",
+        certFile: "/etc/prom-certs/cert-chain.pem",
+        keyFile: "/etc/prom-certs/key.pem",
+        insecureSkipVerify: true,
+    },
+} as const;
+
 export function scrapeTargets(): Monitor[] {
     const any = { any: true };
     return [
@@ -208,7 +222,8 @@ export function scrapeTargets(): Monitor[] {
                         { key: "app", operator: "In", values: ["activator", "autoscaler", "controller", "webhook"] },
                     ],
                 },
-                endpoints: [{ port: "http-metrics", interval: "30s" }],
+                // Knative's pods are in the mesh: under STRICT mTLS only a client with mesh certificates gets in.
+                endpoints: [{ port: "http-metrics", interval: "30s", ...OVER_MESH_MTLS }],
             },
         },
         {
@@ -223,13 +238,7 @@ export function scrapeTargets(): Monitor[] {
                         port: "http-usermetric",
                         path: "/metrics",
                         interval: "30s",
-                        scheme: "https",
-                        tlsConfig: {
-                            caFile: "/etc/prom-certs/root-cert.pem",
-                            certFile: "/etc/prom-certs/cert-chain.pem",
-                            keyFile: "/etc/prom-certs/key.pem",
-                            insecureSkipVerify: true,
-                        },
+                        ...OVER_MESH_MTLS,
                         relabelings: [
                             fromPodLabel("serving.knative.dev/service", "kn_service_name"),
                             fromPodLabel("serving.knative.dev/configuration", "kn_configuration_name"),
