@@ -1,7 +1,7 @@
 /**
  * The platform program: `pulumi up --stack <env>` reads the environment's
  * config from stacks/Pulumi.<env>.yaml, checks it, installs the platform in
- * order (app namespaces and the mesh, then Knative Serving on the mesh, then
+ * order (the mesh, then the app namespaces and Knative Serving on it, then
  * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
  */
 import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
@@ -23,11 +23,6 @@ export default function platform() {
         imageRegistry: config.sources.knativeImageRegistry,
     };
 
-    const apps = new AppNamespaces(
-        "apps",
-        { namespaces: config.namespaces, schedulerImage: config.sources.schedulerImage },
-        opts,
-    );
     const istio = new Istio(
         "istio",
         {
@@ -35,6 +30,12 @@ export default function platform() {
             chartRepository: config.sources.istioChartRepository,
             imageHub: config.sources.istioImageHub,
         },
+        opts,
+    );
+    // After the mesh: the namespaces' first pods (the warm schedulers) must get their sidecars.
+    const apps = new AppNamespaces(
+        "apps",
+        { namespaces: config.namespaces, schedulerImage: config.sources.schedulerImage, mesh: istio.ready },
         opts,
     );
     const serving = new KnativeServing(

@@ -58,6 +58,11 @@ export interface AppNamespacesArgs {
     schedulerImage?: string;
     /** Label namespaces for Istio sidecar injection. @default true */
     meshInjection?: boolean;
+    /**
+     * What must be up before the namespaces exist: the mesh's injection webhook and CNI agent,
+     * so that the first pods (the warm scheduler's) get their sidecars. @default nothing
+     */
+    mesh?: pulumi.Resource[];
 }
 
 /**
@@ -83,7 +88,7 @@ export class AppNamespaces extends pulumi.ComponentResource {
         super("serverless-platform:cluster:AppNamespaces", name, {}, opts);
         const meshInjection = args.meshInjection ?? true;
         this.namespaces = args.namespaces.map((ns) => {
-            const namespace = lockedDownNamespace(this, ns, meshInjection);
+            const namespace = lockedDownNamespace(this, ns, meshInjection, args.mesh ?? []);
             new WarmScheduler(
                 `${ns.name}-warm`,
                 { namespace: ns.name, image: args.schedulerImage },
@@ -96,7 +101,12 @@ export class AppNamespaces extends pulumi.ComponentResource {
     }
 }
 
-function lockedDownNamespace(parent: AppNamespaces, ns: AppNamespace, meshInjection: boolean): k8s.core.v1.Namespace {
+function lockedDownNamespace(
+    parent: AppNamespaces,
+    ns: AppNamespace,
+    meshInjection: boolean,
+    mesh: pulumi.Resource[],
+): k8s.core.v1.Namespace {
     const labels = { "app.kubernetes.io/managed-by": "pulumi" };
     const namespace = new k8s.core.v1.Namespace(
         ns.name,
@@ -113,7 +123,7 @@ function lockedDownNamespace(parent: AppNamespaces, ns: AppNamespace, meshInject
         },
         // Every app team's services live here: removing or renaming the key in a stack file (or a destroy)
         // lets go of the namespace instead of deleting it with everything in it.
-        { parent, retainOnDelete: true },
+        { parent, retainOnDelete: true, dependsOn: mesh },
     );
     const child = { parent, dependsOn: [namespace] };
     const metadata = (suffix: string) => ({ name: suffix, namespace: ns.name, labels });

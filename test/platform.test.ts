@@ -174,6 +174,10 @@ describe.each(STACKS)("the %s platform", async (env) => {
     test("app namespaces are locked down: restricted pods, mesh injection, quota, default-deny ingress, a team Role", () => {
         const ns = find(resources, "kubernetes:core/v1:Namespace", "games-web").inputs.metadata.labels;
         expect(ns).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted", "istio-injection": "enabled" });
+        // Created after the mesh's injection webhook and CNI, so that the first pods get their sidecars.
+        expect(dependsOnNames(find(resources, "kubernetes:core/v1:Namespace", "games-web"))).toEqual(
+            expect.arrayContaining(["istio-istiod", "istio-cni"]),
+        );
         // Removing a namespace from the stack file lets go of it; it is never deleted with the teams' services in it.
         expect(find(resources, "kubernetes:core/v1:Namespace", "games-web").options.retainOnDelete).toBe(true);
         expect(
