@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration } from "./serverless/duration.ts";
 import { imagePin } from "./serverless/image.ts";
 import { SYSTEM_NAMESPACES, isSystemNamespace } from "./system-namespaces.ts";
-import { isDns1123Label } from "./serverless/names.ts";
+import { isDns1123Label, isDns1123Subdomain } from "./serverless/names.ts";
 import { Problems } from "./serverless/problems.ts";
 import { parseQuantity } from "./serverless/quantity.ts";
 import type { KnativeLimits } from "./serverless/scaling.ts";
@@ -93,8 +93,11 @@ export interface MonitoringConfig {
         shipperPassword: pulumi.Output<string>;
     };
     kiali: { enabled: boolean };
-    /** UIs routed through the Istio ingress gateway at `<ui>.<domain>`; none by default. */
-    expose: { grafana: boolean; kibana: boolean; kiali: boolean };
+    /**
+     * UIs routed through the Istio ingress gateway at `https://<ui>.<domain>`; none by default. Only
+     * over TLS: `tlsSecret` names the certificate's Secret in istio-system (a Gateway credentialName).
+     */
+    expose: { grafana: boolean; kibana: boolean; kiali: boolean; tlsSecret: string | undefined };
 }
 
 /** The platform stack's configuration, typed and checked. */
@@ -483,6 +486,7 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
         "grafana",
         "kibana",
         "kiali",
+        "tlsSecret",
     ]);
 
     const retention = metrics.retention ?? d.metrics.retention;
@@ -536,6 +540,7 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
             grafana: flag(problems, "monitoring.expose.grafana", expose.grafana, d.expose.grafana),
             kibana: flag(problems, "monitoring.expose.kibana", expose.kibana, d.expose.kibana),
             kiali: flag(problems, "monitoring.expose.kiali", expose.kiali, d.expose.kiali),
+            tlsSecret: expose.tlsSecret as string | undefined,
         },
     };
     if (result.kiali.enabled && !result.metrics.enabled) {
@@ -557,6 +562,18 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
     }
     if (result.expose.kiali && !result.kiali.enabled) {
         problems.add("monitoring.expose.kiali", "needs monitoring.kiali.enabled", true);
+    }
+    const exposesAny = result.expose.grafana || result.expose.kibana || result.expose.kiali;
+    const tlsSecret = result.expose.tlsSecret;
+    if (tlsSecret !== undefined && (typeof tlsSecret !== "string" || !isDns1123Subdomain(tlsSecret))) {
+        problems.add("monitoring.expose.tlsSecret", "must be the name of a Secret (a DNS-1123 subdomain)", tlsSecret);
+    } else if (exposesAny && tlsSecret === undefined) {
+        problems.add(
+            "monitoring.expose.tlsSecret",
+            "must name the TLS certificate's Secret in istio-system when a UI is exposed: monitoring UIs are never " +
+                "served over plain HTTP",
+            undefined,
+        );
     }
     return result;
 }

@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitoring/dashboards.ts";
 import { VERSIONS } from "../components/versions.ts";
 import platform from "../index.ts";
-import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue } from "./harness.ts";
+import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
 import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -114,12 +114,30 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         expect(retention?.inputs.metadata.name).toBe(`logs-retention-${{ dev: 3, staging: 7, prod: 30 }[env]}d`);
     });
 
-    test(env === "staging" ? "staging exposes Grafana, explicitly, and nothing else" : "no UI is exposed", () => {
+    test(env === "staging" ? "staging exposes Grafana, explicitly, over TLS only" : "no UI is exposed", async () => {
         const services = ofType(resources, "kubernetes:networking.istio.io/v1:VirtualService");
+        const gateways = ofType(resources, "kubernetes:networking.istio.io/v1:Gateway");
         if (env === "staging") {
+            expect(gateways.map((g) => g.inputs.spec)).toEqual([
+                {
+                    selector: { istio: "ingressgateway" },
+                    servers: [
+                        {
+                            port: { number: 443, name: "https", protocol: "HTTPS" },
+                            hosts: ["grafana.staging.games.example.com"],
+                            tls: { mode: "SIMPLE", credentialName: "monitoring-ui-tls" },
+                        },
+                        {
+                            port: { number: 80, name: "http", protocol: "HTTP" },
+                            hosts: ["grafana.staging.games.example.com"],
+                            tls: { httpsRedirect: true },
+                        },
+                    ],
+                },
+            ]);
             expect(services.map((s) => s.inputs.spec)).toEqual([
                 {
-                    gateways: ["knative-serving/knative-ingress-gateway"],
+                    gateways: ["monitoring/monitoring-ui"],
                     hosts: ["grafana.staging.games.example.com"],
                     http: [
                         {
@@ -130,9 +148,12 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
                     ],
                 },
             ]);
-            expect(outputs.monitoringPublicUrls).toBeDefined();
+            expect(await valueOf(outputs.monitoringPublicUrls)).toEqual({
+                grafana: "https://grafana.staging.games.example.com",
+            });
         } else {
             expect(services).toEqual([]);
+            expect(gateways).toEqual([]);
         }
     });
 
@@ -265,6 +286,11 @@ describe("bad monitoring config fails clearly", () => {
             "exposing Kibana of an external Elasticsearch",
             { logs: { externalElasticsearch: "https://es.corp:9200" }, expose: { kibana: true } },
             `${S}: monitoring.expose.kibana needs the platform's own Elasticsearch (logs enabled, no externalElasticsearch) (got true)`,
+        ],
+        [
+            "a UI exposed without a certificate",
+            { expose: { grafana: true } },
+            `${S}: monitoring.expose.tlsSecret must name the TLS certificate's Secret in istio-system when a UI is exposed: monitoring UIs are never served over plain HTTP (got undefined)`,
         ],
         [
             "exposure that is not a boolean",

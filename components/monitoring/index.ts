@@ -17,15 +17,35 @@ export interface MonitoringArgs {
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
-/** The Istio Gateway net-istio creates; exposed UIs are routed through it. */
-const KNATIVE_GATEWAY = "knative-serving/knative-ingress-gateway";
+/** The Istio Gateway of the exposed UIs, in the monitoring namespace. */
+const UI_GATEWAY = "monitoring-ui";
+
+/** An Istio Gateway on the ingress gateway for `hosts`: HTTPS with the certificate in `tlsSecret`, HTTP redirected. */
+export function uiGateway(hosts: string[], tlsSecret: string): k8s.apiextensions.CustomResourceArgs {
+    return {
+        apiVersion: "networking.istio.io/v1",
+        kind: "Gateway",
+        metadata: { name: UI_GATEWAY, namespace: MONITORING_NAMESPACE },
+        spec: {
+            selector: { istio: "ingressgateway" },
+            servers: [
+                {
+                    port: { number: 443, name: "https", protocol: "HTTPS" },
+                    hosts,
+                    tls: { mode: "SIMPLE", credentialName: tlsSecret },
+                },
+                { port: { number: 80, name: "http", protocol: "HTTP" }, hosts, tls: { httpsRedirect: true } },
+            ],
+        },
+    };
+}
 
 /**
  * Monitoring out of the box: Prometheus and Grafana with Knative and Istio
  * dashboards, Elasticsearch and Kibana with Fluent Bit shipping every
  * container's logs, and Kiali for the service graph. Each piece can be turned
  * off per stack. No UI is reachable from outside the cluster unless the stack
- * exposes it (`monitoring.expose`), through the Istio ingress gateway.
+ * exposes it (`monitoring.expose`), through the Istio ingress gateway, over TLS only.
  *
  * ```ts
  * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true }, { dependsOn: [serving] });
@@ -93,7 +113,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     namespace: ns,
                     prometheusUrl: metrics.prometheusUrl,
                     grafanaUrl: metrics.grafanaUrl,
-                    ...(config.expose.grafana ? { grafanaExternalUrl: `http://${publicHost("grafana")}` } : {}),
+                    ...(config.expose.grafana ? { grafanaExternalUrl: `https://${publicHost("grafana")}` } : {}),
                     chartRepository: sources.kialiChartRepository,
                 },
                 { parent: this, dependsOn: [namespace, ...metrics.ready] },
@@ -107,7 +127,16 @@ export class Monitoring extends pulumi.ComponentResource {
             kiali: KIALI_SERVICE,
         };
         const exposed = (Object.keys(backends) as (keyof typeof backends)[]).filter((ui) => config.expose[ui]);
-        for (const ui of exposed) {
+        // Exposed UIs are served over TLS only: a Gateway of their own terminates it (and redirects plain HTTP).
+        const gateway =
+            exposed.length > 0 && config.expose.tlsSecret !== undefined
+                ? new k8s.apiextensions.CustomResource(
+                      `${name}-ui-gateway`,
+                      uiGateway(exposed.map(publicHost), config.expose.tlsSecret),
+                      child,
+                  )
+                : undefined;
+        for (const ui of gateway === undefined ? [] : exposed) {
             const backend = backends[ui];
             new k8s.apiextensions.CustomResource(
                 `${name}-expose-${ui}`,
@@ -116,7 +145,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     kind: "VirtualService",
                     metadata: { name: `${ui}-public`, namespace: ns },
                     spec: {
-                        gateways: [KNATIVE_GATEWAY],
+                        gateways: [`${MONITORING_NAMESPACE}/${UI_GATEWAY}`],
                         hosts: [publicHost(ui)],
                         http: [
                             {
@@ -132,12 +161,12 @@ export class Monitoring extends pulumi.ComponentResource {
                         ],
                     },
                 },
-                child,
+                { parent: this, dependsOn: [namespace, ...(gateway === undefined ? [] : [gateway])] },
             );
         }
 
         this.urls = pulumi.output(urls);
-        this.publicUrls = pulumi.output(Object.fromEntries(exposed.map((ui) => [ui, `http://${publicHost(ui)}`])));
+        this.publicUrls = pulumi.output(Object.fromEntries(exposed.map((ui) => [ui, `https://${publicHost(ui)}`])));
         this.grafanaAdminPassword = metrics?.grafanaAdminPassword ?? pulumi.secret("");
         this.registerOutputs({
             urls: this.urls,
