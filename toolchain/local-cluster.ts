@@ -67,6 +67,12 @@ function alive(pid: number | undefined): boolean {
     }
 }
 
+/** Whether every process of the cluster runs (a stopped cluster has none recorded). */
+function running(state: ClusterState): boolean {
+    const pids = Object.values(state.pids);
+    return pids.length > 0 && pids.every(alive);
+}
+
 function readState(dir: string): ClusterState | undefined {
     const file = join(dir, STATE_FILE);
     return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ClusterState) : undefined;
@@ -210,7 +216,7 @@ export async function startLocalCluster(dir: string, say: (line: string) => void
     const pieces = toolchain("cluster");
     mkdirSync(dir, { recursive: true });
     let state = readState(dir);
-    if (state !== undefined && Object.values(state.pids).every(alive)) {
+    if (state !== undefined && running(state)) {
         return clusterOf(dir, state, pieces.kubernetesVersion);
     }
     if (state !== undefined) await stopProcesses(state);
@@ -374,8 +380,7 @@ export async function localClusterStatus(
     const state = readState(dir);
     if (state === undefined) return { state: "absent" };
     const api = `https://127.0.0.1:${state.ports.api}`;
-    const running = Object.values(state.pids).length > 0 && Object.values(state.pids).every(alive);
-    if (!running) return { state: "stopped", api };
+    if (!running(state)) return { state: "stopped", api };
     const ok = await kube({ api, token: state.token, caFile: join(dir, "ca.crt") }, "GET", "/readyz").catch(
         () => undefined,
     );
