@@ -3,7 +3,7 @@
  * copies of the stack files, all in one temporary directory; stacks run on the toolchain's real
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
@@ -12,8 +12,8 @@ import {
     type Project,
     copyProject,
     openStack,
+    localClusterConfig,
     readProject,
-    throwawaySecrets,
 } from "../toolchain/engine.ts";
 import { type LocalCluster, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
@@ -31,7 +31,6 @@ export interface World {
 export async function startWorld(): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), "serverless-platform-e2e-"));
     const cluster = await startLocalCluster(join(dir, "cluster"));
-    mkdirSync(join(dir, "state"));
     return {
         dir,
         cluster,
@@ -67,12 +66,11 @@ export function stackOf(
     options: { config?: Record<string, string>; secrets?: Record<string, string>; program?: automation.PulumiFn } = {},
 ): Promise<automation.Stack> {
     const workDir = copyProject(stackProject, stack, join(world.dir, "work", stackProject.name));
-    const config: Record<string, { value: string; secret?: boolean }> = {
-        "kubernetes:kubeconfig": { value: readFileSync(world.cluster.kubeconfig, "utf8"), secret: true },
-    };
-    for (const [key, value] of Object.entries(throwawaySecrets(stackProject, stack, world.cluster.token))) {
-        config[key] = { value, secret: true };
-    }
+    const config: Record<string, { value: string; secret?: boolean }> = localClusterConfig(
+        stackProject,
+        stack,
+        world.cluster,
+    );
     for (const [key, value] of Object.entries(options.config ?? {})) config[key] = { value };
     for (const [key, value] of Object.entries(options.secrets ?? {})) config[key] = { value, secret: true };
     return openStack({

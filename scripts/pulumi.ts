@@ -12,19 +12,20 @@
  * (built from the Go module proxy on first use) running the program inline.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ENVIRONMENTS } from "../components/platform-config.ts";
 import {
     type Backend,
+    KUBECONFIG_KEY,
     copyProject,
+    engineOutput,
+    localClusterConfig,
     openStack,
     readProject,
     stackFile,
-    engineOutput,
-    throwawaySecrets,
 } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { explainFailure } from "./failures.ts";
@@ -74,7 +75,7 @@ if (isPlatform && !(ENVIRONMENTS as readonly string[]).includes(stack)) {
     fail(`"${stack}" is not an environment of the platform; use one of: ${ENVIRONMENTS.join(", ")}`);
 }
 const { path: stackPath, config } = stackFile(project, stack);
-const namedCluster = ["kubernetes:context", "kubernetes:kubeconfig"].find((key) => key in config);
+const namedCluster = ["kubernetes:context", KUBECONFIG_KEY].find((key) => key in config);
 
 function pulumiOnPath(): boolean {
     return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0;
@@ -159,17 +160,13 @@ async function main(op: Operation, stackName: string): Promise<number> {
             console.error(line);
         });
         workDir = copyProject(project, stackName, join(LOCAL_CLUSTER_DIR, "work", project.name));
-        mkdirSync(join(LOCAL_CLUSTER_DIR, "state"), { recursive: true });
         backend = {
             url: `file://${join(LOCAL_CLUSTER_DIR, "state")}`,
             passphrase: process.env.PULUMI_CONFIG_PASSPHRASE ?? LOCAL_PASSPHRASE,
         };
-        stackConfig["kubernetes:kubeconfig"] = { value: readFileSync(cluster.kubeconfig, "utf8"), secret: true };
-        const throwaway = throwawaySecrets(project, stackName, cluster.token);
-        for (const [key, value] of Object.entries(throwaway)) stackConfig[key] = { value, secret: true };
-        if (Object.keys(throwaway).length > 0) {
-            console.error(`Throwaway values for the local cluster: ${Object.keys(throwaway).join(", ")}.`);
-        }
+        Object.assign(stackConfig, localClusterConfig(project, stackName, cluster));
+        const throwaway = Object.keys(stackConfig).filter((key) => key !== KUBECONFIG_KEY);
+        if (throwaway.length > 0) console.error(`Throwaway values for the local cluster: ${throwaway.join(", ")}.`);
     }
     const stack = await openStack({
         project,

@@ -82,21 +82,37 @@ export function copyProject(project: Project, stack: string, workDir: string): s
     return workDir;
 }
 
+/** The key under which a stack names its cluster by kubeconfig. */
+export const KUBECONFIG_KEY = "kubernetes:kubeconfig";
+
 /**
- * Values for the secrets a project declares (`secret: true` in Pulumi.yaml) that the stack file
- * does not set, for a throwaway cluster only: derived from `seed` (the local cluster's own
- * random token), so they stay the same for the life of that cluster and mean nothing elsewhere.
+ * Config that points a stack at a local cluster: the cluster's kubeconfig (a secret), and
+ * values for the secrets the project declares (`secret: true` in Pulumi.yaml) that the stack file
+ * leaves unset. Those are for a throwaway cluster only: derived from its own random token, so they
+ * stay the same for the life of that cluster and mean nothing elsewhere.
  */
-export function throwawaySecrets(project: Project, stack: string, seed: string): Record<string, string> {
+export function localClusterConfig(
+    project: Project,
+    stack: string,
+    cluster: { kubeconfig: string; token: string },
+): Record<string, { value: string; secret: true }> {
     const { config } = stackFile(project, stack);
-    return Object.fromEntries(
-        project.secretKeys
-            .filter((key) => !(`${project.name}:${key}` in config))
-            .map((key) => [
-                `${project.name}:${key}`,
-                createHmac("sha256", seed).update(`${project.name}/${stack}/${key}`).digest("base64url").slice(0, 24),
-            ]),
-    );
+    const secrets = project.secretKeys
+        .filter((key) => !(`${project.name}:${key}` in config))
+        .map((key): [string, { value: string; secret: true }] => [
+            `${project.name}:${key}`,
+            {
+                value: createHmac("sha256", cluster.token)
+                    .update(`${project.name}/${stack}/${key}`)
+                    .digest("base64url")
+                    .slice(0, 24),
+                secret: true as const,
+            },
+        ]);
+    return {
+        [KUBECONFIG_KEY]: { value: readFileSync(cluster.kubeconfig, "utf8"), secret: true },
+        ...Object.fromEntries(secrets),
+    };
 }
 
 /** Where state lives and how secrets are encrypted. */
