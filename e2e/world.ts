@@ -63,15 +63,22 @@ export function stackOf(
     world: World,
     stackProject: Project,
     stack: string,
-    options: { config?: Record<string, string>; secrets?: Record<string, string>; program?: automation.PulumiFn } = {},
+    options: {
+        config?: Record<string, string>;
+        /** Config set by path into object values, e.g. `serverless-platform:sources.istioChartRepository`. */
+        configPaths?: Record<string, string>;
+        secrets?: Record<string, string>;
+        program?: automation.PulumiFn;
+    } = {},
 ): Promise<automation.Stack> {
     const workDir = copyProject(stackProject, stack, join(world.dir, "work", stackProject.name));
-    const config: Record<string, { value: string; secret?: boolean }> = localClusterConfig(
+    const config: Record<string, { value: string; secret?: boolean; path?: boolean }> = localClusterConfig(
         stackProject,
         stack,
         world.cluster,
     );
     for (const [key, value] of Object.entries(options.config ?? {})) config[key] = { value };
+    for (const [key, value] of Object.entries(options.configPaths ?? {})) config[key] = { value, path: true };
     for (const [key, value] of Object.entries(options.secrets ?? {})) config[key] = { value, secret: true };
     return openStack({
         project: stackProject,

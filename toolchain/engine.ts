@@ -128,8 +128,11 @@ export interface OpenStackOptions {
     backend: Backend;
     /** Where `Pulumi.yaml` and the stack file are read from and written to. @default the project itself */
     workDir?: string;
-    /** Config set on the stack before the run (in `workDir`'s stack file), e.g. a cluster's kubeconfig. */
-    config?: Record<string, { value: string; secret?: boolean }>;
+    /**
+     * Config set on the stack before the run (in `workDir`'s stack file), e.g. a cluster's
+     * kubeconfig; with `path`, the key is a path into an object value (`project:sources.x`).
+     */
+    config?: Record<string, { value: string; secret?: boolean; path?: boolean }>;
     /** Runs instead of the project's `main` (the benchmark's raw baseline). */
     program?: automation.PulumiFn;
 }
@@ -184,7 +187,7 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
         { workDir: options.workDir ?? project.dir, pulumiCommand, envVars, pulumiHome: envVars.PULUMI_HOME },
     );
     for (const [key, entry] of Object.entries(options.config ?? {})) {
-        await workspaceStack.setConfig(key, { value: entry.value, secret: entry.secret ?? false });
+        await workspaceStack.setConfig(key, { value: entry.value, secret: entry.secret ?? false }, entry.path);
     }
     return workspaceStack;
 }

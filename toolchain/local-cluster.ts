@@ -2,8 +2,9 @@
  * The local simulated cluster: etcd, kube-apiserver, kube-controller-manager and kube-scheduler
  * as a real control plane on loopback, and kwok playing one node. Objects are stored, validated,
  * defaulted, garbage-collected and scheduled as on a real cluster; kwok marks scheduled pods
- * Running and Ready and finishes their deletion. There is no container runtime: no image is
- * pulled, no container runs, nothing serves traffic.
+ * Running and Ready (and a Job's pods Succeeded), finishes their deletion, and plays the cloud's
+ * load balancer: a LoadBalancer Service gets an ingress address, as on a cloud or with MetalLB.
+ * There is no container runtime: no image is pulled, no container runs, nothing serves traffic.
  *
  * Its state (certificates, ports, etcd data, logs, process ids) lives in one directory, so the
  * processes outlive the command that started them: `npm run up` and a later `npm run preview`
@@ -36,6 +37,33 @@ interface ClusterState {
 /** The node kwok plays. Capacity is generous: nothing runs, and the platform's requests must fit. */
 const NODE_NAME = "kwok-node-0";
 const STATE_FILE = "cluster.json";
+
+/**
+ * A kwok stage that answers for the cloud's load balancer: a LoadBalancer Service gets loopback as
+ * its ingress address, so what waits for one (the Kubernetes provider, for the ingress gateway)
+ * sees what a cloud cluster shows.
+ */
+const LOAD_BALANCER_STAGE = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: service-load-balancer
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Service
+  selector:
+    matchExpressions:
+    - key: .spec.type
+      operator: In
+      values: [LoadBalancer]
+    - key: .status.loadBalancer.ingress
+      operator: DoesNotExist
+  next:
+    statusTemplate: |
+      loadBalancer:
+        ingress:
+        - ip: 127.0.0.1
+`;
 
 /** The fields of a Node this module reads. */
 interface KubeNode {
@@ -310,9 +338,11 @@ async function startProcesses(
         `--cluster-signing-key-file=${join(dir, "ca.key")}`,
     ]);
     start("kube-scheduler", pieces["kube-scheduler"], [...common, `--secure-port=${ports.scheduler}`]);
+    writeFileSync(join(dir, "load-balancer-stage.yaml"), LOAD_BALANCER_STAGE);
     start("kwok", pieces.kwok, [
         `--kubeconfig=${cluster.kubeconfig}`,
         `--config=${pieces.kwokStages}`,
+        `--config=${join(dir, "load-balancer-stage.yaml")}`,
         "--manage-all-nodes=true",
         `--server-address=127.0.0.1:${ports.kwok}`,
         "--node-ip=127.0.0.1",

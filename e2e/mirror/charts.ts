@@ -1,0 +1,532 @@
+/**
+ * Stand-ins for the Helm charts the platform installs, at the pinned versions, rendered by the
+ * Kubernetes provider's own Helm code like the real ones. Each carries the upstream facts the
+ * platform's code depends on: the values keys it sets (and their upstream defaults), the names
+ * and labels the rest of the platform refers to (Services, `istio: ingressgateway`), the CRDs its
+ * custom resources need, the hooks Helm would run (kube-prometheus-stack's admission-webhook
+ * certificate Jobs are `pre-install` hooks, and its operator mounts the Secret they create), and
+ * what the policy pack reads (Istio's CNI agent runs privileged; the gateway's image is `auto`,
+ * filled in by istiod's injector; charts that ship `resources: {}`). Sources: each chart's
+ * `values.yaml` and `templates/` at the pinned version (istio/istio `manifests/charts`,
+ * prometheus-community/helm-charts, elastic/cloud-on-k8s `deploy/eck-operator`,
+ * fluent/helm-charts, kiali/helm-charts).
+ */
+import { stringify } from "yaml";
+import { VERSIONS } from "../../components/versions.ts";
+import { type Obj, crd } from "./objects.ts";
+
+export interface StandInChart {
+    /** The repository the platform's `sources` key names for it. */
+    repository: "istio" | "prometheus" | "elastic" | "fluent" | "kiali";
+    name: string;
+    version: string;
+    /** The chart's `values.yaml` (upstream defaults of the keys the platform sets). */
+    values: Obj;
+    templates: Record<string, string>;
+    /** Files of the chart's `crds/` directory. */
+    crds?: Obj[];
+}
+
+const HARDENED = `
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+            capabilities: { drop: [ALL] }
+            seccompProfile: { type: RuntimeDefault }`;
+
+/** A Deployment (or DaemonSet, StatefulSet) template with one container; `extra` is inserted under the container. */
+function workloadTemplate(
+    kind: string,
+    name: string,
+    labels: string,
+    image: string,
+    resources: string,
+    options: {
+        replicas?: string;
+        podExtra?: string;
+        container?: string;
+        containerExtra?: string;
+        securityContext?: string;
+    } = {},
+): string {
+    return `apiVersion: apps/v1
+kind: ${kind}
+metadata:
+  name: ${name}
+  namespace: {{ .Release.Namespace }}
+  labels: ${labels}
+spec:
+${options.replicas ?? ""}
+${kind === "StatefulSet" ? `  serviceName: ${name}\n` : ""}  selector:
+    matchLabels: ${labels}
+  template:
+    metadata:
+      labels: ${labels}
+    spec:
+${options.podExtra ?? ""}
+      containers:
+        - name: ${options.container ?? "main"}
+          image: ${image}
+          resources: {{- toYaml ${resources} | nindent 12 }}${options.securityContext ?? HARDENED}
+${options.containerExtra ?? ""}
+`;
+}
+
+function serviceTemplate(name: string, selector: string, ports: string, type = "ClusterIP"): string {
+    return `apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+  namespace: {{ .Release.Namespace }}
+spec:
+  type: ${type}
+  selector: ${selector}
+  ports: ${ports}
+`;
+}
+
+const yamlDocs = (objects: Obj[]) => objects.map((object) => stringify(object)).join("---\n");
+
+const ISTIO_CHARTS: StandInChart[] = [
+    {
+        repository: "istio",
+        name: "base",
+        version: VERSIONS.istio,
+        values: { defaultRevision: "" },
+        // Upstream renders its CRDs from templates (files/crd-all.gen.yaml), so they are part of the release.
+        templates: {
+            "crds.yaml": yamlDocs([
+                crd("security.istio.io", "PeerAuthentication", "peerauthentications", ["v1", "v1beta1"]),
+                crd("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", ["v1", "v1beta1"]),
+                crd("networking.istio.io", "Gateway", "gateways", ["v1", "v1beta1"]),
+                crd("networking.istio.io", "VirtualService", "virtualservices", ["v1", "v1beta1"]),
+                crd("networking.istio.io", "DestinationRule", "destinationrules", ["v1", "v1beta1"]),
+            ]),
+        },
+    },
+    {
+        repository: "istio",
+        name: "istiod",
+        version: VERSIONS.istio,
+        values: {
+            global: { hub: "docker.io/istio", tag: VERSIONS.istio, defaultPodDisruptionBudget: { enabled: true } },
+            pilot: {
+                autoscaleEnabled: true,
+                autoscaleMin: 1,
+                autoscaleMax: 5,
+                replicaCount: 1,
+                affinity: {},
+                cni: { enabled: false },
+                // Upstream requests 500m / 2048Mi and sets no limit.
+                resources: { requests: { cpu: "500m", memory: "2048Mi" } },
+            },
+            meshConfig: {},
+        },
+        // The sidecar injector webhook is left out: nothing in the simulated cluster could answer it.
+        templates: {
+            "deployment.yaml": workloadTemplate(
+                "Deployment",
+                "istiod",
+                "{ app: istiod, istio: pilot }",
+                '"{{ .Values.global.hub }}/pilot:{{ .Values.global.tag }}"',
+                ".Values.pilot.resources",
+                {
+                    container: "discovery",
+                    replicas:
+                        "{{- if not .Values.pilot.autoscaleEnabled }}\n  replicas: {{ .Values.pilot.replicaCount }}\n{{- end }}",
+                    podExtra:
+                        "{{- with .Values.pilot.affinity }}\n      affinity: {{- toYaml . | nindent 8 }}\n{{- end }}",
+                },
+            ),
+            "service.yaml": serviceTemplate(
+                "istiod",
+                "{ app: istiod }",
+                "[{ name: grpc-xds, port: 15010 }, { name: https-webhook, port: 443, targetPort: 15017 }, { name: http-monitoring, port: 15014 }]",
+            ),
+            "autoscale.yaml": `{{- if .Values.pilot.autoscaleEnabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: istiod, namespace: {{ .Release.Namespace }} }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: istiod }
+  minReplicas: {{ .Values.pilot.autoscaleMin }}
+  maxReplicas: {{ .Values.pilot.autoscaleMax }}
+{{- end }}
+`,
+            "poddisruptionbudget.yaml": `{{- if .Values.global.defaultPodDisruptionBudget.enabled }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: istiod, namespace: {{ .Release.Namespace }} }
+spec:
+  minAvailable: 1
+  selector: { matchLabels: { app: istiod } }
+{{- end }}
+`,
+            "configmap.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: { name: istio, namespace: {{ .Release.Namespace }} }
+data:
+  mesh: {{ toYaml .Values.meshConfig | quote }}
+`,
+        },
+    },
+    {
+        repository: "istio",
+        name: "cni",
+        version: VERSIONS.istio,
+        values: {
+            global: { hub: "docker.io/istio", tag: VERSIONS.istio },
+            // Upstream requests 100m / 100Mi and sets no limit.
+            resources: { requests: { cpu: "100m", memory: "100Mi" } },
+        },
+        templates: {
+            // The node agent installs the CNI plugin on the host: upstream runs it privileged.
+            "daemonset.yaml": workloadTemplate(
+                "DaemonSet",
+                "istio-cni-node",
+                "{ k8s-app: istio-cni-node }",
+                '"{{ .Values.global.hub }}/install-cni:{{ .Values.global.tag }}"',
+                ".Values.resources",
+                {
+                    container: "install-cni",
+                    securityContext:
+                        "\n          securityContext:\n            privileged: true\n            runAsNonRoot: false\n            runAsUser: 0",
+                    podExtra: "      hostNetwork: true",
+                },
+            ),
+        },
+    },
+    {
+        repository: "istio",
+        name: "gateway",
+        version: VERSIONS.istio,
+        values: {
+            replicaCount: 1,
+            service: { type: "LoadBalancer" },
+            autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 5 },
+            podDisruptionBudget: {},
+            affinity: {},
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "2000m", memory: "1024Mi" } },
+        },
+        templates: {
+            // `image: auto`: istiod's injector puts the pinned proxy image in when the pod is created.
+            "deployment.yaml": workloadTemplate(
+                "Deployment",
+                "{{ .Release.Name }}",
+                '{ app: {{ .Release.Name }}, istio: {{ .Release.Name | trimPrefix "istio-" }} }',
+                "auto",
+                ".Values.resources",
+                {
+                    container: "istio-proxy",
+                    replicas:
+                        "{{- if not .Values.autoscaling.enabled }}\n  replicas: {{ .Values.replicaCount }}\n{{- end }}",
+                    podExtra: "{{- with .Values.affinity }}\n      affinity: {{- toYaml . | nindent 8 }}\n{{- end }}",
+                },
+            ),
+            "service.yaml": serviceTemplate(
+                "{{ .Release.Name }}",
+                '{ app: {{ .Release.Name }}, istio: {{ .Release.Name | trimPrefix "istio-" }} }',
+                "[{ name: http2, port: 80, targetPort: 80 }, { name: https, port: 443, targetPort: 443 }]",
+                "{{ .Values.service.type }}",
+            ),
+            "hpa.yaml": `{{- if .Values.autoscaling.enabled }}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: { name: {{ .Release.Name }}, namespace: {{ .Release.Namespace }} }
+spec:
+  scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: {{ .Release.Name }} }
+  minReplicas: {{ .Values.autoscaling.minReplicas }}
+  maxReplicas: {{ .Values.autoscaling.maxReplicas }}
+{{- end }}
+`,
+            "poddisruptionbudget.yaml": `{{- if .Values.podDisruptionBudget }}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: { name: {{ .Release.Name }}, namespace: {{ .Release.Namespace }} }
+spec:
+  {{- toYaml .Values.podDisruptionBudget | nindent 2 }}
+  selector: { matchLabels: { app: {{ .Release.Name }} } }
+{{- end }}
+`,
+        },
+    },
+];
+
+const PROMETHEUS_FULLNAME =
+    '{{ .Values.fullnameOverride | default (printf "%s-kube-prometheus-stack" .Release.Name) }}';
+
+const KUBE_PROMETHEUS_STACK: StandInChart = {
+    repository: "prometheus",
+    name: "kube-prometheus-stack",
+    version: VERSIONS.kubePrometheusStack,
+    values: {
+        fullnameOverride: "",
+        prometheusOperator: {
+            resources: {},
+            tls: { enabled: true },
+            admissionWebhooks: { enabled: true, failurePolicy: "", patch: { enabled: true } },
+        },
+        prometheus: { prometheusSpec: {} },
+        grafana: {
+            fullnameOverride: "",
+            resources: {},
+            admin: { existingSecret: "", userKey: "admin-user", passwordKey: "admin-password" },
+            sidecar: { dashboards: {}, datasources: {} },
+        },
+        "kube-state-metrics": { resources: {} },
+        "prometheus-node-exporter": { resources: {} },
+    },
+    crds: [
+        crd("monitoring.coreos.com", "Prometheus", "prometheuses", ["v1"]),
+        crd("monitoring.coreos.com", "Alertmanager", "alertmanagers", ["v1"]),
+        crd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors", ["v1"]),
+        crd("monitoring.coreos.com", "PodMonitor", "podmonitors", ["v1"]),
+        crd("monitoring.coreos.com", "PrometheusRule", "prometheusrules", ["v1"]),
+    ],
+    templates: {
+        "_helpers.tpl": `{{- define "fullname" -}}${PROMETHEUS_FULLNAME}{{- end -}}\n`,
+        "operator.yaml": workloadTemplate(
+            "Deployment",
+            '{{ include "fullname" . }}-operator',
+            '{ app: {{ include "fullname" . }}-operator }',
+            "quay.io/prometheus-operator/prometheus-operator:v0.79.2",
+            ".Values.prometheusOperator.resources",
+            {
+                // The operator's TLS certificate is the Secret the admission hook Job creates.
+                podExtra: `{{- if .Values.prometheusOperator.tls.enabled }}
+      volumes:
+        - name: tls-secret
+          secret: { secretName: {{ include "fullname" . }}-admission, defaultMode: 420 }
+{{- end }}`,
+            },
+        ),
+        "operator-service.yaml": serviceTemplate(
+            '{{ include "fullname" . }}-operator',
+            '{ app: {{ include "fullname" . }}-operator }',
+            "[{ name: https, port: 443, targetPort: 10250 }]",
+        ),
+        "admission-webhooks.yaml": `{{- if .Values.prometheusOperator.admissionWebhooks.enabled }}
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: { name: {{ include "fullname" . }}-admission }
+webhooks:
+  - name: prometheusrulemutate.monitoring.coreos.com
+    failurePolicy: {{ .Values.prometheusOperator.admissionWebhooks.failurePolicy | default (ternary "Ignore" "Fail" .Values.prometheusOperator.admissionWebhooks.patch.enabled) }}
+    rules: [{ apiGroups: [monitoring.coreos.com], apiVersions: ["*"], resources: [prometheusrules], operations: [CREATE, UPDATE] }]
+    clientConfig:
+      service: { namespace: {{ .Release.Namespace }}, name: {{ include "fullname" . }}-operator, path: /admission-prometheusrules/validate }
+    admissionReviewVersions: [v1, v1beta1]
+    sideEffects: None
+{{- if .Values.prometheusOperator.admissionWebhooks.patch.enabled }}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "fullname" . }}-admission-create
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    "helm.sh/hook": pre-install,pre-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: create
+          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.5.0
+          args: [create, --namespace={{ .Release.Namespace }}, --secret-name={{ include "fullname" . }}-admission]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "fullname" . }}-admission-patch
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    "helm.sh/hook": post-install,post-upgrade
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: patch
+          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.5.0
+          args: [patch, --webhook-name={{ include "fullname" . }}-admission, --namespace={{ .Release.Namespace }}]
+{{- end }}
+{{- end }}
+`,
+        "prometheus.yaml": `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: { name: {{ include "fullname" . }}-prometheus, namespace: {{ .Release.Namespace }} }
+spec: {{- toYaml .Values.prometheus.prometheusSpec | nindent 2 }}
+---
+${serviceTemplate('{{ include "fullname" . }}-prometheus', "{ app.kubernetes.io/name: prometheus }", "[{ name: http-web, port: 9090 }]")}`,
+        "rules.yaml": `apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: { name: {{ include "fullname" . }}-general.rules, namespace: {{ .Release.Namespace }} }
+spec:
+  groups: [{ name: general.rules, rules: [{ alert: Watchdog, expr: vector(1) }] }]
+`,
+        // Grafana is a subchart upstream; its values sit under "grafana" either way.
+        "grafana.yaml": `{{- $name := .Values.grafana.fullnameOverride | default (printf "%s-grafana" .Release.Name) }}
+${workloadTemplate(
+    "Deployment",
+    "{{ $name }}",
+    "{ app.kubernetes.io/name: grafana }",
+    "docker.io/grafana/grafana:11.4.0",
+    ".Values.grafana.resources",
+    {
+        containerExtra: `{{- with .Values.grafana.admin }}
+          env:
+            - name: GF_SECURITY_ADMIN_USER
+              valueFrom: { secretKeyRef: { name: {{ .existingSecret | default $name }}, key: {{ .userKey }} } }
+            - name: GF_SECURITY_ADMIN_PASSWORD
+              valueFrom: { secretKeyRef: { name: {{ .existingSecret | default $name }}, key: {{ .passwordKey }} } }
+{{- end }}`,
+    },
+)}---
+${serviceTemplate("{{ $name }}", "{ app.kubernetes.io/name: grafana }", "[{ name: http-web, port: 80, targetPort: 3000 }]")}`,
+        "kube-state-metrics.yaml": workloadTemplate(
+            "Deployment",
+            '{{ include "fullname" . }}-kube-state-metrics',
+            "{ app.kubernetes.io/name: kube-state-metrics }",
+            "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.14.0",
+            '(index .Values "kube-state-metrics" "resources")',
+        ),
+        "node-exporter.yaml": workloadTemplate(
+            "DaemonSet",
+            '{{ include "fullname" . }}-prometheus-node-exporter',
+            "{ app.kubernetes.io/name: prometheus-node-exporter }",
+            "quay.io/prometheus/node-exporter:v1.8.2",
+            '(index .Values "prometheus-node-exporter" "resources")',
+            { podExtra: "      hostNetwork: true\n      hostPID: true" },
+        ),
+    },
+};
+
+const ECK_OPERATOR: StandInChart = {
+    repository: "elastic",
+    name: "eck-operator",
+    version: VERSIONS.eckOperator,
+    values: {
+        installCRDs: true,
+        resources: { limits: { cpu: 1, memory: "1Gi" }, requests: { cpu: "100m", memory: "150Mi" } },
+    },
+    templates: {
+        "crds.yaml": `{{- if .Values.installCRDs }}
+${yamlDocs([
+    crd("elasticsearch.k8s.elastic.co", "Elasticsearch", "elasticsearches", ["v1"]),
+    crd("kibana.k8s.elastic.co", "Kibana", "kibanas", ["v1"]),
+])}{{- end }}
+`,
+        "statefulset.yaml": workloadTemplate(
+            "StatefulSet",
+            "elastic-operator",
+            "{ control-plane: elastic-operator }",
+            `"docker.elastic.co/eck/eck-operator:${VERSIONS.eckOperator}"`,
+            ".Values.resources",
+            { replicas: "  replicas: 1" },
+        ),
+        "webhook.yaml": `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: { name: elastic-operator.{{ .Release.Namespace }}.k8s.elastic.co }
+webhooks:
+  - name: elastic-es-validation-v1.k8s.elastic.co
+    failurePolicy: Ignore
+    rules: [{ apiGroups: [elasticsearch.k8s.elastic.co], apiVersions: [v1], resources: [elasticsearches], operations: [CREATE, UPDATE] }]
+    clientConfig: { service: { namespace: {{ .Release.Namespace }}, name: elastic-operator-webhook, path: /validate-elasticsearch-k8s-elastic-co-v1-elasticsearch } }
+    admissionReviewVersions: [v1]
+    sideEffects: None
+---
+${serviceTemplate("elastic-operator-webhook", "{ control-plane: elastic-operator }", "[{ name: https, port: 443, targetPort: 9443 }]")}`,
+    },
+};
+
+const FLUENT_BIT: StandInChart = {
+    repository: "fluent",
+    name: "fluent-bit",
+    version: VERSIONS.fluentBit,
+    values: {
+        resources: {},
+        env: [],
+        extraVolumes: [],
+        extraVolumeMounts: [],
+        config: { inputs: "", filters: "", outputs: "" },
+    },
+    templates: {
+        "configmap.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: { name: {{ .Release.Name }}, namespace: {{ .Release.Namespace }} }
+data:
+  fluent-bit.conf: |
+    {{- .Values.config.inputs | nindent 4 }}
+    {{- .Values.config.filters | nindent 4 }}
+    {{- .Values.config.outputs | nindent 4 }}
+`,
+        // Upstream sets no security context: it reads the node's log files as root.
+        "daemonset.yaml": workloadTemplate(
+            "DaemonSet",
+            "{{ .Release.Name }}",
+            "{ app.kubernetes.io/name: fluent-bit }",
+            "cr.fluentbit.io/fluent/fluent-bit:3.1.9",
+            ".Values.resources",
+            {
+                securityContext: "",
+                containerExtra: `          env: {{- toYaml .Values.env | nindent 12 }}
+          volumeMounts:
+            - { name: varlog, mountPath: /var/log }
+            - { name: config, mountPath: /fluent-bit/etc/conf }
+{{- with .Values.extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+{{- end }}`,
+                podExtra: `      volumes:
+        - { name: varlog, hostPath: { path: /var/log } }
+        - { name: config, configMap: { name: {{ .Release.Name }} } }
+{{- with .Values.extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+{{- end }}`,
+            },
+        ),
+    },
+};
+
+const KIALI: StandInChart = {
+    repository: "kiali",
+    name: "kiali-server",
+    version: VERSIONS.kiali,
+    values: {
+        istio_namespace: "",
+        auth: { strategy: "" },
+        deployment: {
+            cluster_wide_access: true,
+            resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "1Gi" } },
+        },
+        external_services: {},
+    },
+    templates: {
+        "configmap.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata: { name: kiali, namespace: {{ .Release.Namespace }} }
+data:
+  config.yaml: |
+    {{- toYaml (dict "auth" .Values.auth "external_services" .Values.external_services "istio_namespace" .Values.istio_namespace) | nindent 4 }}
+`,
+        "deployment.yaml": workloadTemplate(
+            "Deployment",
+            "kiali",
+            "{ app: kiali }",
+            `"quay.io/kiali/kiali:v${VERSIONS.kiali}"`,
+            ".Values.deployment.resources",
+        ),
+        "service.yaml": serviceTemplate("kiali", "{ app: kiali }", "[{ name: http, port: 20001 }]"),
+    },
+};
+
+export const STAND_IN_CHARTS: StandInChart[] = [
+    ...ISTIO_CHARTS,
+    KUBE_PROMETHEUS_STACK,
+    ECK_OPERATOR,
+    FLUENT_BIT,
+    KIALI,
+];
