@@ -67,7 +67,19 @@ export class Istio extends pulumi.ComponentResource {
         const base = chart("base", "istio-base", deepMerge({ defaultRevision: "default" }, config.values.base), [ns]);
         const istiod = chart("istiod", "istiod", deepMerge(istiodValues(config, hub), config.values.istiod), [base]);
         // Some platforms need their own CNI settings (e.g. values.cni: { global: { platform: "gke" } }).
-        const cni = chart("cni", "istio-cni", deepMerge({ global: { hub } }, config.values.cni), [base]);
+        // Upstream requests resources for the CNI agent and istiod but sets no memory limit.
+        const cni = chart(
+            "cni",
+            "istio-cni",
+            deepMerge(
+                {
+                    global: { hub },
+                    resources: { requests: { cpu: "100m", memory: "100Mi" }, limits: { memory: "512Mi" } },
+                },
+                config.values.cni,
+            ),
+            [base],
+        );
         const gateway = chart(
             "gateway",
             INGRESS_GATEWAY.name,
@@ -114,6 +126,9 @@ function istiodValues(config: IstioConfig, hub: string): Record<string, unknown>
         pilot: {
             replicaCount: config.replicas,
             autoscaleMin: config.replicas,
+            // The chart's HPA allows 1 to 5 pods; the API server refuses a minimum above the maximum.
+            autoscaleMax: Math.max(5, config.replicas),
+            resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
             cni: { enabled: true },
             ...(ha ? { affinity: spreadAcrossNodes("istiod") } : {}),
         },

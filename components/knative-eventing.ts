@@ -5,6 +5,8 @@ import {
     installManifest,
     installCrdsAndCore,
     patchConfigMap,
+    scaleControlPlane,
+    setConfigMapData,
     webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { EventingConfig } from "./platform-config.ts";
@@ -26,6 +28,8 @@ export interface KnativeEventingArgs {
 
 const NAMESPACE = "knative-eventing";
 const KAFKA_BROKER_CONFIG = "kafka-broker-config";
+/** Eventing's control plane above one replica: the controller, and the webhook through the HPA Eventing ships. */
+const EVENTING_CONTROL_PLANE = { deployments: ["eventing-controller"], autoscalers: ["eventing-webhook"] };
 
 /** The broker class each broker kind installs. */
 export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kafka" } as const;
@@ -63,17 +67,25 @@ export class KnativeEventing extends pulumi.ComponentResource {
             source,
             args.strictMtls,
             args.dependsOn,
+            args.replicas > 1 ? [scaleControlPlane(args.replicas, EVENTING_CONTROL_PLANE)] : [],
         );
-        const kafkaController = installManifest(this, `${name}-kafka-controller`, MANIFESTS.kafkaController, source, [
-            core,
-        ]);
+        // The Kafka broker's settings are upstream's ConfigMap, which ships example values: set as it is applied.
+        const kafka = config.broker === "kafka" ? config.kafka : undefined;
+        const kafkaController = installManifest(
+            this,
+            `${name}-kafka-controller`,
+            MANIFESTS.kafkaController,
+            source,
+            [core],
+            kafka === undefined ? [] : [setConfigMapData(KAFKA_BROKER_CONFIG, kafkaBrokerSettings(kafka))],
+        );
         const kafkaSource = installManifest(this, `${name}-kafka-source`, MANIFESTS.kafkaSource, source, [
             kafkaController,
         ]);
 
         const brokerLayer =
-            config.broker === "kafka" && config.kafka !== undefined
-                ? kafkaBroker(this, name, config.kafka, source, [kafkaController])
+            kafka !== undefined
+                ? [installManifest(this, `${name}-kafka-broker`, MANIFESTS.kafkaBroker, source, [kafkaController])]
                 : [
                       installManifest(this, `${name}-in-memory-channel`, MANIFESTS.inMemoryChannel, source, [core]),
                       installManifest(this, `${name}-mt-channel-broker`, MANIFESTS.mtChannelBroker, source, [core]),
@@ -97,7 +109,15 @@ export class KnativeEventing extends pulumi.ComponentResource {
               ]
             : [];
         if (args.replicas > 1) {
-            highAvailability(this, name, args.replicas, [core]);
+            // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-eventing-controller-pdb`,
+                {
+                    metadata: { name: "eventing-controller-pdb", namespace: NAMESPACE },
+                    spec: { minAvailable: 1, selector: { matchLabels: { app: "eventing-controller" } } },
+                },
+                { parent: this, dependsOn: [core] },
+            );
         }
 
         const brokers = Object.fromEntries(
@@ -138,56 +158,13 @@ export function defaultBroker(namespace: string, brokerClass: string): k8s.apiex
 }
 
 /**
- * The Kafka broker's data plane and its settings: where Kafka is, and how
- * the topics it creates per broker are laid out.
+ * Where Kafka is, and how the topics the Kafka broker creates per broker are laid out.
  * @see https://knative.dev/docs/eventing/brokers/broker-types/kafka-broker/
  */
-function kafkaBroker(
-    parent: pulumi.Resource,
-    name: string,
-    kafka: NonNullable<EventingConfig["kafka"]>,
-    source: ManifestSource,
-    dependsOn: pulumi.Resource[],
-): pulumi.Resource[] {
-    const dataPlane = installManifest(parent, `${name}-kafka-broker`, MANIFESTS.kafkaBroker, source, dependsOn);
-    const settings = new k8s.core.v1.ConfigMap(
-        `${name}-kafka-broker-config`,
-        {
-            metadata: { name: KAFKA_BROKER_CONFIG, namespace: NAMESPACE },
-            data: {
-                "bootstrap.servers": kafka.bootstrapServers.join(","),
-                "default.topic.partitions": String(kafka.partitions),
-                "default.topic.replication.factor": String(kafka.replicationFactor),
-            },
-        },
-        { parent, dependsOn },
-    );
-    return [dataPlane, settings];
-}
-
-/**
- * Runs Eventing's control plane with `replicas` pods: the leader-elected
- * controller as a Deployment with a PodDisruptionBudget, the webhook through
- * the HPA Eventing ships (with its own PodDisruptionBudget).
- */
-function highAvailability(parent: pulumi.Resource, name: string, replicas: number, dependsOn: pulumi.Resource[]): void {
-    const opts = { parent, dependsOn };
-    new k8s.apps.v1.DeploymentPatch(
-        `${name}-eventing-controller-replicas`,
-        { metadata: { name: "eventing-controller", namespace: NAMESPACE }, spec: { replicas } },
-        opts,
-    );
-    new k8s.policy.v1.PodDisruptionBudget(
-        `${name}-eventing-controller-pdb`,
-        {
-            metadata: { name: "eventing-controller-pdb", namespace: NAMESPACE },
-            spec: { minAvailable: 1, selector: { matchLabels: { app: "eventing-controller" } } },
-        },
-        opts,
-    );
-    new k8s.autoscaling.v2.HorizontalPodAutoscalerPatch(
-        `${name}-eventing-webhook-min-replicas`,
-        { metadata: { name: "eventing-webhook", namespace: NAMESPACE }, spec: { minReplicas: replicas } },
-        opts,
-    );
+export function kafkaBrokerSettings(kafka: NonNullable<EventingConfig["kafka"]>): Record<string, string> {
+    return {
+        "bootstrap.servers": kafka.bootstrapServers.join(","),
+        "default.topic.partitions": String(kafka.partitions),
+        "default.topic.replication.factor": String(kafka.replicationFactor),
+    };
 }

@@ -64,6 +64,36 @@ export function labelNamespace(name: string, labels: Record<string, string>): Ob
 }
 
 /**
+ * Runs a control plane with `replicas` pods, editing the manifest's own objects so that they keep
+ * one owner (a separate patch would fight the manifest's values and lose them at every upgrade):
+ * the named Deployments get `replicas`, the named HPAs (which Knative ships with `minReplicas: 1`)
+ * get it as their minimum, and a maximum at least as high (the API server refuses min > max).
+ * @see https://knative.dev/docs/serving/config-ha/
+ */
+export function scaleControlPlane(
+    replicas: number,
+    names: { deployments: string[]; autoscalers: string[] },
+): ObjectEdit {
+    return (object) => {
+        const name = object.metadata?.name ?? "";
+        const spec = (object.spec ?? {}) as Record<string, unknown>;
+        if (object.kind === "Deployment" && names.deployments.includes(name)) {
+            return { ...object, spec: { ...spec, replicas } };
+        }
+        if (object.kind === "HorizontalPodAutoscaler" && names.autoscalers.includes(name)) {
+            const maxReplicas = Math.max(Number(spec.maxReplicas ?? 0), replicas);
+            return { ...object, spec: { ...spec, minReplicas: replicas, maxReplicas } };
+        }
+        return object;
+    };
+}
+
+/** Replaces the data of the manifest's ConfigMap `name` (e.g. upstream's example Kafka settings). */
+export function setConfigMapData(name: string, data: Record<string, string>): ObjectEdit {
+    return (object) => (object.kind === "ConfigMap" && object.metadata?.name === name ? { ...object, data } : object);
+}
+
+/**
  * A Knative component's first two layers: its CRDs, then its core, which
  * waits for `dependsOn` too (the mesh, whose injection webhook must answer
  * before the core's pods start when they join the mesh). Under STRICT mTLS the
@@ -77,10 +107,18 @@ export function installCrdsAndCore(
     source: ManifestSource,
     strictMtls: boolean,
     dependsOn: pulumi.Input<pulumi.Resource>[],
+    coreEdits: ObjectEdit[] = [],
 ): { crds: k8s.yaml.v2.ConfigFile; core: k8s.yaml.v2.ConfigFile } {
     const crds = installManifest(parent, `${name}-crds`, manifests.crds, source, []);
     const meshLabel = strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : [];
-    const core = installManifest(parent, `${name}-core`, manifests.core, source, [crds, ...dependsOn], meshLabel);
+    const core = installManifest(
+        parent,
+        `${name}-core`,
+        manifests.core,
+        source,
+        [crds, ...dependsOn],
+        [...meshLabel, ...coreEdits],
+    );
     return { crds, core };
 }
 

@@ -5,6 +5,7 @@ import {
     installManifest,
     installCrdsAndCore,
     patchConfigMap,
+    scaleControlPlane,
     webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./platform-config.ts";
@@ -25,13 +26,21 @@ export interface KnativeServingArgs {
 const NAMESPACE = "knative-serving";
 
 /**
+ * Serving's control plane above one replica: the leader-elected controller and autoscaler as
+ * Deployments, the activator and webhook through the HPAs Knative ships (with their own
+ * PodDisruptionBudgets). @see https://knative.dev/docs/serving/config-ha/
+ */
+const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autoscalers: ["activator", "webhook"] };
+
+/**
  * Knative Serving from its release manifests, layer by layer: CRDs, then the
  * core (controller, webhook, activator, autoscaler), then net-istio, the
  * networking layer that routes through Istio's ingress gateway. Platform-wide
  * settings land in Knative's own ConfigMaps, patched with server-side apply:
  * the domain, autoscaler defaults and limits, the features ServerlessService
  * uses, the progress deadline and Prometheus metrics. Above one replica, the
- * control plane runs that many pods, each with a PodDisruptionBudget.
+ * control plane runs that many pods (set on the manifest's own objects as they
+ * are applied), each with a PodDisruptionBudget.
  *
  * Installed with `yaml.v2.ConfigFile` rather than the Knative Operator: the
  * manifests are what Knative publishes and tests, a preview shows every object,
@@ -58,6 +67,7 @@ export class KnativeServing extends pulumi.ComponentResource {
             source,
             args.strictMtls,
             args.mesh,
+            config.replicas > 1 ? [scaleControlPlane(config.replicas, SERVING_CONTROL_PLANE)] : [],
         );
         const netIstio = installManifest(this, `${name}-net-istio`, MANIFESTS.netIstio, source, [core, ...args.mesh]);
         // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
@@ -72,7 +82,7 @@ export class KnativeServing extends pulumi.ComponentResource {
                   webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]),
               )
             : [];
-        const ha = config.replicas > 1 ? highAvailability(this, name, config.replicas, [core]) : [];
+        const ha = config.replicas > 1 ? disruptionBudgets(this, name, [core]) : [];
 
         this.ready = [crds, core, netIstio, hpa, ...patches, ...meshExceptions, ...ha];
         this.version = pulumi.output(VERSIONS.knativeServing);
@@ -107,43 +117,17 @@ export function knativeServingSettings(domain: string, config: KnativeConfig): R
     };
 }
 
-/**
- * Runs Serving's control plane with `replicas` pods: the leader-elected
- * controller and autoscaler as Deployments, the activator and webhook through
- * the HPAs Knative ships (which come with PodDisruptionBudgets); the first two
- * get PodDisruptionBudgets here.
- * @see https://knative.dev/docs/serving/config-ha/
- */
-function highAvailability(
-    parent: pulumi.Resource,
-    name: string,
-    replicas: number,
-    dependsOn: pulumi.Resource[],
-): pulumi.Resource[] {
-    const opts = { parent, dependsOn };
-    return [
-        ...["controller", "autoscaler"].flatMap((app) => [
-            new k8s.apps.v1.DeploymentPatch(
-                `${name}-${app}-replicas`,
-                { metadata: { name: app, namespace: NAMESPACE }, spec: { replicas } },
-                opts,
-            ),
+/** PodDisruptionBudgets for the replicated Deployments Knative ships without one. */
+function disruptionBudgets(parent: pulumi.Resource, name: string, dependsOn: pulumi.Resource[]): pulumi.Resource[] {
+    return SERVING_CONTROL_PLANE.deployments.map(
+        (app) =>
             new k8s.policy.v1.PodDisruptionBudget(
                 `${name}-${app}-pdb`,
                 {
                     metadata: { name: `${app}-pdb`, namespace: NAMESPACE },
                     spec: { minAvailable: 1, selector: { matchLabels: { app } } },
                 },
-                opts,
+                { parent, dependsOn },
             ),
-        ]),
-        ...["activator", "webhook"].map(
-            (app) =>
-                new k8s.autoscaling.v2.HorizontalPodAutoscalerPatch(
-                    `${name}-${app}-min-replicas`,
-                    { metadata: { name: app, namespace: NAMESPACE }, spec: { minReplicas: replicas } },
-                    opts,
-                ),
-        ),
-    ];
+    );
 }

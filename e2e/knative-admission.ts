@@ -5,7 +5,8 @@
  * it as a real cluster calls Knative's webhook (failure policy Fail). So `pulumi up` is refused
  * where a real cluster would refuse, and the objects it stores carry Knative's defaults. The
  * webhooks read the cluster's Knative config with Knative's own parsers, so a config value that
- * Knative's config webhook would refuse stops them from starting.
+ * Knative's config webhook would refuse stops them from starting; and Knative's config webhook
+ * itself answers for the platform's writes to Knative's ConfigMaps.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -36,14 +37,17 @@ function listening(port: number): Promise<boolean> {
     });
 }
 
-/**
- * Starts the webhooks, with the cluster's Knative config (ConfigMap data by name, as the platform
- * writes it), and registers them with the API server; `stop()` ends the server.
- */
-export async function startKnativeAdmission(
+/** The judge serving Knative's webhooks on loopback, as the API server reaches it. */
+interface JudgeServer {
+    clientConfig: (path: string) => { url: string; caBundle: string };
+    stop(): void;
+}
+
+/** Starts knative-judge's admission server with the cluster's Knative config (ConfigMap data by name). */
+async function startJudgeServer(
     world: World,
     knativeConfig: Record<string, Record<string, string>>,
-): Promise<{ stop(): void }> {
+): Promise<JudgeServer> {
     const { knativeJudge } = toolchain("judge");
     const dir = world.cluster.dir;
     writeFileSync(join(dir, "knative-config.json"), JSON.stringify(knativeConfig));
@@ -54,7 +58,7 @@ export async function startKnativeAdmission(
         knativeJudge,
         [
             "serve",
-            `127.0.0.1:${port}`,
+            `127.0.0.1:${String(port)}`,
             join(dir, "webhook.crt"),
             join(dir, "webhook.key"),
             join(dir, "knative-config.json"),
@@ -66,16 +70,36 @@ export async function startKnativeAdmission(
             throw new Error("knative-judge did not start serving admission");
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-
     const caBundle = readFileSync(join(dir, "ca.crt")).toString("base64");
+    return {
+        clientConfig: (path) => ({ url: `https://127.0.0.1:${String(port)}${path}`, caBundle }),
+        stop: () => {
+            server.kill("SIGKILL");
+        },
+    };
+}
+
+const webhookDefaults = {
+    admissionReviewVersions: ["v1"],
+    sideEffects: "None",
+    failurePolicy: "Fail",
+    timeoutSeconds: 10,
+};
+
+/**
+ * Starts the webhooks, with the cluster's Knative config (ConfigMap data by name, as the platform
+ * writes it), and registers them with the API server; `stop()` ends the server.
+ */
+export async function startKnativeAdmission(
+    world: World,
+    knativeConfig: Record<string, Record<string, string>>,
+): Promise<{ stop(): void }> {
+    const judge = await startJudgeServer(world, knativeConfig);
     const webhook = (name: string, path: string) => ({
         name,
-        clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle },
+        clientConfig: judge.clientConfig(path),
         rules: RULES,
-        admissionReviewVersions: ["v1"],
-        sideEffects: "None",
-        failurePolicy: "Fail",
-        timeoutSeconds: 10,
+        ...webhookDefaults,
     });
     await world.kube("POST", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", {
         apiVersion: "admissionregistration.k8s.io/v1",
@@ -89,9 +113,44 @@ export async function startKnativeAdmission(
         metadata: { name: "validation.webhook.serving.knative.dev" },
         webhooks: [webhook("validation.webhook.serving.knative.dev", "/validate")],
     });
-    return {
-        stop: () => {
-            server.kill("SIGKILL");
-        },
-    };
+    return judge;
+}
+
+/**
+ * Knative Serving's config webhook in the cluster: every CREATE and UPDATE of a ConfigMap in
+ * `knative-serving` labelled `app.kubernetes.io/part-of: knative-serving` (the selector Knative's
+ * own registration uses) is parsed by Knative's constructors and refused as Knative refuses it.
+ * Knative's webhook registers itself when its pod starts; with no pod running here, the test
+ * registers it under a name of its own (`config.webhook.serving.knative.dev.judge`), so the
+ * platform's copy of Knative's registration stays as the platform applied it.
+ */
+export async function startKnativeConfigAdmission(world: World): Promise<{ stop(): void }> {
+    const judge = await startJudgeServer(world, {});
+    await world.kube("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name: "config.webhook.serving.knative.dev.judge" },
+        webhooks: [
+            {
+                name: "config.webhook.serving.knative.dev",
+                clientConfig: judge.clientConfig("/config-validation"),
+                rules: [
+                    {
+                        apiGroups: [""],
+                        apiVersions: ["v1"],
+                        operations: ["CREATE", "UPDATE"],
+                        resources: ["configmaps"],
+                    },
+                ],
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "knative-serving" } },
+                objectSelector: {
+                    matchExpressions: [
+                        { key: "app.kubernetes.io/part-of", operator: "In", values: ["knative-serving"] },
+                    ],
+                },
+                ...webhookDefaults,
+            },
+        ],
+    });
+    return judge;
 }

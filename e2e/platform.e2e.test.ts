@@ -1,41 +1,248 @@
 /**
- * The platform stack on the real engine and the simulated cluster, per environment, with every
- * upstream source pointed at the mirror fixture (mirror/).
+ * The platform stack on the real engine and the simulated cluster, in each environment, with
+ * every upstream source pointed at the mirror fixture (mirror/: stand-in charts and manifests
+ * that carry the upstream facts the platform depends on). Knative Serving's config webhook runs
+ * in the cluster (Knative's own parsers, through knative-judge), so a ConfigMap value Knative
+ * refuses fails `up` as it would on a real cluster. What is asserted is read back from the API
+ * server or reported by the engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { join } from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { engineOutput } from "../toolchain/engine.ts";
+import { engineOutput, stackFile } from "../toolchain/engine.ts";
+import { startKnativeConfigAdmission } from "./knative-admission.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
-import { type World, project, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
-let world: World;
-let mirror: Mirror;
+const PLATFORM = project(".");
+const POLICY = join(process.cwd(), "policy");
 
-beforeAll(async () => {
-    world = await startWorld();
-    mirror = await startMirror(join(world.dir, "mirror"));
-}, 1_800_000);
+/** One section of an environment's stack file, as written there. */
+function stackSection(environment: string, key: string): any {
+    return stackFile(PLATFORM, environment).config[`serverless-platform:${key}`];
+}
 
-afterAll(async () => {
-    await mirror.stop();
-    await world.stop();
-});
+/** Config that points every upstream source at the mirror. */
+function mirrorSources(mirror: Mirror): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(mirror.sources).map(([key, value]) => [`serverless-platform:sources.${key}`, value]),
+    );
+}
 
-describe("dev", () => {
-    let stack: automation.Stack;
-    test("up succeeds", async () => {
-        stack = await stackOf(world, project("."), "dev", {
-            configPaths: Object.fromEntries(
-                Object.entries(mirror.sources).map(([key, value]) => [`serverless-platform:sources.${key}`, value]),
-            ),
+/** Secrets that pods of the platform read and that an operator of the platform creates at run time. */
+const CREATED_BY_OPERATORS: Record<string, string> = {
+    // ECK creates the Elasticsearch cluster's certificates and the elastic user's password.
+    "monitoring/logs-es-http-certs-public": "ECK operator",
+    "monitoring/logs-es-elastic-user": "ECK operator",
+};
+
+/** Every Secret a pod template in the cluster mounts or reads an env var from, as "namespace/name". */
+async function secretsReadByPods(world: World): Promise<Set<string>> {
+    const read = new Set<string>();
+    for (const kind of ["deployments", "daemonsets", "statefulsets"]) {
+        for (const item of (await world.kube("GET", `/apis/apps/v1/${kind}`)).items) {
+            const pod = item.spec.template.spec;
+            const namespace = item.metadata.namespace;
+            for (const volume of pod.volumes ?? []) {
+                if (volume.secret?.optional !== true && volume.secret?.secretName)
+                    read.add(`${namespace}/${volume.secret.secretName}`);
+            }
+            for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+                for (const env of container.env ?? []) {
+                    const ref = env.valueFrom?.secretKeyRef;
+                    if (ref && ref.optional !== true) read.add(`${namespace}/${ref.name}`);
+                }
+            }
+        }
+    }
+    return read;
+}
+
+for (const environment of ["dev", "staging", "prod"]) {
+    describe(`the ${environment} platform`, () => {
+        let world: World;
+        let mirror: Mirror;
+        let admission: { stop(): void };
+        let stack: automation.Stack;
+        const knative = stackSection(environment, "knative");
+        const eventing = stackSection(environment, "eventing");
+        const logs = stackSection(environment, "monitoring").logs;
+
+        beforeAll(async () => {
+            world = await startWorld();
+            mirror = await startMirror(join(world.dir, "mirror"));
+            admission = await startKnativeConfigAdmission(world);
+            stack = await stackOf(world, PLATFORM, environment, { configPaths: mirrorSources(mirror) });
+        }, 1_800_000);
+
+        afterAll(async () => {
+            admission.stop();
+            await mirror.stop();
+            await world.stop();
         });
-        const result = await stack.up(engineOutput);
-        expect(result.summary.result).toBe("succeeded");
-    }, 1_200_000);
-    test("a second preview shows no changes", async () => {
-        const recorder = stepRecorder();
-        await stack.preview({ onEvent: recorder.onEvent });
-        expect(recorder.changed()).toEqual([]);
-    }, 600_000);
-});
+
+        test("the policy pack passes the platform's own preview, with its documented exceptions", async () => {
+            const preview = await stack.preview({
+                ...engineOutput,
+                policyPacks: [POLICY],
+                policyPackConfigs: [join(POLICY, "config", `${environment}.json`)],
+            });
+            expect(preview.stdout).toMatch(/Policies:/);
+            expect(preview.stdout).not.toMatch(/mandatory/);
+        }, 600_000);
+
+        test("up succeeds, every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's config webhook", async () => {
+            const result = await stack.up(engineOutput);
+            expect(result.summary.result).toBe("succeeded");
+            expect(mirror.requests.get("/istio/index.yaml")).toBeGreaterThan(0);
+            const autoscaler = await world.kube(
+                "GET",
+                "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
+            );
+            expect(autoscaler.data).toMatchObject({
+                "max-scale-limit": String(knative.maxScaleLimit),
+                "max-scale": String(knative.maxScaleLimit),
+                "allow-zero-initial-scale": String(knative.allowZeroInitialScale),
+            });
+            // The webhook is live: a limit without a default inside it is refused, in Knative's words.
+            const refused = world.kube(
+                "PATCH",
+                "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
+                { data: { "max-scale": "0" } },
+                "application/merge-patch+json",
+            );
+            await expect(refused).rejects.toThrow(/max-scale = 0, must be in \[1, max-scale-limit/);
+        }, 1_200_000);
+
+        test("upstream objects the platform configures keep one owner and carry the stack's values", async () => {
+            const replicas = Number(knative.replicas ?? 1);
+            const serving = (path: string) => world.kube("GET", `/apis/${path}`);
+            const hpa = await serving("autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook");
+            expect(hpa.spec.minReplicas).toBe(replicas);
+            expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(replicas);
+            const controller = await serving("apps/v1/namespaces/knative-serving/deployments/controller");
+            expect(controller.spec.replicas).toBe(replicas);
+            const managers = (controller.metadata.managedFields as { manager: string }[]).map((f) => f.manager);
+            expect(managers.filter((m) => m.startsWith("pulumi"))).toHaveLength(1);
+            const kafkaSettings = await world.kube(
+                "GET",
+                "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",
+            );
+            if (eventing.broker === "kafka") {
+                expect(kafkaSettings.data["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
+                expect(kafkaSettings.data["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
+            }
+        });
+
+        test("every Secret a pod reads exists, or is created at run time by an operator the platform installs", async () => {
+            const missing: string[] = [];
+            for (const secret of await secretsReadByPods(world)) {
+                const [namespace, name] = secret.split("/");
+                const exists = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`).then(
+                    () => true,
+                    () => false,
+                );
+                if (!exists && CREATED_BY_OPERATORS[secret] === undefined) missing.push(secret);
+            }
+            expect(missing).toEqual([]);
+        });
+
+        test("a second preview shows no changes", async () => {
+            const recorder = stepRecorder();
+            await stack.preview({ onEvent: recorder.onEvent });
+            expect(recorder.changed()).toEqual([]);
+        }, 600_000);
+
+        if (environment === "dev") {
+            test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
+                await stack.setConfig("serverless-platform:knative.replicas", { value: "2" }, true);
+                const recorder = stepRecorder();
+                await stack.preview({ onEvent: recorder.onEvent });
+                const changed = recorder.changed().map((step) => `${step.op} ${step.type} ${step.name}`);
+                expect(changed.filter((step) => !/^(update|create) /.test(step))).toEqual([]);
+                expect(changed).toEqual(
+                    expect.arrayContaining([
+                        "update kubernetes:apps/v1:Deployment knative-serving-core:knative-serving/controller",
+                        "update kubernetes:autoscaling/v2:HorizontalPodAutoscaler knative-serving-core:knative-serving/webhook",
+                        "update kubernetes:apps/v1:Deployment knative-eventing-core:knative-eventing/eventing-controller",
+                        "create kubernetes:policy/v1:PodDisruptionBudget knative-serving-controller-pdb",
+                    ]),
+                );
+                const result = await stack.up(engineOutput);
+                expect(result.summary.result).toBe("succeeded");
+                const hpa = await world.kube(
+                    "GET",
+                    "/apis/autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook",
+                );
+                expect(hpa.spec.minReplicas).toBe(2);
+            }, 1_200_000);
+
+            test("Pulumi's Helm Chart v4 installs no Helm hooks (why the Prometheus Operator's admission webhook is off)", async () => {
+                // The chart's own defaults: its admission webhook, with certificate Jobs that are pre/post-install hooks.
+                const program = () => {
+                    new k8s.helm.v4.Chart("defaults", {
+                        chart: "kube-prometheus-stack",
+                        version: "67.8.0",
+                        namespace: "default",
+                        repositoryOpts: { repo: mirror.sources.prometheusChartRepository },
+                    });
+                    return Promise.resolve(undefined);
+                };
+                const scratch = await stackOf(world, scratchProject(world, "helm-hooks"), "dev", { program });
+                const recorder = stepRecorder();
+                await scratch.preview({ onEvent: recorder.onEvent });
+                const registered = recorder.steps.map((step) => `${step.type} ${step.name}`);
+                expect(registered).toContain(
+                    "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration defaults:defaults-kube-prometheus-stack-admission",
+                );
+                expect(registered.filter((step) => step.startsWith("kubernetes:batch/v1:Job"))).toEqual([]);
+            }, 600_000);
+        }
+
+        if (logs.persistent === true) {
+            test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
+                // The engine deletes what does not hold data, then fails on the protected resource.
+                await expect(stack.destroy(engineOutput)).rejects.toThrow(
+                    /Elasticsearch::monitoring-logs-elasticsearch" cannot be deleted/,
+                );
+                const elasticsearch = await world.kube(
+                    "GET",
+                    "/apis/elasticsearch.k8s.elastic.co/v1/namespaces/monitoring/elasticsearches/logs",
+                );
+                expect(elasticsearch.spec.nodeSets[0].count).toBe(logs.nodes);
+                const operator = await world.kube(
+                    "GET",
+                    "/apis/apps/v1/namespaces/elastic-system/statefulsets/elastic-operator",
+                );
+                expect(operator.metadata.name).toBe("elastic-operator");
+                const { deployment } = await stack.exportStack();
+                const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
+                expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
+            }, 600_000);
+        } else {
+            test("destroy leaves nothing but the app namespaces, which it lets go of", async () => {
+                await stack.destroy(engineOutput);
+                const { deployment } = await stack.exportStack();
+                expect(deployment.resources ?? []).toEqual([]);
+                const namespaces = (await world.kube("GET", "/api/v1/namespaces")).items.map(
+                    (ns: any) => ns.metadata.name,
+                );
+                expect(namespaces.sort()).toEqual([
+                    "default",
+                    "games-batch",
+                    "games-web",
+                    "kube-node-lease",
+                    "kube-public",
+                    "kube-system",
+                ]);
+                const crds = (await world.kube("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).items;
+                expect(crds).toEqual([]);
+                const webhooks = (
+                    await world.kube("GET", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations")
+                ).items;
+                expect(webhooks.map((w: any) => w.metadata.name)).toEqual(["config.webhook.serving.knative.dev.judge"]);
+            }, 1_200_000);
+        }
+    });
+}

@@ -10,7 +10,7 @@ import hourlyStats from "../examples/hourly-stats/index.ts";
 import springApi from "../examples/spring-api/index.ts";
 import { ServerlessService } from "../components/index.ts";
 import platform from "../index.ts";
-import { POLICIES, POLICY_NAMES, type PolicyConfig } from "../policy/policies.ts";
+import { POLICIES, POLICY_NAMES, type PolicyConfig, UPSTREAM_EXCEPTIONS } from "../policy/policies.ts";
 import { type Registered, runProgram } from "./harness.ts";
 import { STACKS, platformOutputs, stackConfig } from "./stacks.ts";
 
@@ -224,14 +224,64 @@ const cases: { policy: string; type: string; good: Props; bad: Props; message: s
         bad: { metadata: { name: "games-web", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } },
         message: 'namespace "games-web" enforces "baseline", not "restricted"',
     },
-    {
-        policy: "helm-chart-pinned",
-        type: "kubernetes:helm.sh/v4:Chart",
-        good: { chart: "istiod", version: "1.29.2" },
-        bad: { chart: "istiod" },
-        message: 'chart "istiod" is not pinned to an exact version',
-    },
 ];
+
+describe("upstream exceptions are exact", () => {
+    // eventing-kafka-broker's webhook, as upstream ships it.
+    const kafkaWebhook = (namespace: string, name: string) => ({
+        metadata: { name, namespace },
+        spec: {
+            template: {
+                spec: {
+                    securityContext: { runAsNonRoot: false },
+                    containers: [
+                        {
+                            name,
+                            image: "gcr.io/knative-releases/webhook@sha256:" + "a".repeat(64),
+                            securityContext: { allowPrivilegeEscalation: false },
+                        },
+                    ],
+                },
+            },
+        },
+    });
+
+    test("the named upstream object passes the policies it is excepted from", async () => {
+        for (const name of UPSTREAM_EXCEPTIONS[0]!.policies) {
+            expect(
+                await violations(
+                    name,
+                    "kubernetes:apps/v1:Deployment",
+                    kafkaWebhook("knative-eventing", "kafka-webhook-eventing"),
+                ),
+            ).toEqual([]);
+        }
+    });
+
+    test("the same shape under another name or namespace is still refused", async () => {
+        expect(
+            await violations(
+                "run-as-non-root",
+                "kubernetes:apps/v1:Deployment",
+                kafkaWebhook("games-web", "kafka-webhook-eventing"),
+            ),
+        ).toHaveLength(1);
+        expect(
+            await violations(
+                "run-as-non-root",
+                "kubernetes:apps/v1:Deployment",
+                kafkaWebhook("knative-eventing", "my-webhook"),
+            ),
+        ).toHaveLength(1);
+    });
+
+    test("each exception gives its reason and upstream source", () => {
+        for (const exception of UPSTREAM_EXCEPTIONS) {
+            expect(exception.reason).toMatch(/\(.*(config|manifests)\/.*\)$/);
+            for (const name of exception.policies) expect(POLICY_NAMES).toContain(name);
+        }
+    });
+});
 
 describe("every policy has its reason and source, and a test", () => {
     test("at least 15 policies, each described with its source", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { editObjects, labelNamespace } from "../components/knative-manifests.ts";
+import { editObjects, labelNamespace, scaleControlPlane, setConfigMapData } from "../components/knative-manifests.ts";
 import { knativeServingSettings } from "../components/knative-serving.ts";
 import { PLATFORM_DEFAULTS } from "../components/platform-config.ts";
 import { deepMerge, rewriteImageRegistry } from "../components/values.ts";
@@ -103,6 +103,50 @@ describe("a Knative release manifest, edited for a mirror and the mesh", () => {
             opts: {},
         });
         expect(other?.props).toEqual(deployment);
+    });
+});
+
+describe("edits of upstream objects", () => {
+    // Shaped as serving-core.yaml ships them: the webhook's HPA allows 1 to 5 pods.
+    const webhookHpa = {
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "webhook", namespace: "knative-serving" },
+        spec: { scaleTargetRef: { kind: "Deployment", name: "webhook" }, minReplicas: 1, maxReplicas: 5 },
+    };
+    const controller = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "controller", namespace: "knative-serving" },
+        spec: { selector: { matchLabels: { app: "controller" } } },
+    };
+    const scale = (replicas: number) =>
+        scaleControlPlane(replicas, { deployments: ["controller"], autoscalers: ["webhook"] });
+
+    test("replicas land on the named Deployments and as the named HPAs' minimum", () => {
+        expect(scale(3)(controller).spec).toMatchObject({ replicas: 3 });
+        expect(scale(3)(webhookHpa).spec).toMatchObject({ minReplicas: 3, maxReplicas: 5 });
+    });
+
+    test("an HPA's maximum rises with a minimum above it (the API server refuses min > max)", () => {
+        expect(scale(7)(webhookHpa).spec).toMatchObject({ minReplicas: 7, maxReplicas: 7 });
+    });
+
+    test("other objects pass unchanged", () => {
+        const activator = { ...controller, metadata: { ...controller.metadata, name: "activator" } };
+        expect(scale(3)(activator)).toEqual(activator);
+    });
+
+    test("a ConfigMap's data is replaced; other ConfigMaps are left alone", () => {
+        const upstream = {
+            kind: "ConfigMap",
+            metadata: { name: "kafka-broker-config", namespace: "knative-eventing" },
+            data: { "bootstrap.servers": "my-cluster-kafka-bootstrap.kafka:9092" },
+        };
+        const edit = setConfigMapData("kafka-broker-config", { "bootstrap.servers": "kafka-0:9092" });
+        expect(edit(upstream).data).toEqual({ "bootstrap.servers": "kafka-0:9092" });
+        const other = { ...upstream, metadata: { name: "config-kafka-features" } };
+        expect(edit(other)).toEqual(other);
     });
 });
 

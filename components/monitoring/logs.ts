@@ -328,6 +328,8 @@ export function fluentBitValues(elasticsearchUrl: string, managed: boolean): Rec
         ...(tls ? ["    tls.verify On", ...(managed ? ["    tls.ca_file /es-ca/ca.crt"] : [])] : []),
     ].join("\n");
     return {
+        // The chart ships Fluent Bit without requests or limits.
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
         env: [
             { name: "ES_USER", valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "username" } } },
             { name: "ES_PASSWORD", valueFrom: { secretKeyRef: { name: SHIPPER_SECRET, key: "password" } } },

@@ -123,8 +123,25 @@ export function kubePrometheusStackValues(config: MonitoringConfig["metrics"]): 
         : {};
     return {
         fullnameOverride: "prometheus-stack",
+        prometheusOperator: {
+            // The operator's admission webhook gets its certificate from Jobs that are Helm hooks, and
+            // Pulumi's Helm Chart v4 installs no hooks (it renders the chart with hooks disabled): the
+            // webhook's Secret would never exist and the operator's pod, which mounts it for TLS, never
+            // start. Without the webhook, the operator still checks PrometheusRules when it loads them.
+            admissionWebhooks: { enabled: false },
+            tls: { enabled: false },
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+        // The chart ships these without requests or limits.
+        "kube-state-metrics": {
+            resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+        },
+        "prometheus-node-exporter": {
+            resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+        },
         grafana: {
             fullnameOverride: METRICS_SERVICES.grafana.name,
+            resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
             admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
             sidecar: {
                 dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
