@@ -281,11 +281,27 @@ function wholeNumber(problems: Problems, field: string, value: unknown, fallback
     return n;
 }
 
-function duration(problems: Problems, field: string, value: unknown, fallback: string): string {
+/**
+ * A Go duration in whole seconds, within `range` (inclusive bounds, in seconds) when given:
+ * the ranges are the ones Knative's config parsers enforce, so Knative's config webhook never
+ * refuses what passes here.
+ */
+function duration(
+    problems: Problems,
+    field: string,
+    value: unknown,
+    fallback: string,
+    range?: { min: bigint; max?: bigint; why: string },
+): string {
     const text = value ?? fallback;
     const parsed = typeof text === "string" ? parseGoDuration(text) : undefined;
     if (typeof text !== "string" || parsed === undefined || parsed.ns < 0n || !parsed.wholeSeconds) {
         problems.add(field, 'must be a Go duration in whole seconds, e.g. "30s" or "10m"', text);
+        return fallback;
+    }
+    const seconds = parsed.ns / 1_000_000_000n;
+    if (range !== undefined && (seconds < range.min || (range.max !== undefined && seconds > range.max))) {
+        problems.add(field, range.why, text);
         return fallback;
     }
     return text;
@@ -385,15 +401,24 @@ function readKnative(problems: Problems, knative: Json): KnativeConfig {
             d.allowZeroInitialScale,
         ),
         containerConcurrencyMaxLimit,
+        // Knative's autoscaler and deployment config parsers (knative/serving pkg/autoscaler/config, pkg/deployment).
         scaleToZeroGracePeriod: duration(
             problems,
             "knative.scaleToZeroGracePeriod",
             knative.scaleToZeroGracePeriod,
             d.scaleToZeroGracePeriod,
+            { min: 1n, why: "must be positive (Knative refuses 0s)" },
         ),
-        stableWindow: duration(problems, "knative.stableWindow", knative.stableWindow, d.stableWindow),
+        stableWindow: duration(problems, "knative.stableWindow", knative.stableWindow, d.stableWindow, {
+            min: 6n,
+            max: 3600n,
+            why: "must lie between 6s and 1h (Knative's autoscaler window bounds)",
+        }),
         targetConcurrency,
-        progressDeadline: duration(problems, "knative.progressDeadline", knative.progressDeadline, d.progressDeadline),
+        progressDeadline: duration(problems, "knative.progressDeadline", knative.progressDeadline, d.progressDeadline, {
+            min: 1n,
+            why: "must be positive (Knative refuses 0s)",
+        }),
     };
 }
 

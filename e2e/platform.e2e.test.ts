@@ -105,14 +105,25 @@ for (const environment of ["dev", "staging", "prod"]) {
                 "max-scale": String(knative.maxScaleLimit),
                 "allow-zero-initial-scale": String(knative.allowZeroInitialScale),
             });
-            // The webhook is live: a limit without a default inside it is refused, in Knative's words.
-            const refused = world.kube(
-                "PATCH",
-                "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
-                { data: { "max-scale": "0" } },
-                "application/merge-patch+json",
-            );
-            await expect(refused).rejects.toThrow(/max-scale = 0, must be in \[1, max-scale-limit/);
+            // The webhook is live, and refuses in Knative's words what the platform's config refuses at program time.
+            const refusals = [
+                ["config-autoscaler", { "max-scale": "0" }, /max-scale = 0, must be in \[1, max-scale-limit/],
+                ["config-autoscaler", { "stable-window": "5s" }, /stable-window = 5s, must be in \[6s; 1h0m0s\] range/],
+                [
+                    "config-deployment",
+                    { "progress-deadline": "0s" },
+                    /progress-deadline cannot be a non-positive duration/,
+                ],
+            ] as const;
+            for (const [configMap, data, message] of refusals) {
+                const refused = world.kube(
+                    "PATCH",
+                    `/api/v1/namespaces/knative-serving/configmaps/${configMap}`,
+                    { data },
+                    "application/merge-patch+json",
+                );
+                await expect(refused).rejects.toThrow(message);
+            }
         }, 1_200_000);
 
         test("upstream objects the platform configures keep one owner and carry the stack's values", async () => {

@@ -341,11 +341,8 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             const pdbs = args.resources.filter((r) => r.type === "kubernetes:policy/v1:PodDisruptionBudget");
             const replicated = args.resources.filter(
                 (r) =>
-                    [
-                        "kubernetes:apps/v1:Deployment",
-                        "kubernetes:apps/v1:DeploymentPatch",
-                        "kubernetes:apps/v1:StatefulSet",
-                    ].includes(r.type) && Number((r.props.spec as Props | undefined)?.replicas ?? 1) > 1,
+                    ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"].includes(r.type) &&
+                    Number((r.props.spec as Props | undefined)?.replicas ?? 1) > 1,
             );
             for (const workload of replicated) {
                 if (!pdbs.some((pdb) => pdbCovers(pdb, workload))) {

@@ -350,6 +350,16 @@ describe("a bad stack config fails with a message naming the key, the value and 
             `${S}: knative.stableWindow must be a Go duration in whole seconds, e.g. "30s" or "10m" (got "1 minute")`,
         ],
         [
+            "a stable window Knative refuses",
+            { "serverless-platform:knative": '{"stableWindow": "2s"}' },
+            `${S}: knative.stableWindow must lie between 6s and 1h (Knative's autoscaler window bounds) (got "2s")`,
+        ],
+        [
+            "a progress deadline Knative refuses",
+            { "serverless-platform:knative": '{"progressDeadline": "0s"}' },
+            `${S}: knative.progressDeadline must be positive (Knative refuses 0s) (got "0s")`,
+        ],
+        [
             "PERMISSIVE mTLS in prod",
             { "serverless-platform:environment": "prod", "serverless-platform:istio": '{"mtls": "PERMISSIVE"}' },
             `${S}: istio.mtls must be "STRICT" in prod (got "PERMISSIVE")`,

@@ -320,9 +320,10 @@ describe("pdb-for-replicated-workloads", () => {
         );
         return found;
     };
-    const replicated = resource("kubernetes:apps/v1:DeploymentPatch", {
+    // As the HA transform leaves Knative's controller in serving-core.yaml.
+    const replicated = resource("kubernetes:apps/v1:Deployment", {
         metadata: { name: "controller", namespace: "knative-serving" },
-        spec: { replicas: 3 },
+        spec: { replicas: 3, template: { metadata: { labels: { app: "controller" } } } },
     });
     test("passes a replicated workload with a PDB", async () => {
         const pdb = resource("kubernetes:policy/v1:PodDisruptionBudget", {
