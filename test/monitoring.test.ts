@@ -104,6 +104,15 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
             );
             expect(es.options).toMatchObject({ protect: true, retainOnDelete: true });
             expect(es.inputs.spec.volumeClaimDeletePolicy).toBe("DeleteOnScaledownOnly");
+            // ECK's CRDs go with the data: the operator's namespace and every object of its chart are retained.
+            expect(
+                find(resources, "kubernetes:core/v1:Namespace", "monitoring-logs-elastic-system").options,
+            ).toMatchObject({
+                retainOnDelete: true,
+            });
+            expect(
+                find(resources, "kubernetes:helm.sh/v4:Chart", "monitoring-logs-eck-operator").options.transforms,
+            ).toHaveLength(1);
         }
         if (env === "prod") {
             expect(nodeSet.count).toBe(3);

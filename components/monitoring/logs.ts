@@ -72,10 +72,13 @@ export class Logs extends pulumi.ComponentResource {
 
 function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsArgs): pulumi.Resource[] {
     const { config, namespace } = args;
+    // Deleting ECK's CRDs deletes every Elasticsearch with them, protected or not: with protected data,
+    // Pulumi lets go of the operator, its CRDs and its namespace instead of deleting them.
+    const keptWithData: pulumi.CustomResourceOptions = args.protectData ? { retainOnDelete: true } : {};
     const operatorNamespace = new k8s.core.v1.Namespace(
         `${name}-elastic-system`,
         { metadata: { name: "elastic-system" } },
-        { parent },
+        { parent, ...keptWithData },
     );
     const operator = new k8s.helm.v4.Chart(
         `${name}-eck-operator`,
@@ -87,7 +90,13 @@ function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsA
             repositoryOpts: { repo: args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository },
             values: { installCRDs: true },
         },
-        { parent, dependsOn: [operatorNamespace] },
+        {
+            parent,
+            dependsOn: [operatorNamespace],
+            ...(args.protectData
+                ? { transforms: [({ props, opts }) => ({ props, opts: { ...opts, ...keptWithData } })] }
+                : {}),
+        },
     );
 
     // One Secret serves both sides: ECK's file realm reads username/password/roles, Fluent Bit reads username/password.
