@@ -1,19 +1,34 @@
 /**
  * The platform program: `pulumi up --stack <env>` reads the environment's
- * config from stacks/Pulumi.<env>.yaml, checks it, installs the platform in
+ * config from stacks/Pulumi.<env>.yaml, checks it and the target cluster's versions against the
+ * compatibility matrix, installs the platform in
  * order (the mesh, then the app namespaces and Knative Serving on it, then
  * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
+import { type ClusterTarget, readClusterFacts } from "./components/cluster-facts.ts";
+import { type ClusterFacts, checkCompatibility, enforceCompatibility, targetOf } from "./components/compatibility.ts";
 import { Istio } from "./components/istio.ts";
 import { KnativeEventing } from "./components/knative-eventing.ts";
 import { KnativeServing } from "./components/knative-serving.ts";
 import { Monitoring } from "./components/monitoring/index.ts";
-import { knativeLimitsOf, readStackPlatformConfig } from "./components/platform-config.ts";
-import { VERSIONS } from "./components/versions.ts";
+import { STACK_CONFIG_DIR, knativeLimitsOf, readStackPlatformConfig } from "./components/platform-config.ts";
+import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/versions.ts";
 
-export default function platform() {
+/**
+ * @param readFacts how the target cluster is read for the compatibility check (tests pass a
+ *   stand-in; the program reads the API server).
+ */
+export default async function platform(readFacts: (target: ClusterTarget) => Promise<ClusterFacts> = readClusterFacts) {
     const config = readStackPlatformConfig();
+    // Before anything is registered: refuse what the target cluster does not support together.
+    const cluster = await readFacts(config.kubernetes);
+    enforceCompatibility(
+        checkCompatibility(targetOf(config.knative.version), cluster),
+        config.compatibility.accept,
+        `Stack "${pulumi.getStack()}" (${STACK_CONFIG_DIR}/Pulumi.${pulumi.getStack()}.yaml)`,
+    );
 
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider] };
@@ -47,6 +62,7 @@ export default function platform() {
         "knative-eventing",
         {
             config: config.eventing,
+            release: KNATIVE_RELEASES[config.knative.version],
             source,
             replicas: config.knative.replicas,
             brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),
@@ -77,7 +93,7 @@ export default function platform() {
         brokers: eventing.brokers,
         brokerClass: eventing.brokerClass,
         kafkaBootstrapServers: eventing.kafkaBootstrapServers,
-        versions: VERSIONS,
+        versions: knativeVersionsOf(config.knative.version),
         monitoringUrls: monitoring.urls,
         monitoringPublicUrls: monitoring.publicUrls,
         grafanaAdminPassword: monitoring.grafanaAdminPassword,

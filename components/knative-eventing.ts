@@ -10,11 +10,13 @@ import {
     webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { EventingConfig } from "./platform-config.ts";
-import { MANIFESTS, VERSIONS } from "./versions.ts";
+import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeEventing}. */
 export interface KnativeEventingArgs {
     config: EventingConfig;
+    /** The Knative release to install (the one Serving installs). */
+    release: KnativeRelease;
     source: ManifestSource;
     /** Replicas of the Eventing control plane. */
     replicas: number;
@@ -59,10 +61,11 @@ export class KnativeEventing extends pulumi.ComponentResource {
         super("serverless-platform:knative:KnativeEventing", name, {}, opts);
         const { config, source } = args;
         const brokerClass = BROKER_CLASSES[config.broker];
+        const manifests = knativeManifests(args.release);
         const { core } = installCrdsAndCore(
             this,
             name,
-            { crds: MANIFESTS.eventingCrds, core: MANIFESTS.eventingCore },
+            { crds: manifests.eventingCrds, core: manifests.eventingCore },
             NAMESPACE,
             source,
             args.strictMtls,
@@ -74,21 +77,21 @@ export class KnativeEventing extends pulumi.ComponentResource {
         const kafkaController = installManifest(
             this,
             `${name}-kafka-controller`,
-            MANIFESTS.kafkaController,
+            manifests.kafkaController,
             source,
             [core],
             kafka === undefined ? [] : [setConfigMapData(KAFKA_BROKER_CONFIG, kafkaBrokerSettings(kafka))],
         );
-        const kafkaSource = installManifest(this, `${name}-kafka-source`, MANIFESTS.kafkaSource, source, [
+        const kafkaSource = installManifest(this, `${name}-kafka-source`, manifests.kafkaSource, source, [
             kafkaController,
         ]);
 
         const brokerLayer =
             kafka !== undefined
-                ? [installManifest(this, `${name}-kafka-broker`, MANIFESTS.kafkaBroker, source, [kafkaController])]
+                ? [installManifest(this, `${name}-kafka-broker`, manifests.kafkaBroker, source, [kafkaController])]
                 : [
-                      installManifest(this, `${name}-in-memory-channel`, MANIFESTS.inMemoryChannel, source, [core]),
-                      installManifest(this, `${name}-mt-channel-broker`, MANIFESTS.mtChannelBroker, source, [core]),
+                      installManifest(this, `${name}-in-memory-channel`, manifests.inMemoryChannel, source, [core]),
+                      installManifest(this, `${name}-mt-channel-broker`, manifests.mtChannelBroker, source, [core]),
                   ];
         const observability = patchConfigMap(
             this,
@@ -131,7 +134,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
             }),
         );
 
-        this.version = pulumi.output(VERSIONS.knativeEventing);
+        this.version = pulumi.output(args.release.eventing);
         this.brokers = pulumi.output(brokers);
         this.brokerClass = pulumi.output(brokerClass);
         this.kafkaBootstrapServers = pulumi.output(config.kafka?.bootstrapServers ?? []);

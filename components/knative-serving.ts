@@ -9,7 +9,7 @@ import {
     webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./platform-config.ts";
-import { MANIFESTS, VERSIONS } from "./versions.ts";
+import { KNATIVE_RELEASES, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeServing}. */
 export interface KnativeServingArgs {
@@ -59,19 +59,21 @@ export class KnativeServing extends pulumi.ComponentResource {
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
         const { config, source } = args;
+        const release = KNATIVE_RELEASES[config.version];
+        const manifests = knativeManifests(release);
         const { crds, core } = installCrdsAndCore(
             this,
             name,
-            { crds: MANIFESTS.servingCrds, core: MANIFESTS.servingCore },
+            { crds: manifests.servingCrds, core: manifests.servingCore },
             NAMESPACE,
             source,
             args.strictMtls,
             args.mesh,
             config.replicas > 1 ? [scaleControlPlane(config.replicas, SERVING_CONTROL_PLANE)] : [],
         );
-        const netIstio = installManifest(this, `${name}-net-istio`, MANIFESTS.netIstio, source, [core, ...args.mesh]);
+        const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, source, [core, ...args.mesh]);
         // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
-        const hpa = installManifest(this, `${name}-hpa`, MANIFESTS.servingHpa, source, [core]);
+        const hpa = installManifest(this, `${name}-hpa`, manifests.servingHpa, source, [core]);
 
         const settings = knativeServingSettings(args.domain, config);
         const patches = Object.entries(settings).map(([configMap, data]) =>
@@ -85,7 +87,7 @@ export class KnativeServing extends pulumi.ComponentResource {
         const ha = config.replicas > 1 ? disruptionBudgets(this, name, [core]) : [];
 
         this.ready = [crds, core, netIstio, hpa, ...patches, ...meshExceptions, ...ha];
-        this.version = pulumi.output(VERSIONS.knativeServing);
+        this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
     }
 }

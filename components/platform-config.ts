@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { RULE_IDS, type RuleId } from "./compatibility.ts";
 import { parseGoDuration } from "./serverless/duration.ts";
 import { imagePin } from "./serverless/image.ts";
 import { SYSTEM_NAMESPACES, isSystemNamespace } from "./system-namespaces.ts";
@@ -6,7 +7,13 @@ import { isDns1123Label, isDns1123Subdomain } from "./serverless/names.ts";
 import { Problems } from "./serverless/problems.ts";
 import { parseQuantity } from "./serverless/quantity.ts";
 import type { KnativeLimits } from "./serverless/scaling.ts";
-import { DEFAULT_SOURCES, type UpstreamSources } from "./versions.ts";
+import {
+    DEFAULT_KNATIVE,
+    DEFAULT_SOURCES,
+    KNATIVE_RELEASES,
+    type KnativeMinor,
+    type UpstreamSources,
+} from "./versions.ts";
 
 /** The environments a platform stack can be. */
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
@@ -43,6 +50,8 @@ export interface IstioConfig {
 
 /** Knative Serving settings; they land in Knative's own ConfigMaps. */
 export interface KnativeConfig extends KnativeLimits {
+    /** The Knative release (minor) to install: one of KNATIVE_RELEASES, one minor above what is installed at most. */
+    version: KnativeMinor;
     /** Replicas of Serving's and Eventing's control plane. */
     replicas: number;
     /** `config-autoscaler` `scale-to-zero-grace-period`. */
@@ -116,6 +125,11 @@ export interface PlatformConfig {
     eventing: EventingConfig;
     monitoring: MonitoringConfig;
     sources: UpstreamSources;
+    /**
+     * Compatibility rules (compatibility.ts) this stack knowingly breaks: each accepted rule's
+     * findings become a warning on every preview instead of a refusal.
+     */
+    compatibility: { accept: RuleId[] };
 }
 
 /** Defaults of every optional setting, in one place. */
@@ -123,6 +137,7 @@ export const PLATFORM_DEFAULTS = {
     namespace: { broker: true, quota: { cpu: "20", memory: "40Gi", pods: 200 } },
     istio: { replicas: 1, gatewayReplicas: 1, gatewayServiceType: "LoadBalancer", mtls: "STRICT" },
     knative: {
+        version: DEFAULT_KNATIVE,
         replicas: 1,
         maxScaleLimit: 0,
         allowZeroInitialScale: false,
@@ -154,6 +169,7 @@ export const CONFIG_KEYS = [
     "eventing",
     "monitoring",
     "sources",
+    "compatibility",
     "grafanaAdminPassword",
     "logShipperPassword",
 ] as const;
@@ -234,6 +250,10 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         sources: readSources(
             problems,
             section(problems, "sources", config.getObject<Json>("sources"), Object.keys(DEFAULT_SOURCES)),
+        ),
+        compatibility: readCompatibility(
+            problems,
+            section(problems, "compatibility", config.getObject<Json>("compatibility"), ["accept"]),
         ),
     };
     if (result.environment === "prod" && result.istio.mtls !== "STRICT") {
@@ -370,6 +390,9 @@ function readIstio(problems: Problems, istio: Json): IstioConfig {
 
 function readKnative(problems: Problems, knative: Json): KnativeConfig {
     const d = PLATFORM_DEFAULTS.knative;
+    // YAML reads 1.30 as the number 1.3: only a quoted minor names a release.
+    const version = knative.version ?? d.version;
+    const knownVersion = problems.oneOf("knative.version", version, Object.keys(KNATIVE_RELEASES) as KnativeMinor[]);
     const containerConcurrencyMaxLimit = wholeNumber(
         problems,
         "knative.containerConcurrencyMaxLimit",
@@ -392,6 +415,7 @@ function readKnative(problems: Problems, knative: Json): KnativeConfig {
         );
     }
     return {
+        version: knownVersion ? version : d.version,
         replicas: wholeNumber(problems, "knative.replicas", knative.replicas, d.replicas, 1),
         maxScaleLimit: wholeNumber(problems, "knative.maxScaleLimit", knative.maxScaleLimit, d.maxScaleLimit, 0),
         allowZeroInitialScale: flag(
@@ -419,6 +443,17 @@ function readKnative(problems: Problems, knative: Json): KnativeConfig {
             min: 1n,
             why: "must be positive (Knative refuses 0s)",
         }),
+    };
+}
+
+function readCompatibility(problems: Problems, compatibility: Json): PlatformConfig["compatibility"] {
+    const accept: unknown = compatibility.accept ?? [];
+    if (!Array.isArray(accept)) {
+        problems.add("compatibility.accept", `must be a list of rules (${RULE_IDS.join(", ")})`, accept);
+        return { accept: [] };
+    }
+    return {
+        accept: accept.filter((rule): rule is RuleId => problems.oneOf("compatibility.accept", rule, RULE_IDS)),
     };
 }
 

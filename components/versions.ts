@@ -1,20 +1,30 @@
 /**
  * Every upstream version and source the platform installs, in one place.
- *
- * Knative ships its releases together and supports upgrading one minor
- * version at a time: move Serving, net-istio, Eventing and eventing-kafka to
- * the next minor together, `pulumi up` every environment, then the next.
- * net-istio names the Istio it is tested with (its hack/ scripts); Istio moves
- * with it.
+ * Which combinations are supported together is compatibility.ts.
  */
+
+/**
+ * The Knative releases the platform can install, by minor: Serving, net-istio, Eventing and
+ * eventing-kafka-broker ship together. A stack installs the newest unless its config holds it
+ * back (`knative.version`), and moves one minor at a time: Knative supports no other upgrade.
+ * Each is ≥ 1.21: min-scale patched on a live Revision reaches its autoscaler (scheduled warm
+ * capacity relies on it).
+ */
+export const KNATIVE_RELEASES = {
+    "1.22": { serving: "1.22.1", netIstio: "1.22.0", eventing: "1.22.2", eventingKafka: "1.22.0" },
+    // knative/serving v0.50.0 (2026-07-29); the other repositories release the same day.
+    "1.23": { serving: "1.23.0", netIstio: "1.23.0", eventing: "1.23.0", eventingKafka: "1.23.0" },
+} as const;
+
+export type KnativeMinor = keyof typeof KNATIVE_RELEASES;
+export type KnativeRelease = (typeof KNATIVE_RELEASES)[KnativeMinor];
+
+/** The Knative a stack installs unless its config says otherwise: the newest. */
+export const DEFAULT_KNATIVE: KnativeMinor = "1.23";
+
 export const VERSIONS = {
-    /** Istio charts base, istiod and gateway (net-istio knative-v1.22 is tested against 1.29.2). */
+    /** Istio charts base, istiod and gateway (net-istio is tested against 1.29.2: compatibility.ts). */
     istio: "1.29.2",
-    /** ≥ 1.21: min-scale patched on a live Revision reaches its autoscaler (scheduled warm capacity relies on it). */
-    knativeServing: "1.22.1",
-    netIstio: "1.22.0",
-    knativeEventing: "1.22.2",
-    eventingKafka: "1.22.0",
     /** Prometheus Operator, Prometheus and Grafana. */
     kubePrometheusStack: "67.8.0",
     /** Elastic Cloud on Kubernetes operator, and the Elastic Stack it runs. */
@@ -24,6 +34,18 @@ export const VERSIONS = {
     fluentBit: "0.47.0",
     kiali: "2.4.0",
 } as const;
+
+/** Every pinned version a stack installs, with its Knative release's (the `versions` output app stacks read). */
+export function knativeVersionsOf(minor: KnativeMinor): Record<string, string> {
+    const release = KNATIVE_RELEASES[minor];
+    return {
+        ...VERSIONS,
+        knativeServing: release.serving,
+        netIstio: release.netIstio,
+        knativeEventing: release.eventing,
+        eventingKafka: release.eventingKafka,
+    };
+}
 
 /** Where upstream artefacts come from; each can be pointed at a company mirror per stack. */
 export interface UpstreamSources {
@@ -83,38 +105,28 @@ export function manifestUrl(base: string, manifest: KnativeManifest): string {
     return `${base.replace(/\/+$/, "")}/${manifest.repository}/releases/download/knative-v${manifest.version}/${manifest.file}`;
 }
 
-/** The manifests each layer installs, in order. */
-export const MANIFESTS = {
-    servingCrds: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-crds.yaml" },
-    servingCore: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-core.yaml" },
-    // The HPA autoscaler class: without it, revisions with the cpu or memory metric never become ready.
-    servingHpa: { repository: "knative/serving", version: VERSIONS.knativeServing, file: "serving-hpa.yaml" },
-    netIstio: { repository: "knative-extensions/net-istio", version: VERSIONS.netIstio, file: "net-istio.yaml" },
-    eventingCrds: { repository: "knative/eventing", version: VERSIONS.knativeEventing, file: "eventing-crds.yaml" },
-    eventingCore: { repository: "knative/eventing", version: VERSIONS.knativeEventing, file: "eventing-core.yaml" },
-    inMemoryChannel: {
-        repository: "knative/eventing",
-        version: VERSIONS.knativeEventing,
-        file: "in-memory-channel.yaml",
-    },
-    mtChannelBroker: {
-        repository: "knative/eventing",
-        version: VERSIONS.knativeEventing,
-        file: "mt-channel-broker.yaml",
-    },
-    kafkaController: {
-        repository: "knative-extensions/eventing-kafka-broker",
-        version: VERSIONS.eventingKafka,
-        file: "eventing-kafka-controller.yaml",
-    },
-    kafkaBroker: {
-        repository: "knative-extensions/eventing-kafka-broker",
-        version: VERSIONS.eventingKafka,
-        file: "eventing-kafka-broker.yaml",
-    },
-    kafkaSource: {
-        repository: "knative-extensions/eventing-kafka-broker",
-        version: VERSIONS.eventingKafka,
-        file: "eventing-kafka-source.yaml",
-    },
-} as const satisfies Record<string, KnativeManifest>;
+/** The manifests each layer installs, in order, for one Knative release. */
+export function knativeManifests(release: KnativeRelease) {
+    const serving = (file: string) => ({ repository: "knative/serving", version: release.serving, file }) as const;
+    const eventing = (file: string) => ({ repository: "knative/eventing", version: release.eventing, file }) as const;
+    const kafka = (file: string) =>
+        ({ repository: "knative-extensions/eventing-kafka-broker", version: release.eventingKafka, file }) as const;
+    return {
+        servingCrds: serving("serving-crds.yaml"),
+        servingCore: serving("serving-core.yaml"),
+        // The HPA autoscaler class: without it, revisions with the cpu or memory metric never become ready.
+        servingHpa: serving("serving-hpa.yaml"),
+        netIstio: {
+            repository: "knative-extensions/net-istio",
+            version: release.netIstio,
+            file: "net-istio.yaml",
+        } as const,
+        eventingCrds: eventing("eventing-crds.yaml"),
+        eventingCore: eventing("eventing-core.yaml"),
+        inMemoryChannel: eventing("in-memory-channel.yaml"),
+        mtChannelBroker: eventing("mt-channel-broker.yaml"),
+        kafkaController: kafka("eventing-kafka-controller.yaml"),
+        kafkaBroker: kafka("eventing-kafka-broker.yaml"),
+        kafkaSource: kafka("eventing-kafka-source.yaml"),
+    } satisfies Record<string, KnativeManifest>;
+}

@@ -9,7 +9,7 @@
 import { AppNamespaces, clusterProvider } from "../components/cluster.ts";
 import { knativeServingSettings } from "../components/knative-serving.ts";
 import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform-config.ts";
-import { VERSIONS } from "../components/versions.ts";
+import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/versions.ts";
 
 export function platformStandIn() {
     const config = readStackPlatformConfig();
@@ -23,7 +23,7 @@ export function platformStandIn() {
         brokers: Object.fromEntries(config.namespaces.filter((ns) => ns.broker).map((ns) => [ns.name, "default"])),
         kafkaBootstrapServers: [],
         ingressGateway: "istio-ingressgateway.istio-system.svc.cluster.local",
-        versions: VERSIONS,
+        versions: knativeVersionsOf(DEFAULT_KNATIVE),
         /** The data the platform writes into Knative Serving's ConfigMaps, for Knative's webhook stand-in. */
         knativeSettings: knativeServingSettings(config.domain, config.knative),
     };

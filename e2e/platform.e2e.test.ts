@@ -59,28 +59,40 @@ async function secretsReadByPods(world: World): Promise<Set<string>> {
     return read;
 }
 
+/**
+ * A platform stack in a world of its own: a fresh cluster, the mirror, Knative's config webhook,
+ * and the environment's stack with its sources on the mirror (and `configPaths` on top).
+ */
+async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
+    const world = await startWorld();
+    const mirror = await startMirror(join(world.dir, "mirror"));
+    const admission = await startKnativeConfigAdmission(world);
+    const stack = await stackOf(world, PLATFORM, environment, {
+        configPaths: { ...mirrorSources(mirror), ...configPaths },
+    });
+    const stop = async () => {
+        admission.stop();
+        await mirror.stop();
+        await world.stop();
+    };
+    return { world, mirror, stack, stop };
+}
+
 for (const environment of ["dev", "staging", "prod"]) {
     describe(`the ${environment} platform`, () => {
         let world: World;
         let mirror: Mirror;
-        let admission: { stop(): void };
         let stack: automation.Stack;
+        let stop: () => Promise<void>;
         const knative = stackSection(environment, "knative");
         const eventing = stackSection(environment, "eventing");
         const logs = stackSection(environment, "monitoring").logs;
 
         beforeAll(async () => {
-            world = await startWorld();
-            mirror = await startMirror(join(world.dir, "mirror"));
-            admission = await startKnativeConfigAdmission(world);
-            stack = await stackOf(world, PLATFORM, environment, { configPaths: mirrorSources(mirror) });
+            ({ world, mirror, stack, stop } = await platformWorld(environment));
         }, 1_800_000);
 
-        afterAll(async () => {
-            admission.stop();
-            await mirror.stop();
-            await world.stop();
-        });
+        afterAll(() => stop());
 
         test("the policy pack passes the platform's own preview, with its documented exceptions", async () => {
             const preview = await stack.preview({
@@ -257,3 +269,45 @@ for (const environment of ["dev", "staging", "prod"]) {
         }
     });
 }
+
+describe("a Knative upgrade on the simulated cluster, one minor at a time", () => {
+    let world: World;
+    let stack: automation.Stack;
+    let stop: () => Promise<void>;
+
+    beforeAll(async () => {
+        ({ world, stack, stop } = await platformWorld("dev", { "serverless-platform:knative.version": "1.22" }));
+        await stack.up(engineOutput);
+    }, 1_800_000);
+
+    afterAll(() => stop());
+
+    test("1.22 → 1.23 previews as in-place updates, replacing and deleting nothing, and applies", async () => {
+        const installed = await world.kube("GET", "/api/v1/namespaces/knative-serving");
+        expect(installed.metadata.labels["app.kubernetes.io/version"]).toBe("1.22.1");
+        await stack.setConfig("serverless-platform:knative.version", { value: "1.23" }, true);
+        const recorder = stepRecorder();
+        await stack.preview({ onEvent: recorder.onEvent });
+        const changed = recorder.changed();
+        expect(changed.filter((step) => step.op !== "update").map((s) => `${s.op} ${s.name}`)).toEqual([]);
+        expect(changed.map((step) => step.name)).toContain("knative-serving-core:knative-serving");
+        const result = await stack.up(engineOutput);
+        expect(result.summary.result).toBe("succeeded");
+        expect(result.outputs.versions?.value).toMatchObject({ knativeServing: "1.23.0", knativeEventing: "1.23.0" });
+        const upgraded = await world.kube("GET", "/api/v1/namespaces/knative-serving");
+        expect(upgraded.metadata.labels["app.kubernetes.io/version"]).toBe("1.23.0");
+    }, 1_200_000);
+
+    test("a no-change preview follows", async () => {
+        const recorder = stepRecorder();
+        await stack.preview({ onEvent: recorder.onEvent });
+        expect(recorder.changed()).toEqual([]);
+    }, 600_000);
+
+    test("going back is refused at preview, from the release the cluster reports", async () => {
+        await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
+        await expect(stack.preview()).rejects.toThrow(
+            /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
+        );
+    }, 600_000);
+});

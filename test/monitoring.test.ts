@@ -4,7 +4,7 @@ import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitorin
 import { VERSIONS } from "../components/versions.ts";
 import platform from "../index.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
-import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -309,8 +309,8 @@ describe("bad monitoring config fails clearly", () => {
     ];
     test.each(cases)("%s", async (_, monitoring, message) => {
         const registered = await runProgram(
-            () => {
-                expect(() => platform()).toThrow(message);
+            async () => {
+                await expect(platform(FRESH_CLUSTER)).rejects.toThrow(message);
             },
             { config: { ...stackConfig("dev"), "serverless-platform:monitoring": JSON.stringify(monitoring) } },
         );

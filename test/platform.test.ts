@@ -3,9 +3,11 @@ import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { STACK_CONFIG_DIR } from "../components/platform-config.ts";
 import platform from "../index.ts";
-import { MANIFESTS, VERSIONS } from "../components/versions.ts";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, knativeVersionsOf } from "../components/versions.ts";
+
+const KNATIVE = KNATIVE_RELEASES[DEFAULT_KNATIVE];
 import { type Registered, dependsOnNames, find, ofType, runProgram } from "./harness.ts";
-import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
@@ -41,24 +43,24 @@ describe.each(STACKS)("the %s platform", async (env) => {
         const gh = "https://github.com";
         const files = manifestFiles(resources);
         expect(files["knative-serving-crds"]).toBe(
-            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-crds.yaml`,
+            `${gh}/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-crds.yaml`,
         );
         expect(files["knative-serving-core"]).toBe(
-            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-core.yaml`,
+            `${gh}/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-core.yaml`,
         );
         // The cpu and memory metrics need Knative's HPA class.
         expect(files["knative-serving-hpa"]).toBe(
-            `${gh}/knative/serving/releases/download/knative-v${VERSIONS.knativeServing}/serving-hpa.yaml`,
+            `${gh}/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-hpa.yaml`,
         );
         expect(dependsOnNames(find(resources, CONFIG_FILE, "knative-serving-hpa"))).toEqual(["knative-serving-core"]);
         expect(files["knative-serving-net-istio"]).toBe(
-            `${gh}/knative-extensions/net-istio/releases/download/knative-v${VERSIONS.netIstio}/net-istio.yaml`,
+            `${gh}/knative-extensions/net-istio/releases/download/knative-v${KNATIVE.netIstio}/net-istio.yaml`,
         );
         expect(files["knative-eventing-core"]).toBe(
-            `${gh}/knative/eventing/releases/download/knative-v${VERSIONS.knativeEventing}/eventing-core.yaml`,
+            `${gh}/knative/eventing/releases/download/knative-v${KNATIVE.eventing}/eventing-core.yaml`,
         );
         expect(files["knative-eventing-kafka-source"]).toBe(
-            `${gh}/knative-extensions/eventing-kafka-broker/releases/download/knative-v${VERSIONS.eventingKafka}/eventing-kafka-source.yaml`,
+            `${gh}/knative-extensions/eventing-kafka-broker/releases/download/knative-v${KNATIVE.eventingKafka}/eventing-kafka-source.yaml`,
         );
         const broker =
             env === "dev"
@@ -224,7 +226,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
                 allowZeroInitialScale: !prod,
                 containerConcurrencyMaxLimit: 1000,
             },
-            versions: VERSIONS,
+            versions: knativeVersionsOf(DEFAULT_KNATIVE),
         });
     });
 });
@@ -254,7 +256,7 @@ describe("mirrors for air-gapped installs", () => {
             "registry.mirror.example.com/istio",
         );
         expect(manifestFiles(resources)["knative-serving-crds"]).toBe(
-            `/srv/mirror/github/${MANIFESTS.servingCrds.repository}/releases/download/knative-v${VERSIONS.knativeServing}/serving-crds.yaml`,
+            `/srv/mirror/github/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-crds.yaml`,
         );
         // The image rewrite is a transform on each manifest; its effect is tested in values.test.ts.
         expect(find(resources, CONFIG_FILE, "knative-eventing-crds").options.transforms).toHaveLength(1);
@@ -267,12 +269,12 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "an unknown key",
             { "serverless-platform:maxScaleLimit": "5" },
-            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources, grafanaAdminPassword, logShipperPassword (got "maxScaleLimit")`,
+            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources, compatibility, grafanaAdminPassword, logShipperPassword (got "maxScaleLimit")`,
         ],
         [
             "an unknown key in a section",
             { "serverless-platform:knative": '{"replica": 2}' },
-            `${S}: knative.replica is not a known key; known keys: replicas, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit, scaleToZeroGracePeriod, stableWindow, targetConcurrency, progressDeadline (got "replica")`,
+            `${S}: knative.replica is not a known key; known keys: version, replicas, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit, scaleToZeroGracePeriod, stableWindow, targetConcurrency, progressDeadline (got "replica")`,
         ],
         [
             "an unknown environment",
@@ -373,8 +375,8 @@ describe("a bad stack config fails with a message naming the key, the value and 
     /** The program refuses `config` with `message`, before registering anything but the stack. */
     async function refused(config: Record<string, string>, message: string): Promise<void> {
         const registered = await runProgram(
-            () => {
-                expect(() => platform()).toThrow(message);
+            async () => {
+                await expect(platform(FRESH_CLUSTER)).rejects.toThrow(message);
             },
             { config },
         );

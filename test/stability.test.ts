@@ -8,7 +8,7 @@ import { describe, expect, test } from "vitest";
 import { ServerlessService, type ServerlessServiceArgs, Traffic } from "../components/index.ts";
 import platform from "../index.ts";
 import { type Registered, runProgram } from "./harness.ts";
-import { stackConfig } from "./stacks.ts";
+import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
 
 const identities = (resources: Registered[]) =>
     resources.map((r) => `${r.parentName ?? ""}|${r.type}|${r.name}|${String(r.inputs.metadata?.name ?? "")}`).sort();
@@ -31,8 +31,8 @@ describe("the platform: updates keep every name and URN", () => {
         ],
         ["metrics retention", withSection("monitoring", { metrics: { retention: "5d", persistent: false } })],
     ])("%s", async (_, config) => {
-        const before = await runProgram(() => platform(), { config: base });
-        const after = await runProgram(() => platform(), { config });
+        const before = await runProgram(() => platform(FRESH_CLUSTER), { config: base });
+        const after = await runProgram(() => platform(FRESH_CLUSTER), { config });
         expect(inputsOf(after)).not.toBe(inputsOf(before));
         expect(identities(after)).toEqual(identities(before));
     });

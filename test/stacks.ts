@@ -1,3 +1,4 @@
+import type { ClusterFacts } from "../components/compatibility.ts";
 /** Reads the platform's stack files the way the Pulumi CLI hands them to a program. */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -35,12 +36,16 @@ export function stackConfig(env: string): Record<string, string> {
     };
 }
 
+/** The target cluster as the compatibility check reads it: the Kubernetes the platform is tested on, no Knative yet. */
+export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
+    Promise.resolve({ kubernetes: "1.34", installedKnative: undefined });
+
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */
 export async function deployPlatform(env: string, override: Record<string, string> = {}) {
     let outputs: Record<string, any> = {};
     const resources = await runProgram(
-        () => {
-            outputs = platform();
+        async () => {
+            outputs = await platform(FRESH_CLUSTER);
         },
         { stack: env, config: { ...stackConfig(env), ...override } },
     );

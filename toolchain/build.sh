@@ -113,11 +113,19 @@ cluster() {
   [ -f "$kubernetes_mod" ] || fail "could not download k8s.io/kubernetes@$KUBERNETES_VERSION from the module proxy"
   staging_version="v0.${KUBERNETES_VERSION#v1.}"
   replaces="$(grep -E '^\s+k8s.io/[a-z-]+ => ./staging' "$kubernetes_mod" | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}')"
+  # The version stamped as upstream's release build does (hack/lib/version.sh): the API server's /version
+  # then reports the release, which the platform's compatibility check reads as on a real cluster.
+  local minor="${KUBERNETES_VERSION#v1.}" stamp="" package
+  minor="${minor%%.*}"
+  for package in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    stamp+=" -X $package.gitVersion=$KUBERNETES_VERSION -X $package.gitMajor=1 -X $package.gitMinor=$minor"
+    stamp+=" -X $package.gitTreeState=clean"
+  done
   local component
   for component in kube-apiserver kube-controller-manager kube-scheduler; do
     upstream "$component" "$KUBERNETES_VERSION" k8s.io/kubernetes "k8s.io/kubernetes/cmd/$component" \
-      "$bin/$component-$KUBERNETES_VERSION" "$replaces"
-    echo "${component}=$bin/$component-$KUBERNETES_VERSION"
+      "$bin/$component-$KUBERNETES_VERSION-stamped" "$replaces" "$stamp"
+    echo "${component}=$bin/$component-$KUBERNETES_VERSION-stamped"
   done
   upstream kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok "$bin/kwok-$KWOK_VERSION"
   # The kwok command takes its stages from a config file; kwokctl's defaults are these five, which make

@@ -10,7 +10,12 @@
  * knative/eventing `config/`, net-istio `config/` and eventing-kafka-broker
  * `control-plane/config/eventing-kafka-broker` directories at the pinned releases.
  */
-import { MANIFESTS, KNATIVE_RELEASE_REGISTRY, type KnativeManifest } from "../../components/versions.ts";
+import {
+    KNATIVE_RELEASES,
+    KNATIVE_RELEASE_REGISTRY,
+    type KnativeManifest,
+    knativeManifests,
+} from "../../components/versions.ts";
 import { type Obj, configMap, crd, digestImage, hpa, pdb, service, workload } from "./objects.ts";
 
 const SERVING = "knative-serving";
@@ -263,12 +268,30 @@ const STAND_INS: Record<string, () => Obj[]> = {
     ],
 };
 
-/** The stand-in objects of one release manifest. */
+/**
+ * The stand-in objects of one release manifest. Knative labels every object of a release with
+ * its version (`app.kubernetes.io/version`); the platform reads the installed release from the
+ * knative-serving Namespace's.
+ */
 export function knativeStandIn(manifest: KnativeManifest): Obj[] {
     const objects = STAND_INS[manifest.file];
     if (objects === undefined) throw new Error(`the mirror fixture has no stand-in for ${manifest.file}`);
-    return objects();
+    return objects().map((object) => {
+        const metadata = object.metadata as { labels?: Record<string, string> };
+        const labelled = {
+            ...object,
+            metadata: { ...metadata, labels: { ...metadata.labels, "app.kubernetes.io/version": manifest.version } },
+        };
+        // Each release's images have digests of their own.
+        return JSON.parse(
+            JSON.stringify(labelled).replace(/@sha256:([0-9a-f]{64})/g, (_, digest: string) =>
+                digestImage(`${digest}@${manifest.version}`).slice(-"@sha256:".length - 64),
+            ),
+        ) as Obj;
+    });
 }
 
-/** Every manifest the platform installs. */
-export const KNATIVE_MANIFESTS: KnativeManifest[] = Object.values(MANIFESTS);
+/** Every manifest the platform installs, for every Knative release it can install. */
+export const KNATIVE_MANIFESTS: KnativeManifest[] = Object.values(KNATIVE_RELEASES).flatMap((release) =>
+    Object.values(knativeManifests(release)),
+);

@@ -1,0 +1,171 @@
+/**
+ * Which versions are supported together, as code. Each rule names its source; at preview the
+ * platform checks its pins against the target cluster (the Kubernetes version its API server
+ * reports, and the Knative installed there) and refuses an unsupported combination with a
+ * message naming both versions, the rule and its source, unless the stack accepts that rule
+ * (`compatibility.accept`), which then prints a warning on every preview. A pinned version that
+ * a rule has no row for is a warning: the pair is unchecked, not known to be bad.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { InvalidArgumentsError } from "./serverless/problems.ts";
+import { type KnativeMinor, VERSIONS } from "./versions.ts";
+
+/** What the preview knows about the target cluster. */
+export interface ClusterFacts {
+    /** The API server's version, `major.minor` (e.g. "1.34"). */
+    kubernetes: string;
+    /** The Knative Serving release installed there (`major.minor`), or undefined on a fresh cluster. */
+    installedKnative: string | undefined;
+}
+
+/** What the platform is about to install. */
+export interface Target {
+    knative: KnativeMinor;
+    istio: string;
+    eck: string;
+}
+
+export interface Finding {
+    rule: RuleId;
+    /** `unsupported`: refused unless accepted; `unchecked`: the matrix has no row for the pair. */
+    kind: "unsupported" | "unchecked";
+    message: string;
+}
+
+/** `major.minor` of a version string such as "v1.34.4", "1.29.2" or "1.23". */
+export function minorOf(version: string): string {
+    const match = /^v?(\d+)\.(\d+)/.exec(version);
+    if (match === null) throw new Error(`not a version: "${version}"`);
+    return `${match[1]}.${match[2]}`;
+}
+
+/** Compares two `major.minor` versions. */
+function compareMinor(a: string, b: string): number {
+    const [aMajor, aMinor] = minorOf(a).split(".").map(Number) as [number, number];
+    const [bMajor, bMinor] = minorOf(b).split(".").map(Number) as [number, number];
+    return aMajor - bMajor || aMinor - bMinor;
+}
+
+interface Rule {
+    id: string;
+    /** Where the rule's rows come from; re-read it when bumping. */
+    source: string;
+    check(target: Target, cluster: ClusterFacts): Omit<Finding, "rule"> | undefined;
+}
+
+/** The minimum Kubernetes of each Knative release. */
+const KNATIVE_MINIMUM_KUBERNETES: Record<KnativeMinor, string> = { "1.22": "1.34", "1.23": "1.34" };
+/** The Istio releases net-istio's own CI runs each Knative release against. */
+const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, readonly string[]> = { "1.22": ["1.29"], "1.23": ["1.29"] };
+/** The Kubernetes range each ECK operator release supports. */
+const ECK_KUBERNETES: Record<string, readonly [string, string]> = { "2.16": ["1.27", "1.31"] };
+
+const RULES = [
+    {
+        id: "knative-kubernetes",
+        source: "knative.dev/pkg version/version.go DefaultKubernetesMinVersion (v1.34.0 in knative/serving v0.50.0, Knative 1.23; v1.34.0 for 1.22)",
+        check: (target, cluster) => {
+            const minimum = KNATIVE_MINIMUM_KUBERNETES[target.knative];
+            return compareMinor(cluster.kubernetes, minimum) < 0
+                ? {
+                      kind: "unsupported",
+                      message: `Knative ${target.knative} needs Kubernetes ≥ ${minimum}; the cluster runs ${cluster.kubernetes}`,
+                  }
+                : undefined;
+        },
+    },
+    {
+        id: "knative-one-minor-at-a-time",
+        source: "Knative's upgrade guide: upgrade one minor version at a time, never down (knative.dev/docs/install/upgrade/)",
+        check: (target, cluster) => {
+            const installed = cluster.installedKnative;
+            if (installed === undefined) return undefined;
+            const step = compareMinor(target.knative, installed);
+            if (step < 0) {
+                return {
+                    kind: "unsupported",
+                    message: `Knative ${target.knative} cannot replace the installed ${installed}: Knative has no downgrade path`,
+                };
+            }
+            const [major, minor] = minorOf(installed).split(".").map(Number) as [number, number];
+            const between = Array.from({ length: Math.max(0, step - 1) }, (_, i) => `${major}.${minor + i + 1}`);
+            return between.length > 0
+                ? {
+                      kind: "unsupported",
+                      message: `Knative ${target.knative} cannot be installed over ${installed}: go through ${between.join(", then ")} first (set knative.version to each, up, check, then the next)`,
+                  }
+                : undefined;
+        },
+    },
+    {
+        id: "net-istio-istio",
+        source: "net-istio's CI installs third_party/istio-latest: Istio 1.29.2 at knative-v1.22 (v0.49.0) and on main when 1.23 branched (2026-06)",
+        check: (target) => {
+            const tested = NET_ISTIO_TESTED_ISTIO[target.knative];
+            return tested.includes(minorOf(target.istio))
+                ? undefined
+                : {
+                      kind: "unsupported",
+                      message: `net-istio ${target.knative} is tested against Istio ${tested.join(", ")}, not ${target.istio}`,
+                  };
+        },
+    },
+    {
+        id: "eck-kubernetes",
+        source: "ECK's supported versions: 2.16 supports Kubernetes 1.27-1.31 (elastic.co, ECK 2.16 release)",
+        check: (target, cluster) => {
+            const range = ECK_KUBERNETES[minorOf(target.eck)];
+            if (range === undefined) {
+                return { kind: "unchecked", message: `ECK ${target.eck} has no Kubernetes range in the matrix` };
+            }
+            const [low, high] = range;
+            return compareMinor(cluster.kubernetes, low) < 0 || compareMinor(cluster.kubernetes, high) > 0
+                ? {
+                      kind: "unsupported",
+                      message: `ECK ${target.eck} supports Kubernetes ${low}-${high}; the cluster runs ${cluster.kubernetes}`,
+                  }
+                : undefined;
+        },
+    },
+] as const satisfies readonly Rule[];
+
+export type RuleId = (typeof RULES)[number]["id"];
+export const RULE_IDS: readonly RuleId[] = RULES.map((rule) => rule.id);
+
+/** The pins a stack installs: its Knative release and the platform's other pins. */
+export function targetOf(knative: KnativeMinor): Target {
+    return { knative, istio: VERSIONS.istio, eck: VERSIONS.eckOperator };
+}
+
+/** Every finding for the target on this cluster, each naming its rule and source. */
+export function checkCompatibility(target: Target, cluster: ClusterFacts): Finding[] {
+    return RULES.flatMap((rule: Rule) => {
+        const found = rule.check(target, cluster);
+        return found === undefined
+            ? []
+            : [
+                  {
+                      rule: rule.id as RuleId,
+                      kind: found.kind,
+                      message: `${found.message} (rule ${rule.id}; source: ${rule.source})`,
+                  },
+              ];
+    });
+}
+
+/**
+ * Refuses the unsupported findings the stack has not accepted, all at once, naming the stack;
+ * warns of the accepted and the unchecked ones (on every preview, as long as they hold).
+ */
+export function enforceCompatibility(findings: Finding[], accepted: readonly RuleId[], stack: string): void {
+    const refused = findings.filter((f) => f.kind === "unsupported" && !accepted.includes(f.rule));
+    for (const finding of findings.filter((f) => !refused.includes(f))) {
+        const why = finding.kind === "unsupported" ? "accepted by compatibility.accept" : "unchecked";
+        void pulumi.log.warn(`${stack}: ${finding.message} [${why}]`);
+    }
+    if (refused.length > 0) {
+        throw new InvalidArgumentsError(
+            refused.map((f) => `${stack}: ${f.message}. To proceed anyway, add "${f.rule}" to compatibility.accept.`),
+        );
+    }
+}
