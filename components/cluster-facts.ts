@@ -1,11 +1,11 @@
 /**
  * Reads what the compatibility check needs from the target cluster, with the same kubeconfig or
  * context the Kubernetes provider uses: the API server's version (`/version`, readable by any
- * authenticated user) and the Knative Serving release installed there (the
- * `app.kubernetes.io/version` label Knative's release manifests put on the `knative-serving`
- * Namespace).
+ * authenticated user), the Knative Serving release installed there (the `app.kubernetes.io/version`
+ * label Knative's release manifests put on the `knative-serving` Namespace), the Istio release
+ * (the tag of istiod's image) and the Elastic Stack version of the platform's Elasticsearch.
  */
-import { CoreV1Api, KubeConfig, VersionApi } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi } from "@kubernetes/client-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { type ClusterFacts, minorOf } from "./compatibility.ts";
 
@@ -33,17 +33,40 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
         if (target.context !== undefined) config.setCurrentContext(target.context);
     }
     const version = await config.makeApiClient(VersionApi).getCode();
-    const namespace = await config
-        .makeApiClient(CoreV1Api)
-        .readNamespace({ name: "knative-serving" })
-        .catch((error: unknown) => {
-            if ((error as { code?: number }).code === 404) return undefined;
-            throw error;
-        });
-    const installed = namespace?.metadata?.labels?.["app.kubernetes.io/version"];
+    const core = config.makeApiClient(CoreV1Api);
+    const [namespace, istiod, elasticsearch] = await Promise.all([
+        orNothing(core.readNamespace({ name: "knative-serving" })),
+        orNothing(
+            config.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "istiod", namespace: "istio-system" }),
+        ),
+        orNothing(
+            config.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+                group: "elasticsearch.k8s.elastic.co",
+                version: "v1",
+                namespace: "monitoring",
+                plural: "elasticsearches",
+                name: "logs",
+            }) as Promise<{ spec?: { version?: string } }>,
+        ),
+    ]);
+    const istioImage = istiod?.spec?.template.spec?.containers[0]?.image;
     return {
         kubernetes: minorOf(version.gitVersion),
-        // A development build is labelled "devel": no release to upgrade from.
-        installedKnative: installed !== undefined && /^v?\d+\.\d+/.test(installed) ? minorOf(installed) : undefined,
+        installedKnative: releaseOf(namespace?.metadata?.labels?.["app.kubernetes.io/version"]),
+        installedIstio: releaseOf(istioImage?.slice(istioImage.lastIndexOf(":") + 1)),
+        installedElasticsearch: releaseOf(elasticsearch?.spec?.version),
     };
+}
+
+/** The object, or undefined where the cluster has none (404: not installed, or its CRD is not). */
+function orNothing<T>(request: Promise<T>): Promise<T | undefined> {
+    return request.catch((error: unknown) => {
+        if ((error as { code?: number }).code === 404) return undefined;
+        throw error;
+    });
+}
+
+/** `major.minor` of a release label or tag; a development build ("devel", "latest") names no release. */
+function releaseOf(version: string | undefined): string | undefined {
+    return version !== undefined && /^v?\d+\.\d+/.test(version) ? minorOf(version) : undefined;
 }

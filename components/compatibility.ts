@@ -16,6 +16,10 @@ export interface ClusterFacts {
     kubernetes: string;
     /** The Knative Serving release installed there (`major.minor`), or undefined on a fresh cluster. */
     installedKnative: string | undefined;
+    /** The Istio release installed there (`major.minor`), if any. */
+    installedIstio: string | undefined;
+    /** The Elastic Stack version of the platform's Elasticsearch (`major.minor`), if any. */
+    installedElasticsearch: string | undefined;
 }
 
 /** What the platform is about to install. */
@@ -23,6 +27,7 @@ export interface Target {
     knative: KnativeMinor;
     istio: string;
     eck: string;
+    elasticsearch: string;
 }
 
 export interface Finding {
@@ -44,6 +49,31 @@ function compareMinor(a: string, b: string): number {
     const [aMajor, aMinor] = minorOf(a).split(".").map(Number) as [number, number];
     const [bMajor, bMinor] = minorOf(b).split(".").map(Number) as [number, number];
     return aMajor - bMajor || aMinor - bMinor;
+}
+
+/** A move from `installed` to `target` that skips a minor or goes down, for a product upgraded one minor at a time. */
+function oneMinorAtATime(
+    product: string,
+    target: string,
+    installed: string | undefined,
+    how: string,
+): Omit<Finding, "rule"> | undefined {
+    if (installed === undefined) return undefined;
+    const step = compareMinor(target, installed);
+    if (step < 0) {
+        return {
+            kind: "unsupported",
+            message: `${product} ${minorOf(target)} cannot replace the installed ${installed}: ${product} has no downgrade path`,
+        };
+    }
+    const [major, minor] = minorOf(installed).split(".").map(Number) as [number, number];
+    const between = Array.from({ length: Math.max(0, step - 1) }, (_, i) => `${major}.${minor + i + 1}`);
+    return between.length > 0
+        ? {
+              kind: "unsupported",
+              message: `${product} ${minorOf(target)} cannot be installed over ${installed}: go through ${between.join(", then ")} first (${how}, up, check, then the next)`,
+          }
+        : undefined;
 }
 
 interface Rule {
@@ -77,24 +107,27 @@ const RULES = [
     {
         id: "knative-one-minor-at-a-time",
         source: "Knative's upgrade guide: upgrade one minor version at a time, never down (knative.dev/docs/install/upgrade/)",
+        check: (target, cluster) =>
+            oneMinorAtATime("Knative", target.knative, cluster.installedKnative, "set knative.version to each"),
+    },
+    {
+        id: "istio-one-minor-at-a-time",
+        source: "Istio's in-place upgrade guide: one minor version at a time (istio.io/latest/docs/setup/upgrade/in-place/)",
+        check: (target, cluster) =>
+            oneMinorAtATime("Istio", target.istio, cluster.installedIstio, "pin each in components/versions.ts"),
+    },
+    {
+        id: "elasticsearch-major-upgrade",
+        source: "Elastic's upgrade guide: a major upgrade starts from the last minor of the previous major, after the Upgrade Assistant's checks (elastic.co/docs/deploy-manage/upgrade)",
         check: (target, cluster) => {
-            const installed = cluster.installedKnative;
-            if (installed === undefined) return undefined;
-            const step = compareMinor(target.knative, installed);
-            if (step < 0) {
-                return {
-                    kind: "unsupported",
-                    message: `Knative ${target.knative} cannot replace the installed ${installed}: Knative has no downgrade path`,
-                };
+            const installed = cluster.installedElasticsearch;
+            if (installed === undefined || minorOf(target.elasticsearch).split(".")[0] === installed.split(".")[0]) {
+                return undefined;
             }
-            const [major, minor] = minorOf(installed).split(".").map(Number) as [number, number];
-            const between = Array.from({ length: Math.max(0, step - 1) }, (_, i) => `${major}.${minor + i + 1}`);
-            return between.length > 0
-                ? {
-                      kind: "unsupported",
-                      message: `Knative ${target.knative} cannot be installed over ${installed}: go through ${between.join(", then ")} first (set knative.version to each, up, check, then the next)`,
-                  }
-                : undefined;
+            return {
+                kind: "unsupported",
+                message: `Elasticsearch ${target.elasticsearch} is a major upgrade of the installed ${installed}: run the Upgrade Assistant from the last minor of ${installed.split(".")[0]}.x, then accept this rule for the upgrade's preview`,
+            };
         },
     },
     {
@@ -134,7 +167,7 @@ export const RULE_IDS: readonly RuleId[] = RULES.map((rule) => rule.id);
 
 /** The pins a stack installs: its Knative release and the platform's other pins. */
 export function targetOf(knative: KnativeMinor): Target {
-    return { knative, istio: VERSIONS.istio, eck: VERSIONS.eckOperator };
+    return { knative, istio: VERSIONS.istio, eck: VERSIONS.eckOperator, elasticsearch: VERSIONS.elasticStack };
 }
 
 /** Every finding for the target on this cluster, each naming its rule and source. */

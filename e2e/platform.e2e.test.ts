@@ -7,7 +7,12 @@
  * server or reported by the engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { readClusterFacts } from "../components/cluster-facts.ts";
+import { minorOf } from "../components/compatibility.ts";
+import { VERSIONS } from "../components/versions.ts";
 import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
@@ -297,6 +302,19 @@ describe("a Knative upgrade on the simulated cluster, one minor at a time", () =
         const upgraded = await world.kube("GET", "/api/v1/namespaces/knative-serving");
         expect(upgraded.metadata.labels["app.kubernetes.io/version"]).toBe("1.23.0");
     }, 1_200_000);
+
+    test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {
+        const facts = await readClusterFacts({
+            kubeconfig: pulumi.output(readFileSync(world.cluster.kubeconfig, "utf8")),
+            context: undefined,
+        });
+        expect(facts).toEqual({
+            kubernetes: minorOf(world.cluster.kubernetesVersion),
+            installedKnative: "1.23",
+            installedIstio: minorOf(VERSIONS.istio),
+            installedElasticsearch: minorOf(VERSIONS.elasticStack),
+        });
+    });
 
     test("a no-change preview follows", async () => {
         const recorder = stepRecorder();

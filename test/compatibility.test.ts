@@ -1,47 +1,67 @@
 import { describe, expect, test } from "vitest";
-import { checkCompatibility, enforceCompatibility, minorOf, targetOf } from "../components/compatibility.ts";
+import {
+    type ClusterFacts,
+    checkCompatibility,
+    enforceCompatibility,
+    minorOf,
+    targetOf,
+} from "../components/compatibility.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
 import { stackConfig } from "./stacks.ts";
 
 const DEV = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
 
+/** A 1.34 cluster with `installed` on it. */
+function cluster(installed: Partial<ClusterFacts> = {}): ClusterFacts {
+    return {
+        kubernetes: "1.34",
+        installedKnative: undefined,
+        installedIstio: undefined,
+        installedElasticsearch: undefined,
+        ...installed,
+    };
+}
+
 describe("the compatibility matrix", () => {
     test("the pinned releases pass on the Kubernetes the platform runs on, but for the accepted ECK gap", () => {
-        const findings = checkCompatibility(targetOf("1.23"), { kubernetes: "1.34", installedKnative: "1.22" });
+        const findings = checkCompatibility(targetOf("1.23"), cluster({ installedKnative: "1.22" }));
         expect(findings.map((f) => `${f.kind} ${f.rule}`)).toEqual(["unsupported eck-kubernetes"]);
     });
 
     test("a cluster below Knative's minimum is refused, naming both versions, the rule and its source", () => {
-        const findings = checkCompatibility(targetOf("1.23"), { kubernetes: "1.33", installedKnative: undefined });
+        const findings = checkCompatibility(targetOf("1.23"), cluster({ kubernetes: "1.33" }));
         expect(findings[0]?.message).toBe(
             "Knative 1.23 needs Kubernetes ≥ 1.34; the cluster runs 1.33 (rule knative-kubernetes; source: knative.dev/pkg version/version.go DefaultKubernetesMinVersion (v1.34.0 in knative/serving v0.50.0, Knative 1.23; v1.34.0 for 1.22))",
         );
     });
 
     test("a Knative upgrade that skips a minor is refused, naming the releases to go through", () => {
-        const skip = checkCompatibility(targetOf("1.23"), { kubernetes: "1.34", installedKnative: "1.21" });
+        const skip = checkCompatibility(targetOf("1.23"), cluster({ installedKnative: "1.21" }));
         expect(skip.find((f) => f.rule === "knative-one-minor-at-a-time")?.message).toMatch(
             /^Knative 1\.23 cannot be installed over 1\.21: go through 1\.22 first/,
         );
-        const down = checkCompatibility(targetOf("1.22"), { kubernetes: "1.34", installedKnative: "1.23" });
+        const down = checkCompatibility(targetOf("1.22"), cluster({ installedKnative: "1.23" }));
         expect(down.find((f) => f.rule === "knative-one-minor-at-a-time")?.message).toMatch(
             /^Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path/,
         );
         for (const installed of [undefined, "1.22", "1.23"]) {
-            const ok = checkCompatibility(targetOf("1.23"), { kubernetes: "1.34", installedKnative: installed });
+            const ok = checkCompatibility(targetOf("1.23"), cluster({ installedKnative: installed }));
             expect(ok.filter((f) => f.rule === "knative-one-minor-at-a-time")).toEqual([]);
         }
     });
 
     test("versions are compared by minor, not as text", () => {
         expect(minorOf("v1.34.4")).toBe("1.34");
-        const findings = checkCompatibility(targetOf("1.23"), { kubernetes: "1.100", installedKnative: undefined });
+        const findings = checkCompatibility(targetOf("1.23"), cluster({ kubernetes: "1.100" }));
         expect(findings.filter((f) => f.rule === "knative-kubernetes")).toEqual([]);
     });
 
     test("refusals come all at once naming the stack and the way out; accepted rules do not refuse", () => {
-        const findings = checkCompatibility(targetOf("1.23"), { kubernetes: "1.33", installedKnative: "1.21" });
+        const findings = checkCompatibility(
+            targetOf("1.23"),
+            cluster({ kubernetes: "1.33", installedKnative: "1.21" }),
+        );
         expect(() => {
             enforceCompatibility(findings, [], DEV);
         }).toThrow(
@@ -57,13 +77,40 @@ describe("the compatibility matrix", () => {
     });
 });
 
+describe("Istio and Elasticsearch upgrades", () => {
+    test("Istio moves one minor at a time, never down", () => {
+        const rule = (installedIstio: string) =>
+            checkCompatibility({ ...targetOf("1.23"), istio: "1.31.1" }, cluster({ installedIstio })).find(
+                (f) => f.rule === "istio-one-minor-at-a-time",
+            )?.message;
+        expect(rule("1.29")).toMatch(/^Istio 1\.31 cannot be installed over 1\.29: go through 1\.30 first/);
+        expect(rule("1.30")).toBeUndefined();
+        expect(rule("1.32")).toMatch(/^Istio 1\.31 cannot replace the installed 1\.32/);
+    });
+
+    test("a major Elasticsearch upgrade is refused until accepted; minors pass", () => {
+        const findings = (installedElasticsearch: string) =>
+            checkCompatibility(
+                { ...targetOf("1.23"), elasticsearch: "9.1.0" },
+                cluster({ installedElasticsearch }),
+            ).filter((f) => f.rule === "elasticsearch-major-upgrade");
+        expect(findings("8.19")[0]?.message).toMatch(
+            /^Elasticsearch 9\.1\.0 is a major upgrade of the installed 8\.19: run the Upgrade Assistant from the last minor of 8\.x/,
+        );
+        expect(findings("9.0")).toEqual([]);
+        expect(() => {
+            enforceCompatibility(findings("8.19"), ["elasticsearch-major-upgrade"], DEV);
+        }).not.toThrow();
+    });
+});
+
 describe("the program checks the target cluster before registering anything", () => {
     test("an unsupported cluster stops the program with the matrix's message", async () => {
         const registered = await runProgram(
             async () => {
-                await expect(
-                    platform(() => Promise.resolve({ kubernetes: "1.34", installedKnative: "1.21" })),
-                ).rejects.toThrow(/go through 1\.22 first/);
+                await expect(platform(() => Promise.resolve(cluster({ installedKnative: "1.21" })))).rejects.toThrow(
+                    /go through 1\.22 first/,
+                );
             },
             { stack: "dev", config: stackConfig("dev") },
         );
@@ -73,9 +120,9 @@ describe("the program checks the target cluster before registering anything", ()
     test("an unknown rule in compatibility.accept is a config error", async () => {
         await runProgram(
             async () => {
-                await expect(
-                    platform(() => Promise.resolve({ kubernetes: "1.34", installedKnative: undefined })),
-                ).rejects.toThrow(/compatibility\.accept must be one of .*eck-kubernetes.*\(got "eck"\)/);
+                await expect(platform(() => Promise.resolve(cluster()))).rejects.toThrow(
+                    /compatibility\.accept must be one of .*eck-kubernetes.*\(got "eck"\)/,
+                );
             },
             {
                 stack: "dev",

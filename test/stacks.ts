@@ -36,9 +36,14 @@ export function stackConfig(env: string): Record<string, string> {
     };
 }
 
-/** The target cluster as the compatibility check reads it: the Kubernetes the platform is tested on, no Knative yet. */
+/** The target cluster as the compatibility check reads it: the Kubernetes the platform is tested on, nothing installed. */
 export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
-    Promise.resolve({ kubernetes: "1.34", installedKnative: undefined });
+    Promise.resolve({
+        kubernetes: "1.34",
+        installedKnative: undefined,
+        installedIstio: undefined,
+        installedElasticsearch: undefined,
+    });
 
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */
 export async function deployPlatform(env: string, override: Record<string, string> = {}) {
