@@ -131,6 +131,12 @@ for (const environment of ["dev", "staging", "prod"]) {
                     { "progress-deadline": "0s" },
                     /progress-deadline cannot be a non-positive duration/,
                 ],
+                // The metrics keys the platform sets are Knative's own: an unknown protocol is refused.
+                [
+                    "config-observability",
+                    { "metrics-protocol": "carrier-pigeon" },
+                    /unsupported protocol "carrier-pigeon"/,
+                ],
             ] as const;
             for (const [configMap, data, message] of refusals) {
                 const refused = world.kube(

@@ -8,16 +8,14 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	network "knative.dev/networking/pkg"
 	netcfg "knative.dev/networking/pkg/config"
 	"knative.dev/pkg/leaderelection"
 	"knative.dev/pkg/logging"
-	"knative.dev/pkg/metrics"
-	tracingconfig "knative.dev/pkg/tracing/config"
 	apisconfig "knative.dev/serving/pkg/apis/config"
 	autoscalerconfig "knative.dev/serving/pkg/autoscaler/config"
 	"knative.dev/serving/pkg/deployment"
 	"knative.dev/serving/pkg/gc"
+	o11yconfigmap "knative.dev/serving/pkg/observability/configmap"
 	domainconfig "knative.dev/serving/pkg/reconciler/route/config"
 )
 
@@ -32,13 +30,12 @@ func parse[T any](constructor func(*corev1.ConfigMap) (T, error)) func(*corev1.C
 // servingConfigParsers are the ConfigMaps Knative Serving's config webhook validates, each with the
 // constructor its webhook registers (cmd/webhook/main.go: configmaps.NewAdmissionController).
 var servingConfigParsers = map[string]func(*corev1.ConfigMap) error{
-	tracingconfig.ConfigName:       parse(tracingconfig.NewTracingConfigFromConfigMap),
 	autoscalerconfig.ConfigName:    parse(autoscalerconfig.NewConfigFromConfigMap),
 	gc.ConfigName:                  parse(gc.NewConfigFromConfigMapFunc(context.Background())),
-	netcfg.ConfigMapName:           parse(network.NewConfigFromConfigMap),
+	netcfg.ConfigMapName:           parse(netcfg.NewConfigFromConfigMap),
 	deployment.ConfigName:          parse(deployment.NewConfigFromConfigMap),
 	apisconfig.FeaturesConfigName:  parse(apisconfig.NewFeaturesConfigFromConfigMap),
-	metrics.ConfigMapName():        parse(metrics.NewObservabilityConfigFromConfigMap),
+	o11yconfigmap.Name():           parse(o11yconfigmap.Parse),
 	logging.ConfigMapName():        parse(logging.NewConfigFromConfigMap),
 	leaderelection.ConfigMapName(): parse(leaderelection.NewConfigFromConfigMap),
 	domainconfig.DomainConfigName:  parse(domainconfig.NewDomainFromConfigMap),
