@@ -135,7 +135,7 @@ for (const environment of ["dev", "staging", "prod"]) {
                 [
                     "config-observability",
                     { "metrics-protocol": "carrier-pigeon" },
-                    /unsupported protocol "carrier-pigeon"/,
+                    /unsupported protocol \\"carrier-pigeon/,
                 ],
             ] as const;
             for (const [configMap, data, message] of refusals) {
