@@ -23,11 +23,16 @@ import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/versions.ts";
 export default async function platform(readFacts: (target: ClusterTarget) => Promise<ClusterFacts> = readClusterFacts) {
     const config = readStackPlatformConfig();
     // Before anything is registered: refuse what the target cluster does not support together.
-    const cluster = await readFacts(config.kubernetes);
+    const stack = `Stack "${pulumi.getStack()}" (${STACK_CONFIG_DIR}/Pulumi.${pulumi.getStack()}.yaml)`;
+    const cluster = await readFacts(config.kubernetes).catch((error: unknown) => {
+        throw new pulumi.RunError(
+            `${stack}: cannot read the versions of the cluster it names, which the compatibility check needs: ${error instanceof Error ? error.message : String(error)}`,
+        );
+    });
     enforceCompatibility(
         checkCompatibility(targetOf(config.knative.version), cluster),
         config.compatibility.accept,
-        `Stack "${pulumi.getStack()}" (${STACK_CONFIG_DIR}/Pulumi.${pulumi.getStack()}.yaml)`,
+        stack,
     );
 
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);

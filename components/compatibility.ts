@@ -1,7 +1,7 @@
 /**
  * Which versions are supported together, as code. Each rule names its source; at preview the
  * platform checks its pins against the target cluster (the Kubernetes version its API server
- * reports, and the Knative installed there) and refuses an unsupported combination with a
+ * reports, and the Knative, Istio and Elasticsearch installed there) and refuses an unsupported combination with a
  * message naming both versions, the rule and its source, unless the stack accepts that rule
  * (`compatibility.accept`), which then prints a warning on every preview. A pinned version that
  * a rule has no row for is a warning: the pair is unchecked, not known to be bad.
@@ -44,10 +44,14 @@ export function minorOf(version: string): string {
     return `${match[1]}.${match[2]}`;
 }
 
-/** Compares two `major.minor` versions. */
+function majorMinor(version: string): [major: number, minor: number] {
+    return minorOf(version).split(".").map(Number) as [number, number];
+}
+
+/** Compares two versions by `major.minor`. */
 function compareMinor(a: string, b: string): number {
-    const [aMajor, aMinor] = minorOf(a).split(".").map(Number) as [number, number];
-    const [bMajor, bMinor] = minorOf(b).split(".").map(Number) as [number, number];
+    const [aMajor, aMinor] = majorMinor(a);
+    const [bMajor, bMinor] = majorMinor(b);
     return aMajor - bMajor || aMinor - bMinor;
 }
 
@@ -66,7 +70,7 @@ function oneMinorAtATime(
             message: `${product} ${minorOf(target)} cannot replace the installed ${installed}: ${product} has no downgrade path`,
         };
     }
-    const [major, minor] = minorOf(installed).split(".").map(Number) as [number, number];
+    const [major, minor] = majorMinor(installed);
     const between = Array.from({ length: Math.max(0, step - 1) }, (_, i) => `${major}.${minor + i + 1}`);
     return between.length > 0
         ? {
@@ -121,12 +125,12 @@ const RULES = [
         source: "Elastic's upgrade guide: a major upgrade starts from the last minor of the previous major, after the Upgrade Assistant's checks (elastic.co/docs/deploy-manage/upgrade)",
         check: (target, cluster) => {
             const installed = cluster.installedElasticsearch;
-            if (installed === undefined || minorOf(target.elasticsearch).split(".")[0] === installed.split(".")[0]) {
+            if (installed === undefined || majorMinor(target.elasticsearch)[0] === majorMinor(installed)[0]) {
                 return undefined;
             }
             return {
                 kind: "unsupported",
-                message: `Elasticsearch ${target.elasticsearch} is a major upgrade of the installed ${installed}: run the Upgrade Assistant from the last minor of ${installed.split(".")[0]}.x, then accept this rule for the upgrade's preview`,
+                message: `Elasticsearch ${target.elasticsearch} is a major upgrade of the installed ${installed}: run the Upgrade Assistant from the last minor of ${String(majorMinor(installed)[0])}.x, then accept this rule for the upgrade's preview`,
             };
         },
     },

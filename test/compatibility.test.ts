@@ -117,6 +117,19 @@ describe("the program checks the target cluster before registering anything", ()
         expect(registered.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
     });
 
+    test("an unreachable cluster stops the program saying what it could not read and why", async () => {
+        await runProgram(
+            async () => {
+                await expect(
+                    platform(() => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443"))),
+                ).rejects.toThrow(
+                    'Stack "dev" (stacks/Pulumi.dev.yaml): cannot read the versions of the cluster it names, which the compatibility check needs: connect ECONNREFUSED 127.0.0.1:6443',
+                );
+            },
+            { stack: "dev", config: stackConfig("dev") },
+        );
+    });
+
     test("an unknown rule in compatibility.accept is a config error", async () => {
         await runProgram(
             async () => {
