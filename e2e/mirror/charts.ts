@@ -253,6 +253,27 @@ spec:
     },
 ];
 
+/** One of the chart's admission-certificate Jobs, a Helm hook (`create` makes the Secret, `patch` the webhook's CA). */
+function certgenHookJob(step: "create" | "patch", hook: string, target: string): string {
+    return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "fullname" . }}-admission-${step}
+  namespace: {{ .Release.Namespace }}
+  annotations:
+    "helm.sh/hook": ${hook}
+    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+        - name: ${step}
+          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.5.0
+          args: [${step}, --namespace={{ .Release.Namespace }}, ${target}]
+`;
+}
+
 const PROMETHEUS_FULLNAME =
     '{{ .Values.fullnameOverride | default (printf "%s-kube-prometheus-stack" .Release.Name) }}';
 
@@ -320,40 +341,8 @@ webhooks:
     sideEffects: None
 {{- if .Values.prometheusOperator.admissionWebhooks.patch.enabled }}
 ---
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ include "fullname" . }}-admission-create
-  namespace: {{ .Release.Namespace }}
-  annotations:
-    "helm.sh/hook": pre-install,pre-upgrade
-    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
-spec:
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-        - name: create
-          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.5.0
-          args: [create, --namespace={{ .Release.Namespace }}, --secret-name={{ include "fullname" . }}-admission]
----
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {{ include "fullname" . }}-admission-patch
-  namespace: {{ .Release.Namespace }}
-  annotations:
-    "helm.sh/hook": post-install,post-upgrade
-    "helm.sh/hook-delete-policy": before-hook-creation,hook-succeeded
-spec:
-  template:
-    spec:
-      restartPolicy: OnFailure
-      containers:
-        - name: patch
-          image: registry.k8s.io/ingress-nginx/kube-webhook-certgen:v1.5.0
-          args: [patch, --webhook-name={{ include "fullname" . }}-admission, --namespace={{ .Release.Namespace }}]
-{{- end }}
+${certgenHookJob("create", "pre-install,pre-upgrade", '--secret-name={{ include "fullname" . }}-admission')}---
+${certgenHookJob("patch", "post-install,post-upgrade", '--webhook-name={{ include "fullname" . }}-admission')}{{- end }}
 {{- end }}
 `,
         "prometheus.yaml": `apiVersion: monitoring.coreos.com/v1
