@@ -13,7 +13,7 @@ import { Istio } from "./components/istio.ts";
 import { KnativeEventing } from "./components/knative-eventing.ts";
 import { KnativeServing } from "./components/knative-serving.ts";
 import { Monitoring } from "./components/monitoring/index.ts";
-import { STACK_CONFIG_DIR, knativeLimitsOf, readStackPlatformConfig } from "./components/platform-config.ts";
+import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform-config.ts";
 import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/versions.ts";
 
 /**
@@ -23,7 +23,7 @@ import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/versions.ts";
 export default async function platform(readFacts: (target: ClusterTarget) => Promise<ClusterFacts> = readClusterFacts) {
     const config = readStackPlatformConfig();
     // Before anything is registered: refuse what the target cluster does not support together.
-    const stack = `Stack "${pulumi.getStack()}" (${STACK_CONFIG_DIR}/Pulumi.${pulumi.getStack()}.yaml)`;
+    const stack = stackLabel();
     const cluster = await readFacts(config.kubernetes).catch((error: unknown) => {
         throw new pulumi.RunError(
             `${stack}: cannot read the versions of the cluster it names, which the compatibility check needs: ${error instanceof Error ? error.message : String(error)}`,

@@ -159,6 +159,12 @@ export const PLATFORM_DEFAULTS = {
 /** Where the stack files are: `stackConfigDir` in Pulumi.yaml. */
 export const STACK_CONFIG_DIR = "stacks";
 
+/** How errors name the running stack and its file: `Stack "dev" (stacks/Pulumi.dev.yaml)`. */
+export function stackLabel(): string {
+    const stack = pulumi.getStack();
+    return `Stack "${stack}" (${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml)`;
+}
+
 /** The config keys this project reads, so that a typo is reported instead of ignored. */
 export const CONFIG_KEYS = [
     "environment",
@@ -185,8 +191,7 @@ type Json = Record<string, unknown>;
  * default. Every problem is reported at once.
  */
 export function readPlatformConfig(config: pulumi.Config, configuredKeys: readonly string[]): PlatformConfig {
-    const stack = pulumi.getStack();
-    const problems = new Problems(`Stack "${stack}" (${STACK_CONFIG_DIR}/Pulumi.${stack}.yaml)`);
+    const problems = new Problems(stackLabel());
     for (const key of configuredKeys) {
         if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
             problems.add(key, `is not a known key; known keys: ${CONFIG_KEYS.join(", ")}`, key);

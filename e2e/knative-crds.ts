@@ -3,6 +3,7 @@
  * subresource): the API server serves, stores, versions and garbage-collects them as it would
  * Knative's own. They do not validate like Knative's webhook: that is Knative's own code's job.
  */
+import { crd } from "./mirror/objects.ts";
 import type { World } from "./world.ts";
 
 const KINDS = [
@@ -16,30 +17,14 @@ const KINDS = [
     ["eventing.knative.dev", "Trigger", "triggers"],
 ] as const;
 
-const crd = (group: string, kind: string, plural: string) => ({
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-        group,
-        scope: "Namespaced",
-        names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-        versions: [
-            {
-                name: "v1",
-                served: true,
-                storage: true,
-                subresources: { status: {} },
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-            },
-        ],
-    },
-});
-
 /** Installs the CRDs and returns once the API server serves every one of them. */
 export async function installKnativeCrds(world: World): Promise<void> {
     for (const [group, kind, plural] of KINDS) {
-        await world.kube("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd(group, kind, plural));
+        await world.kube(
+            "POST",
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+            crd(group, kind, plural, ["v1"]),
+        );
     }
     for (const [group, , plural] of KINDS) {
         for (let attempt = 0; ; attempt++) {

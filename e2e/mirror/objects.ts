@@ -31,8 +31,6 @@ export interface WorkloadOptions {
     podSecurityContext?: Obj;
     resources?: Obj;
     ports?: { name: string; containerPort: number }[];
-    volumes?: Obj[];
-    env?: Obj[];
 }
 
 export const SMALL_RESOURCES = { requests: { cpu: "100m", memory: "100Mi" }, limits: { memory: "1000Mi" } };
@@ -60,10 +58,8 @@ export function workload(name: string, namespace: string, options: WorkloadOptio
                             securityContext: options.securityContext ?? HARDENED_CONTAINER,
                             resources: options.resources ?? SMALL_RESOURCES,
                             ...(options.ports ? { ports: options.ports } : {}),
-                            ...(options.env ? { env: options.env } : {}),
                         },
                     ],
-                    ...(options.volumes ? { volumes: options.volumes } : {}),
                 },
             },
         },
