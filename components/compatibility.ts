@@ -28,6 +28,7 @@ export interface Target {
     istio: string;
     eck: string;
     elasticsearch: string;
+    kiali: string;
 }
 
 export interface Finding {
@@ -89,10 +90,48 @@ interface Rule {
 
 /** The minimum Kubernetes of each Knative release. */
 const KNATIVE_MINIMUM_KUBERNETES: Record<KnativeMinor, string> = { "1.22": "1.34", "1.23": "1.34" };
-/** The Istio releases net-istio's own CI runs each Knative release against. */
-const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, readonly string[]> = { "1.22": ["1.29"], "1.23": ["1.29"] };
-/** The Kubernetes range each ECK operator release supports. */
-const ECK_KUBERNETES: Record<string, readonly [string, string]> = { "2.16": ["1.27", "1.31"] };
+
+/**
+ * The Istio minors net-istio's own CI runs each Knative release against. `complete: false`: the
+ * release's branch was read before its last Istio bump (the snapshot readable offline), so a newer
+ * Istio is unchecked, not refused, until its release notes are read.
+ */
+const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, { tested: readonly string[]; complete: boolean }> = {
+    "1.22": { tested: ["1.29"], complete: true },
+    "1.23": { tested: ["1.29"], complete: false },
+};
+
+/** The Kubernetes range each Istio minor supports. */
+const ISTIO_KUBERNETES: Record<string, readonly [string, string]> = { "1.30": ["1.32", "1.36"] };
+
+/** The Kubernetes range each ECK operator minor supports. */
+const ECK_KUBERNETES: Record<string, readonly [string, string]> = {
+    "2.16": ["1.27", "1.31"],
+    "3.5": ["1.32", "1.36"],
+};
+
+/** The Istio minors each Kiali minor is tested against: those supported on the day it was released. */
+const KIALI_TESTED_ISTIO: Record<string, readonly string[]> = { "2.29": ["1.29", "1.30"] };
+
+/** A finding when the cluster's Kubernetes is outside what `product` (a row of `ranges`) supports. */
+function kubernetesRange(
+    product: string,
+    version: string,
+    ranges: Record<string, readonly [string, string]>,
+    kubernetes: string,
+): Omit<Finding, "rule"> | undefined {
+    const range = ranges[minorOf(version)];
+    if (range === undefined) {
+        return { kind: "unchecked", message: `${product} ${version} has no Kubernetes range in the matrix` };
+    }
+    const [low, high] = range;
+    return compareMinor(kubernetes, low) < 0 || compareMinor(kubernetes, high) > 0
+        ? {
+              kind: "unsupported",
+              message: `${product} ${version} supports Kubernetes ${low}-${high}; the cluster runs ${kubernetes}`,
+          }
+        : undefined;
+}
 
 const RULES = [
     {
@@ -113,6 +152,11 @@ const RULES = [
         source: "Knative's upgrade guide: upgrade one minor version at a time, never down (knative.dev/docs/install/upgrade/)",
         check: (target, cluster) =>
             oneMinorAtATime("Knative", target.knative, cluster.installedKnative, "set knative.version to each"),
+    },
+    {
+        id: "istio-kubernetes",
+        source: "Istio's supported releases: 1.30 supports Kubernetes 1.32-1.36 (istio.io/latest/docs/releases/supported-releases/)",
+        check: (target, cluster) => kubernetesRange("Istio", target.istio, ISTIO_KUBERNETES, cluster.kubernetes),
     },
     {
         id: "istio-one-minor-at-a-time",
@@ -136,11 +180,17 @@ const RULES = [
     },
     {
         id: "net-istio-istio",
-        source: "net-istio's CI installs third_party/istio-latest: Istio 1.29.2 at knative-v1.22 (v0.49.0) and on main when 1.23 branched (2026-06)",
+        source: "net-istio's CI installs third_party/istio-latest: Istio 1.29.2 on release-1.22 and on main up to 2026-06-01, two months before knative-v1.23.0 (knative-extensions/net-istio)",
         check: (target) => {
-            const tested = NET_ISTIO_TESTED_ISTIO[target.knative];
-            return tested.includes(minorOf(target.istio))
-                ? undefined
+            const { tested, complete } = NET_ISTIO_TESTED_ISTIO[target.knative];
+            const istio = minorOf(target.istio);
+            if (tested.includes(istio)) return undefined;
+            const newest = tested.at(-1) ?? istio;
+            return !complete && compareMinor(istio, newest) > 0
+                ? {
+                      kind: "unchecked",
+                      message: `net-istio ${target.knative} was read as tested against Istio ${tested.join(", ")} before its release; whether it tested ${istio} is in its release notes`,
+                  }
                 : {
                       kind: "unsupported",
                       message: `net-istio ${target.knative} is tested against Istio ${tested.join(", ")}, not ${target.istio}`,
@@ -148,30 +198,34 @@ const RULES = [
         },
     },
     {
-        id: "eck-kubernetes",
-        source: "ECK's supported versions: 2.16 supports Kubernetes 1.27-1.31 (elastic.co, ECK 2.16 release)",
-        check: (target, cluster) => {
-            const range = ECK_KUBERNETES[minorOf(target.eck)];
-            if (range === undefined) {
-                return { kind: "unchecked", message: `ECK ${target.eck} has no Kubernetes range in the matrix` };
+        id: "kiali-istio",
+        source: "kiali.io prerequisites: from Kiali 2.4 on, each release is tested against the Istio releases supported when it is released; Kiali 2.29.0 tagged 2026-07-13 (kiali/helm-charts), between Istio 1.30.1 (2026-05-29) and 1.31.0 (2026-08-24), 1.29 supported to 2026-10-15",
+        check: (target) => {
+            const tested = KIALI_TESTED_ISTIO[minorOf(target.kiali)];
+            if (tested === undefined) {
+                return { kind: "unchecked", message: `Kiali ${target.kiali} has no Istio row in the matrix` };
             }
-            const [low, high] = range;
-            return compareMinor(cluster.kubernetes, low) < 0 || compareMinor(cluster.kubernetes, high) > 0
-                ? {
+            return tested.includes(minorOf(target.istio))
+                ? undefined
+                : {
                       kind: "unsupported",
-                      message: `ECK ${target.eck} supports Kubernetes ${low}-${high}; the cluster runs ${cluster.kubernetes}`,
-                  }
-                : undefined;
+                      message: `Kiali ${target.kiali} is tested against Istio ${tested.join(", ")}, not ${target.istio}`,
+                  };
         },
+    },
+    {
+        id: "eck-kubernetes",
+        source: "ECK's README at each tag, supported versions: 2.16 Kubernetes 1.27-1.31, 3.5 Kubernetes 1.32-1.36 (elastic/cloud-on-k8s)",
+        check: (target, cluster) => kubernetesRange("ECK", target.eck, ECK_KUBERNETES, cluster.kubernetes),
     },
 ] as const satisfies readonly Rule[];
 
 export type RuleId = (typeof RULES)[number]["id"];
 export const RULE_IDS: readonly RuleId[] = RULES.map((rule) => rule.id);
 
-/** The pins a stack installs: its Knative release and the platform's other pins. */
-export function targetOf(knative: KnativeMinor): Target {
-    return { knative, istio: VERSIONS.istio, eck: VERSIONS.eckOperator, elasticsearch: VERSIONS.elasticStack };
+/** What a stack installs: its Knative release and Elastic Stack version, and the platform's other pins. */
+export function targetOf(knative: KnativeMinor, elasticsearch: string = VERSIONS.elasticStack): Target {
+    return { knative, istio: VERSIONS.istio, eck: VERSIONS.eckOperator, elasticsearch, kiali: VERSIONS.kiali };
 }
 
 /** Every finding for the target on this cluster, each naming its rule and source. */

@@ -23,16 +23,26 @@ export type KnativeRelease = (typeof KNATIVE_RELEASES)[KnativeMinor];
 export const DEFAULT_KNATIVE: KnativeMinor = "1.23";
 
 export const VERSIONS = {
-    /** Istio charts base, istiod and gateway (net-istio is tested against 1.29.2: compatibility.ts). */
-    istio: "1.29.2",
-    /** Prometheus Operator, Prometheus and Grafana. */
-    kubePrometheusStack: "67.8.0",
-    /** Elastic Cloud on Kubernetes operator, and the Elastic Stack it runs. */
-    eckOperator: "2.16.0",
-    elasticStack: "8.17.0",
-    /** Fluent Bit's chart (Fluent Bit 3.1). */
-    fluentBit: "0.47.0",
-    kiali: "2.4.0",
+    /**
+     * Istio's charts base, istiod, cni and gateway: 1.30, supported on Kubernetes 1.32-1.36, one minor
+     * after the 1.29 that reached its end of life on 2026-10-15 (compatibility.ts has the rows);
+     * 1.30.8 (istio.io/client-go's tag, 2026-10-21) carries the 1.30 line's security fixes.
+     */
+    istio: "1.30.8",
+    /** Prometheus Operator, Prometheus and Grafana (Grafana's subchart comes from grafana-community). */
+    kubePrometheusStack: "88.5.3",
+    /** Elastic Cloud on Kubernetes operator: Kubernetes 1.32-1.36, Elastic Stack 8 and 9. */
+    eckOperator: "3.5.0",
+    /**
+     * The Elastic Stack ECK runs. 8.19, the last 8.x minor (supported to 2027-07-15), not 9.x: from
+     * an installed 8.17 it is a minor upgrade, and Elastic's path to 9 starts from 8.19 with the
+     * Upgrade Assistant anyway; 8.19.18 is the newest 8.19 that ECK 3.5.0's release tests run.
+     */
+    elasticStack: "8.19.18",
+    /** Fluent Bit's chart (Fluent Bit 5.1.1). */
+    fluentBit: "0.58.1",
+    /** Kiali server's chart: Kiali 2.29 (2026-07-13), tested against the Istio releases supported then. */
+    kiali: "2.29.0",
 } as const;
 
 /** Every pinned version a stack installs, with its Knative release's (the `versions` output app stacks read). */

@@ -24,9 +24,45 @@ function cluster(installed: Partial<ClusterFacts> = {}): ClusterFacts {
 }
 
 describe("the compatibility matrix", () => {
-    test("the pinned releases pass on the Kubernetes the platform runs on, but for the accepted ECK gap", () => {
-        const findings = checkCompatibility(targetOf("1.23"), cluster({ installedKnative: "1.22" }));
-        expect(findings.map((f) => `${f.kind} ${f.rule}`)).toEqual(["unsupported eck-kubernetes"]);
+    test("the pinned releases pass on the Kubernetes the platform runs on; net-istio 1.23's Istio is unchecked", () => {
+        const findings = checkCompatibility(
+            targetOf("1.23"),
+            cluster({ installedKnative: "1.22", installedIstio: "1.29", installedElasticsearch: "8.17" }),
+        );
+        expect(findings.map((f) => `${f.kind} ${f.rule}`)).toEqual(["unchecked net-istio-istio"]);
+        expect(findings[0]?.message).toMatch(
+            /^net-istio 1\.23 was read as tested against Istio 1\.29 before its release; whether it tested 1\.30 is in its release notes/,
+        );
+    });
+
+    test("each Kubernetes range refuses a cluster outside it, naming both versions, the rule and its source", () => {
+        const rules = (kubernetes: string) =>
+            checkCompatibility(targetOf("1.23"), cluster({ kubernetes }))
+                .filter((f) => f.kind === "unsupported")
+                .map((f) => f.message);
+        expect(rules("1.37")).toEqual([
+            "Istio 1.30.8 supports Kubernetes 1.32-1.36; the cluster runs 1.37 (rule istio-kubernetes; source: Istio's supported releases: 1.30 supports Kubernetes 1.32-1.36 (istio.io/latest/docs/releases/supported-releases/))",
+            "ECK 3.5.0 supports Kubernetes 1.32-1.36; the cluster runs 1.37 (rule eck-kubernetes; source: ECK's README at each tag, supported versions: 2.16 Kubernetes 1.27-1.31, 3.5 Kubernetes 1.32-1.36 (elastic/cloud-on-k8s))",
+        ]);
+        expect(rules("1.36")).toEqual([]);
+    });
+
+    test("Istio is refused with a net-istio or Kiali that is not tested against it", () => {
+        const old = checkCompatibility(targetOf("1.22"), cluster()).find((f) => f.rule === "net-istio-istio");
+        expect(old?.kind).toBe("unsupported");
+        expect(old?.message).toMatch(
+            /^net-istio 1\.22 is tested against Istio 1\.29, not 1\.30\.8 \(rule net-istio-istio; source: /,
+        );
+        const kiali = checkCompatibility({ ...targetOf("1.23"), istio: "1.31.1" }, cluster()).find(
+            (f) => f.rule === "kiali-istio",
+        );
+        expect(kiali?.message).toMatch(
+            /^Kiali 2\.29\.0 is tested against Istio 1\.29, 1\.30, not 1\.31\.1 \(rule kiali-istio; source: kiali\.io prerequisites/,
+        );
+        const unknown = checkCompatibility({ ...targetOf("1.23"), kiali: "2.40.0" }, cluster()).find(
+            (f) => f.rule === "kiali-istio",
+        );
+        expect(unknown?.kind).toBe("unchecked");
     });
 
     test("a cluster below Knative's minimum is refused, naming both versions, the rule and its source", () => {
