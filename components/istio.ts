@@ -119,19 +119,22 @@ export function spreadAcrossNodes(app: string): Record<string, unknown> {
     };
 }
 
+/**
+ * istiod's chart values. Since Istio 1.24 the chart reads its settings at the top level (its
+ * values.yaml keeps the defaults under `_internal_defaults_do_not_set`); under `pilot` they are
+ * silently ignored.
+ */
 function istiodValues(config: IstioConfig, hub: string): Record<string, unknown> {
     const ha = config.replicas > 1;
     return {
         global: { hub, defaultPodDisruptionBudget: { enabled: ha } },
-        pilot: {
-            replicaCount: config.replicas,
-            autoscaleMin: config.replicas,
-            // The chart's HPA allows 1 to 5 pods; the API server refuses a minimum above the maximum.
-            autoscaleMax: Math.max(5, config.replicas),
-            resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
-            cni: { enabled: true },
-            ...(ha ? { affinity: spreadAcrossNodes("istiod") } : {}),
-        },
+        replicaCount: config.replicas,
+        autoscaleMin: config.replicas,
+        // The chart's HPA allows 1 to 5 pods; the API server refuses a minimum above the maximum.
+        autoscaleMax: Math.max(5, config.replicas),
+        resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+        cni: { enabled: true },
+        ...(ha ? { affinity: spreadAcrossNodes("istiod") } : {}),
         meshConfig: { accessLogFile: "/dev/stdout" },
     };
 }

@@ -144,15 +144,15 @@ describe.each(STACKS)("the %s platform", async (env) => {
         expect(resources.filter((r) => r.type.endsWith("Patch") && r.type !== CM_PATCH)).toEqual([]);
         const pdbs = ofType(resources, "kubernetes:policy/v1:PodDisruptionBudget").map((r) => r.name);
         if (env === "dev") {
-            expect(istiod.pilot.replicaCount).toBe(1);
-            expect(istiod.pilot.affinity).toBeUndefined();
+            expect(istiod.replicaCount).toBe(1);
+            expect(istiod.affinity).toBeUndefined();
             expect(istiod.global.defaultPodDisruptionBudget).toEqual({ enabled: false });
             expect(gateway.podDisruptionBudget).toEqual({});
             expect(pdbs).toEqual([]);
         } else {
             const replicas = prod ? 3 : 2;
-            expect(istiod.pilot.replicaCount).toBe(replicas);
-            expect(istiod.pilot.affinity.podAntiAffinity).toBeDefined();
+            expect(istiod.replicaCount).toBe(replicas);
+            expect(istiod.affinity.podAntiAffinity).toBeDefined();
             expect(istiod.global.defaultPodDisruptionBudget).toEqual({ enabled: true });
             expect(gateway.podDisruptionBudget).toEqual({ minAvailable: 1 });
             expect(gateway.affinity.podAntiAffinity).toBeDefined();

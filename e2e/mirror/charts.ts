@@ -110,17 +110,16 @@ const ISTIO_CHARTS: StandInChart[] = [
         name: "istiod",
         version: VERSIONS.istio,
         values: {
+            // Upstream keeps these under `_internal_defaults_do_not_set` and reads them at the top level.
             global: { hub: "docker.io/istio", tag: VERSIONS.istio, defaultPodDisruptionBudget: { enabled: true } },
-            pilot: {
-                autoscaleEnabled: true,
-                autoscaleMin: 1,
-                autoscaleMax: 5,
-                replicaCount: 1,
-                affinity: {},
-                cni: { enabled: false },
-                // Upstream requests 500m / 2048Mi and sets no limit.
-                resources: { requests: { cpu: "500m", memory: "2048Mi" } },
-            },
+            autoscaleEnabled: true,
+            autoscaleMin: 1,
+            autoscaleMax: 5,
+            replicaCount: 1,
+            affinity: {},
+            cni: { enabled: false },
+            // Upstream requests 500m / 2048Mi and sets no limit.
+            resources: { requests: { cpu: "500m", memory: "2048Mi" } },
             meshConfig: {},
         },
         // The sidecar injector webhook is left out: nothing in the simulated cluster could answer it.
@@ -130,13 +129,12 @@ const ISTIO_CHARTS: StandInChart[] = [
                 "istiod",
                 "{ app: istiod, istio: pilot }",
                 '"{{ .Values.global.hub }}/pilot:{{ .Values.global.tag }}"',
-                ".Values.pilot.resources",
+                ".Values.resources",
                 {
                     container: "discovery",
                     replicas:
-                        "{{- if not .Values.pilot.autoscaleEnabled }}\n  replicas: {{ .Values.pilot.replicaCount }}\n{{- end }}",
-                    podExtra:
-                        "{{- with .Values.pilot.affinity }}\n      affinity: {{- toYaml . | nindent 8 }}\n{{- end }}",
+                        "{{- if not .Values.autoscaleEnabled }}\n  replicas: {{ .Values.replicaCount }}\n{{- end }}",
+                    podExtra: "{{- with .Values.affinity }}\n      affinity: {{- toYaml . | nindent 8 }}\n{{- end }}",
                 },
             ),
             "service.yaml": serviceTemplate(
@@ -144,14 +142,14 @@ const ISTIO_CHARTS: StandInChart[] = [
                 "{ app: istiod }",
                 "[{ name: grpc-xds, port: 15010 }, { name: https-webhook, port: 443, targetPort: 15017 }, { name: http-monitoring, port: 15014 }]",
             ),
-            "autoscale.yaml": `{{- if .Values.pilot.autoscaleEnabled }}
+            "autoscale.yaml": `{{- if .Values.autoscaleEnabled }}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata: { name: istiod, namespace: {{ .Release.Namespace }} }
 spec:
   scaleTargetRef: { apiVersion: apps/v1, kind: Deployment, name: istiod }
-  minReplicas: {{ .Values.pilot.autoscaleMin }}
-  maxReplicas: {{ .Values.pilot.autoscaleMax }}
+  minReplicas: {{ .Values.autoscaleMin }}
+  maxReplicas: {{ .Values.autoscaleMax }}
 {{- end }}
 `,
             "poddisruptionbudget.yaml": `{{- if .Values.global.defaultPodDisruptionBudget.enabled }}
