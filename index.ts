@@ -30,7 +30,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         );
     });
     enforceCompatibility(
-        checkCompatibility(targetOf(config.knative.version), cluster),
+        checkCompatibility(targetOf(config.knative.version, config.monitoring.logs.version), cluster),
         config.compatibility.accept,
         stack,
     );
@@ -98,7 +98,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         brokers: eventing.brokers,
         brokerClass: eventing.brokerClass,
         kafkaBootstrapServers: eventing.kafkaBootstrapServers,
-        versions: knativeVersionsOf(config.knative.version),
+        versions: { ...knativeVersionsOf(config.knative.version), elasticStack: config.monitoring.logs.version },
         monitoringUrls: monitoring.urls,
         monitoringPublicUrls: monitoring.publicUrls,
         grafanaAdminPassword: monitoring.grafanaAdminPassword,

@@ -13,6 +13,7 @@ import {
     KNATIVE_RELEASES,
     type KnativeMinor,
     type UpstreamSources,
+    VERSIONS,
 } from "./versions.ts";
 
 /** The environments a platform stack can be. */
@@ -98,6 +99,12 @@ export interface MonitoringConfig {
         storageClass: string | undefined;
         /** Days container logs are kept. */
         retentionDays: number;
+        /**
+         * The Elastic Stack version of the platform's Elasticsearch and Kibana: the pin unless the
+         * stack holds it back. A major upgrade is refused unless the stack accepts
+         * `elasticsearch-major-upgrade` (compatibility.ts).
+         */
+        version: string;
         /** Fluent Bit's password on the platform's Elasticsearch: the secret config key `logShipperPassword`. */
         shipperPassword: pulumi.Output<string>;
     };
@@ -150,7 +157,14 @@ export const PLATFORM_DEFAULTS = {
     eventing: { broker: "in-memory", kafka: { replicationFactor: 3, partitions: 10 } },
     monitoring: {
         metrics: { enabled: true, replicas: 1, retention: "7d", persistent: true, storageSize: "20Gi" },
-        logs: { enabled: true, nodes: 1, persistent: true, storageSize: "10Gi", retentionDays: 7 },
+        logs: {
+            enabled: true,
+            nodes: 1,
+            persistent: true,
+            storageSize: "10Gi",
+            retentionDays: 7,
+            version: VERSIONS.elasticStack,
+        },
         kiali: { enabled: true },
         expose: { grafana: false, kibana: false, kiali: false },
     },
@@ -533,6 +547,9 @@ function password(problems: Problems, config: pulumi.Config, key: string): pulum
     return value ?? pulumi.secret("");
 }
 
+/** The Elastic Stack majors ECK 3.x runs (its README: Elasticsearch and Kibana 8+, 9+). */
+const ELASTIC_STACK_VERSION = /^[89]\.\d+\.\d+$/;
+
 function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: Json): MonitoringConfig {
     const d = PLATFORM_DEFAULTS.monitoring;
     const metricKeys = ["enabled", "replicas", "retention", "persistent", "storageSize", "storageClass"];
@@ -545,6 +562,7 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
         "storageSize",
         "storageClass",
         "retentionDays",
+        "version",
     ]);
     const kiali = section(problems, "monitoring.kiali", monitoring.kiali as Json | undefined, ["enabled"]);
     const expose = section(problems, "monitoring.expose", monitoring.expose as Json | undefined, [
@@ -567,6 +585,14 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
             "monitoring.logs.externalElasticsearch",
             'must be an http(s) URL such as "https://es.corp.example:9200"',
             external,
+        );
+    }
+    const stackVersion = logs.version ?? d.logs.version;
+    if (typeof stackVersion !== "string" || !ELASTIC_STACK_VERSION.test(stackVersion)) {
+        problems.add(
+            "monitoring.logs.version",
+            `must be an Elastic Stack version ECK ${VERSIONS.eckOperator} runs: 8.x.y or 9.x.y, such as "${VERSIONS.elasticStack}"`,
+            stackVersion,
         );
     }
     const result: MonitoringConfig = {
@@ -598,6 +624,7 @@ function readMonitoring(problems: Problems, config: pulumi.Config, monitoring: J
                 d.logs.retentionDays,
                 1,
             ),
+            version: stackVersion as string,
             shipperPassword: password(problems, config, "logShipperPassword"),
         },
         kiali: { enabled: flag(problems, "monitoring.kiali.enabled", kiali.enabled, d.kiali.enabled) },

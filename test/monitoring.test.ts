@@ -258,6 +258,24 @@ describe("monitoring toggles", () => {
     });
 });
 
+describe("the Elastic Stack version", () => {
+    test("is the pin unless the stack holds it back, for Elasticsearch, Kibana and the versions output alike", async () => {
+        const versionsOf = async (override: Record<string, string>) => {
+            const { resources, outputs } = await deployPlatform("staging", override);
+            const spec = (type: string, name: string) => find(resources, type, name).inputs.spec.version as string;
+            return [
+                spec("kubernetes:elasticsearch.k8s.elastic.co/v1:Elasticsearch", "monitoring-logs-elasticsearch"),
+                spec("kubernetes:kibana.k8s.elastic.co/v1:Kibana", "monitoring-logs-kibana"),
+                outputs.versions.elasticStack as string,
+            ];
+        };
+        expect(await versionsOf({})).toEqual([VERSIONS.elasticStack, VERSIONS.elasticStack, VERSIONS.elasticStack]);
+        const monitoring = JSON.parse(stackConfig("staging")["serverless-platform:monitoring"] ?? "{}");
+        const held = JSON.stringify({ ...monitoring, logs: { ...monitoring.logs, version: "8.17.10" } });
+        expect(await versionsOf({ "serverless-platform:monitoring": held })).toEqual(["8.17.10", "8.17.10", "8.17.10"]);
+    });
+});
+
 describe("bad monitoring config fails clearly", () => {
     const S = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
     const cases: [string, object, string][] = [
@@ -285,6 +303,11 @@ describe("bad monitoring config fails clearly", () => {
             "an external Elasticsearch that is not a URL",
             { logs: { externalElasticsearch: "es.corp:9200" } },
             `${S}: monitoring.logs.externalElasticsearch must be an http(s) URL such as "https://es.corp.example:9200" (got "es.corp:9200")`,
+        ],
+        [
+            "an Elastic Stack ECK does not run",
+            { logs: { version: "7.17.0" } },
+            `${S}: monitoring.logs.version must be an Elastic Stack version ECK 3.5.0 runs: 8.x.y or 9.x.y, such as "8.19.18" (got "7.17.0")`,
         ],
         [
             "Kiali without Prometheus",

@@ -136,7 +136,7 @@ function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsA
             kind: "Kibana",
             metadata: { name: "logs", namespace },
             spec: {
-                version: VERSIONS.elasticStack,
+                version: config.version,
                 count: config.nodes > 1 ? 2 : 1,
                 elasticsearchRef: { name: "logs" },
                 // Served through the mesh gateway when exposed; no self-signed certificate in between.
@@ -175,7 +175,7 @@ export function elasticsearchSpec(
         kind: "Elasticsearch",
         metadata: { name: "logs", namespace },
         spec: {
-            version: VERSIONS.elasticStack,
+            version: config.version,
             auth: { fileRealm: [{ secretName: SHIPPER_SECRET }], roles: [{ secretName: "logs-roles" }] },
             volumeClaimDeletePolicy: "DeleteOnScaledownOnly",
             nodeSets: [
