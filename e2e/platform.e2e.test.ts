@@ -163,6 +163,13 @@ for (const environment of ["dev", "staging", "prod"]) {
                 "GET",
                 "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",
             );
+            // istiod's chart reads its settings at the top level: they reach its HPA and pods.
+            const istioReplicas = Number(stackSection(environment, "istio")?.replicas ?? 1);
+            const istiodHpa = await serving("autoscaling/v2/namespaces/istio-system/horizontalpodautoscalers/istiod");
+            expect(istiodHpa.spec.minReplicas).toBe(istioReplicas);
+            const istiod = (await serving("apps/v1/namespaces/istio-system/deployments/istiod")).spec.template.spec;
+            expect(istiod.containers[0].resources.limits.memory).toBe("4Gi");
+            expect(istiod.affinity === undefined).toBe(istioReplicas === 1);
             if (eventing.broker === "kafka") {
                 expect(kafkaSettings.data["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
                 expect(kafkaSettings.data["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
@@ -217,7 +224,7 @@ for (const environment of ["dev", "staging", "prod"]) {
                 const program = () => {
                     new k8s.helm.v4.Chart("defaults", {
                         chart: "kube-prometheus-stack",
-                        version: "67.8.0",
+                        version: VERSIONS.kubePrometheusStack,
                         namespace: "default",
                         repositoryOpts: { repo: mirror.sources.prometheusChartRepository },
                     });
@@ -235,6 +242,34 @@ for (const environment of ["dev", "staging", "prod"]) {
         }
 
         if (logs.persistent === true) {
+            test("a major Elasticsearch upgrade is refused until the stack states it; then it updates the protected cluster in place", async () => {
+                const major = "9.1.0";
+                const installed = minorOf(VERSIONS.elasticStack);
+                await stack.setConfig("serverless-platform:monitoring.logs.version", { value: major }, true);
+                await expect(stack.preview()).rejects.toThrow(
+                    `Elasticsearch ${major} is a major upgrade of the installed ${installed}: run the Upgrade Assistant from the last minor of 8.x, then accept this rule for the upgrade's preview (rule elasticsearch-major-upgrade;`,
+                );
+                await stack.setConfig(
+                    "serverless-platform:compatibility.accept[0]",
+                    { value: "elasticsearch-major-upgrade" },
+                    true,
+                );
+                const recorder = stepRecorder();
+                await stack.preview({ onEvent: recorder.onEvent });
+                // ECK rolls the nodes onto the new version; nothing holding data is replaced or deleted.
+                expect(recorder.changed().map((step) => `${step.op} ${step.name}`)).toEqual([
+                    "update monitoring-logs-elasticsearch",
+                    "update monitoring-logs-kibana",
+                ]);
+                const { deployment } = await stack.exportStack();
+                const elasticsearch = (deployment.resources as { urn: string; protect?: boolean }[]).find((r) =>
+                    r.urn.endsWith("::monitoring-logs-elasticsearch"),
+                );
+                expect(elasticsearch?.protect).toBe(true);
+                await stack.removeConfig("serverless-platform:compatibility");
+                await stack.removeConfig("serverless-platform:monitoring.logs.version", true);
+            }, 600_000);
+
             test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
                 // The engine deletes what does not hold data, then fails on the protected resource.
                 await expect(stack.destroy(engineOutput)).rejects.toThrow(
@@ -287,7 +322,12 @@ describe("a Knative upgrade on the simulated cluster, one minor at a time", () =
     let stop: () => Promise<void>;
 
     beforeAll(async () => {
-        ({ world, stack, stop } = await platformWorld("dev", { "serverless-platform:knative.version": "1.22" }));
+        ({ world, stack, stop } = await platformWorld("dev", {
+            "serverless-platform:knative.version": "1.22",
+            // net-istio 1.22 was tested against Istio 1.29, which reached its end of life: the platform's
+            // 1.30 is accepted for the step before the upgrade, as a stack still on 1.22 would.
+            "serverless-platform:compatibility.accept[0]": "net-istio-istio",
+        }));
         await stack.up(engineOutput);
     }, 1_800_000);
 
