@@ -23,7 +23,7 @@ export default defineConfig(
     },
     {
         // Policies read resource properties as the engine hands them over: untyped.
-        files: ["policy/**", "components/warm/scheduler.ts"],
+        files: ["policy/**", "components/shared/warm/scheduler.ts"],
         rules: {
             "@typescript-eslint/no-explicit-any": "off",
             "@typescript-eslint/no-unsafe-member-access": "off",

@@ -6,15 +6,20 @@
  * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AppNamespaces, clusterProvider } from "./components/cluster.ts";
-import { type ClusterTarget, readClusterFacts } from "./components/cluster-facts.ts";
-import { type ClusterFacts, checkCompatibility, enforceCompatibility, targetOf } from "./components/compatibility.ts";
-import { Istio } from "./components/istio.ts";
-import { KnativeEventing } from "./components/knative-eventing.ts";
-import { KnativeServing } from "./components/knative-serving.ts";
-import { Monitoring } from "./components/monitoring/index.ts";
-import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform-config.ts";
-import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/versions.ts";
+import { AppNamespaces, clusterProvider } from "./components/platform/cluster.ts";
+import { type ClusterTarget, readClusterFacts } from "./components/platform/cluster-facts.ts";
+import {
+    type ClusterFacts,
+    checkCompatibility,
+    enforceCompatibility,
+    targetOf,
+} from "./components/platform/compatibility.ts";
+import { Istio } from "./components/platform/istio.ts";
+import { KnativeEventing } from "./components/platform/knative-eventing.ts";
+import { KnativeServing } from "./components/platform/knative-serving.ts";
+import { Monitoring } from "./components/platform/monitoring/index.ts";
+import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform/platform-config.ts";
+import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/platform/versions.ts";
 
 /**
  * @param readFacts how the target cluster is read for the compatibility check (tests pass a

@@ -11,8 +11,8 @@ import {
     type ServerlessServiceArgs,
     inspectServerlessService,
     knativeServiceObject,
-} from "../components/serverless/render.ts";
-import { Traffic } from "../components/serverless/traffic.ts";
+} from "../components/app/render.ts";
+import { Traffic } from "../components/app/traffic.ts";
 import { judge } from "./knative-judge.ts";
 
 /** Our rules that are stricter than Knative on purpose: the message fragment, and why (each message says so too). */

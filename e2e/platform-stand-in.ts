@@ -6,10 +6,10 @@
  * knative-crds.ts, and every broker-enabled namespace's Broker is named "default", as the
  * platform names it.
  */
-import { AppNamespaces, clusterProvider } from "../components/cluster.ts";
-import { knativeServingSettings } from "../components/knative-serving.ts";
-import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform-config.ts";
-import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/versions.ts";
+import { AppNamespaces, clusterProvider } from "../components/platform/cluster.ts";
+import { knativeServingSettings } from "../components/platform/knative-serving.ts";
+import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform/platform-config.ts";
+import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/platform/versions.ts";
 
 export function platformStandIn() {
     const config = readStackPlatformConfig();

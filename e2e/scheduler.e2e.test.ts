@@ -8,9 +8,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientFromEnvironment, reconcile } from "../components/warm/scheduler.ts";
-import { SCHEDULER_RULES, schedulerSources } from "../components/warm/warm-scheduler.ts";
-import { MANAGED_ANNOTATION, SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/warm/windows.ts";
+import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
+import { SCHEDULER_RULES, schedulerSources } from "../components/platform/warm-scheduler.ts";
+import { MANAGED_ANNOTATION, SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/shared/warm/windows.ts";
 import { kube } from "../toolchain/local-cluster.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { type World, startWorld } from "./world.ts";

@@ -14,8 +14,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
-import { imagePin } from "../components/serverless/image.ts";
-import { isSystemNamespace, systemNamespaces } from "../components/system-namespaces.ts";
+import { imagePin } from "../components/shared/image.ts";
+import { isSystemNamespace, systemNamespaces } from "../components/shared/system-namespaces.ts";
 
 type Props = Record<string, any>;
 

@@ -6,7 +6,7 @@
  * and tests change none.
  */
 import { execFileSync } from "node:child_process";
-import { ENVIRONMENTS } from "../components/platform-config.ts";
+import { ENVIRONMENTS } from "../components/shared/environments.ts";
 
 /** One stack to preview: where its Pulumi project is, its name and its environment. */
 export interface AffectedStack {

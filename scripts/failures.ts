@@ -4,7 +4,7 @@
  * an upstream source (air-gapped, offline): which URL, and which `sources.*` key points it at a
  * mirror.
  */
-import { DEFAULT_SOURCES } from "../components/versions.ts";
+import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
 const MIRRORS_SECTION = 'README.md, section "Versions, upgrades and mirrors"';
 

@@ -16,7 +16,7 @@ import { mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { ENVIRONMENTS } from "../components/platform-config.ts";
+import { ENVIRONMENTS } from "../components/shared/environments.ts";
 import {
     type Backend,
     KUBECONFIG_KEY,

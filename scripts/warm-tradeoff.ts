@@ -3,10 +3,10 @@
  * scale-to-zero, a scheduled warm window and an always-warm service cost in
  * warm pod-hours and in first requests that wait for a cold start.
  *   npm run tradeoff     prints the table the README shows
- * The schedule is evaluated by the scheduler's own logic (components/warm/windows.ts).
+ * The schedule is evaluated by the scheduler's own logic (components/shared/warm/windows.ts).
  */
-import { Warm } from "../components/warm/warm.ts";
-import { type WarmSchedule, desiredMinScale } from "../components/warm/windows.ts";
+import { Warm } from "../components/app/warm.ts";
+import { type WarmSchedule, desiredMinScale } from "../components/shared/warm/windows.ts";
 
 /** An example game API in Seoul: requests arrive in bursts, often in the evening, rarely by day, never at night. */
 export function exampleTrafficMinutes(): number[] {

@@ -9,7 +9,7 @@ describe("a pull request previews only the stacks it changes", () => {
     });
 
     test("shared code or the policy pack: every platform and example stack", () => {
-        const all = names(["components/istio.ts"]);
+        const all = names(["components/platform/istio.ts"]);
         expect(all).toHaveLength(9);
         expect(all).toContain(".:prod");
         expect(all).toContain("examples/spring-api:dev");

@@ -5,7 +5,7 @@ import {
     enforceCompatibility,
     minorOf,
     targetOf,
-} from "../components/compatibility.ts";
+} from "../components/platform/compatibility.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
 import { stackConfig } from "./stacks.ts";

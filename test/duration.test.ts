@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { parseGoDuration, toIso8601 } from "../components/serverless/duration.ts";
-import { parseQuantity } from "../components/serverless/quantity.ts";
+import { parseGoDuration, toIso8601 } from "../components/shared/duration.ts";
+import { parseQuantity } from "../components/shared/quantity.ts";
 
 describe("parseGoDuration reads Go's time.ParseDuration syntax", () => {
     test.each([

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { imagePin, parseImageReference } from "../components/serverless/image.ts";
+import { imagePin, parseImageReference } from "../components/shared/image.ts";
 
 const DIGEST = "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904f1b9d6f7c1b1d1d5e3c3a9f0";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
-import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/monitoring/dashboards.ts";
-import { VERSIONS } from "../components/versions.ts";
+import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/platform/monitoring/dashboards.ts";
+import { VERSIONS } from "../components/platform/versions.ts";
 import platform from "../index.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
 import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
-import { STACK_CONFIG_DIR } from "../components/platform-config.ts";
+import { STACK_CONFIG_DIR } from "../components/platform/platform-config.ts";
 import platform from "../index.ts";
-import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, knativeVersionsOf } from "../components/versions.ts";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, knativeVersionsOf } from "../components/platform/versions.ts";
 
 const KNATIVE = KNATIVE_RELEASES[DEFAULT_KNATIVE];
 import { type Registered, dependsOnNames, find, ofType, runProgram } from "./harness.ts";

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { Problems } from "../components/serverless/problems.ts";
-import { renderRuntime, RUNTIME_PRESETS } from "../components/serverless/runtime.ts";
-import { KNATIVE_DEFAULT_LIMITS, renderScaling, type ScalingArgs } from "../components/serverless/scaling.ts";
+import { Problems } from "../components/shared/problems.ts";
+import { renderRuntime, RUNTIME_PRESETS } from "../components/app/runtime.ts";
+import { renderScaling, type ScalingArgs } from "../components/app/scaling.ts";
+import { KNATIVE_DEFAULT_LIMITS } from "../components/shared/knative-limits.ts";
 
 const A = "autoscaling.knative.dev";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { cronProblem, isIanaTimeZone } from "../components/serverless/schedule.ts";
+import { cronProblem, isIanaTimeZone } from "../components/app/schedule.ts";
 
 describe("cronProblem accepts what Knative's PingSource parses", () => {
     test.each([

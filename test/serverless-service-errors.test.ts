@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { InvalidArgumentsError, ServerlessService, type ServerlessServiceArgs } from "../components/index.ts";
-import { Problems } from "../components/serverless/problems.ts";
+import { Problems } from "../components/shared/problems.ts";
 import { runProgram } from "./harness.ts";
 
 const valid: ServerlessServiceArgs = { namespace: "games-web", image: "registry.example.com/api:1.0.0" };

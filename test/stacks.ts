@@ -1,4 +1,4 @@
-import type { ClusterFacts } from "../components/compatibility.ts";
+import type { ClusterFacts } from "../components/platform/compatibility.ts";
 /** Reads the platform's stack files the way the Pulumi CLI hands them to a program. */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

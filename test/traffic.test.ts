@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { Problems } from "../components/serverless/problems.ts";
-import { Traffic, renderTraffic } from "../components/serverless/traffic.ts";
+import { Problems } from "../components/shared/problems.ts";
+import { Traffic, renderTraffic } from "../components/app/traffic.ts";
 
 const problemsOf = (fn: (p: Problems) => void): string[] => {
     const problems = new Problems('ServerlessService "api"');

@@ -1,10 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { editObjects, labelNamespace, scaleControlPlane, setConfigMapData } from "../components/knative-manifests.ts";
-import { knativeServingSettings } from "../components/knative-serving.ts";
-import { PLATFORM_DEFAULTS } from "../components/platform-config.ts";
-import { deepMerge, rewriteImageRegistry } from "../components/values.ts";
-import { KNATIVE_RELEASE_REGISTRY } from "../components/versions.ts";
+import {
+    editObjects,
+    labelNamespace,
+    scaleControlPlane,
+    setConfigMapData,
+} from "../components/platform/knative-manifests.ts";
+import { knativeServingSettings } from "../components/platform/knative-serving.ts";
+import { PLATFORM_DEFAULTS } from "../components/platform/platform-config.ts";
+import { deepMerge, rewriteImageRegistry } from "../components/platform/helm-values.ts";
+import { KNATIVE_RELEASE_REGISTRY } from "../components/platform/versions.ts";
 
 describe("deepMerge merges Helm values", () => {
     test("objects key by key, lists and scalars replaced", () => {

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { InvalidArgumentsError, ServerlessService, type ServerlessServiceArgs, Warm } from "../components/index.ts";
-import { type KubeClient, reconcile } from "../components/warm/scheduler.ts";
-import { SCHEDULER_RULES } from "../components/warm/warm-scheduler.ts";
+import { type KubeClient, reconcile } from "../components/shared/warm/scheduler.ts";
+import { SCHEDULER_RULES } from "../components/platform/warm-scheduler.ts";
 import {
     MANAGED_ANNOTATION,
     SCHEDULE_ANNOTATION,
@@ -14,7 +14,7 @@ import {
     isOpen,
     revisionsToPatch,
     routedRevisions,
-} from "../components/warm/windows.ts";
+} from "../components/shared/warm/windows.ts";
 import platform from "../index.ts";
 import { KSVC, find, ofType, runProgram } from "./harness.ts";
 import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
@@ -325,10 +325,10 @@ describe("the platform runs one scheduler per app namespace, with least privileg
     test("it runs the project's own code, mounted from a ConfigMap, on a pinned Node image", () => {
         const code = find(resources, "kubernetes:core/v1:ConfigMap", "games-web-warm-code").inputs.data;
         expect(code["scheduler.ts"]).toBe(
-            readFileSync(new URL("../components/warm/scheduler.ts", import.meta.url), "utf8"),
+            readFileSync(new URL("../components/shared/warm/scheduler.ts", import.meta.url), "utf8"),
         );
         expect(code["windows.ts"]).toBe(
-            readFileSync(new URL("../components/warm/windows.ts", import.meta.url), "utf8"),
+            readFileSync(new URL("../components/shared/warm/windows.ts", import.meta.url), "utf8"),
         );
         const template = find(resources, "kubernetes:apps/v1:Deployment", "games-web-warm-deployment").inputs.spec
             .template;

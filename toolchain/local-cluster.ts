@@ -15,7 +15,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { apiRequest } from "../components/warm/scheduler.ts";
+import { apiRequest } from "../components/shared/warm/scheduler.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
 
 /** How to reach a running local cluster. */

@@ -12,7 +12,7 @@
  * fluent/helm-charts, kiali/helm-charts).
  */
 import { stringify } from "yaml";
-import { VERSIONS } from "../../components/versions.ts";
+import { VERSIONS } from "../../components/platform/versions.ts";
 import { type Obj, crd } from "./objects.ts";
 
 export interface StandInChart {

@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import { dirname, join, normalize } from "node:path";
 import { stringify } from "yaml";
-import { type UpstreamSources, manifestUrl } from "../../components/versions.ts";
+import { type UpstreamSources, manifestUrl } from "../../components/platform/versions.ts";
 import { STAND_IN_CHARTS, type StandInChart } from "./charts.ts";
 import { KNATIVE_MANIFESTS, knativeStandIn } from "./knative.ts";
 

@@ -15,7 +15,7 @@ import {
     KNATIVE_RELEASE_REGISTRY,
     type KnativeManifest,
     knativeManifests,
-} from "../../components/versions.ts";
+} from "../../components/platform/versions.ts";
 import { type Obj, configMap, crd, digestImage, hpa, pdb, service, workload } from "./objects.ts";
 
 const SERVING = "knative-serving";

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { IstioConfig } from "./platform-config.ts";
-import { deepMerge } from "./values.ts";
+import { deepMerge } from "./helm-values.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 
 /** Arguments of {@link Istio}; every field but the config has a default. */

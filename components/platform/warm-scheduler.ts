@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SOURCES } from "../versions.ts";
+import { DEFAULT_SOURCES } from "./versions.ts";
 
 /** Arguments of {@link WarmScheduler}. */
 export interface WarmSchedulerArgs {
@@ -28,7 +28,7 @@ export function schedulerSources(): Record<string, string> {
     return (sources ??= Object.fromEntries(
         ["scheduler", "windows"].map((file) => [
             `${file}${extension}`,
-            readFileSync(new URL(`./${file}${extension}`, import.meta.url), "utf8"),
+            readFileSync(new URL(`../shared/warm/${file}${extension}`, import.meta.url), "utf8"),
         ]),
     ));
 }

@@ -2,11 +2,11 @@ import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.
 import type * as k8s from "@pulumi/kubernetes";
 import type * as kx from "@pulumi/kubernetesx";
 import type * as pulumi from "@pulumi/pulumi";
-import { checkWarmWindows, warmSchedule } from "../warm/warm.ts";
-import { SCHEDULE_ANNOTATION } from "../warm/windows.ts";
+import { checkWarmWindows, warmSchedule } from "./warm.ts";
+import { SCHEDULE_ANNOTATION } from "../shared/warm/windows.ts";
 import { checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
-import { parseGoDuration } from "./duration.ts";
-import { imagePin } from "./image.ts";
+import { parseGoDuration } from "../shared/duration.ts";
+import { imagePin } from "../shared/image.ts";
 import { checkKnownKeys } from "./known-keys.ts";
 import {
     isDns1035Label,
@@ -15,10 +15,11 @@ import {
     isInt32,
     labelKeyProblem,
     labelValueProblem,
-} from "./names.ts";
-import { Problems } from "./problems.ts";
+} from "../shared/names.ts";
+import { Problems } from "../shared/problems.ts";
 import { type RuntimeArgs, renderRuntime } from "./runtime.ts";
-import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits, type ScalingArgs, renderScaling } from "./scaling.ts";
+import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits } from "../shared/knative-limits.ts";
+import { type ScalingArgs, renderScaling } from "./scaling.ts";
 import { type TrafficTarget, Traffic, checkRevisionName, renderTraffic } from "./traffic.ts";
 import { type RenderedTriggers, type TriggersArgs, renderTriggers } from "./triggers.ts";
 

@@ -1,7 +1,8 @@
-import type { WarmWindow } from "../warm/windows.ts";
-import { parseGoDuration } from "./duration.ts";
-import { MAX_INT32, isInt32 } from "./names.ts";
-import type { Problems } from "./problems.ts";
+import type { WarmWindow } from "../shared/warm/windows.ts";
+import { parseGoDuration } from "../shared/duration.ts";
+import { MAX_INT32, isInt32 } from "../shared/names.ts";
+import type { Problems } from "../shared/problems.ts";
+import type { KnativeLimits } from "../shared/knative-limits.ts";
 
 /**
  * What drives autoscaling. `concurrency` and `rps` use Knative's own
@@ -87,23 +88,6 @@ export interface ScalingArgs {
     /** Send one request through the service when a window opens from zero, so it really starts warm. @default true */
     warmUpOnSchedule?: boolean;
 }
-
-/** Limits the platform's Knative enforces; app stacks pass the platform stack's outputs. */
-export interface KnativeLimits {
-    /** `config-autoscaler` `max-scale-limit`; 0 means none. */
-    maxScaleLimit: number;
-    /** `config-autoscaler` `allow-zero-initial-scale`. */
-    allowZeroInitialScale: boolean;
-    /** `config-defaults` `container-concurrency-max-limit`. */
-    containerConcurrencyMaxLimit: number;
-}
-
-/** Knative's own defaults for {@link KnativeLimits}. */
-export const KNATIVE_DEFAULT_LIMITS: Readonly<KnativeLimits> = {
-    maxScaleLimit: 0,
-    allowZeroInitialScale: false,
-    containerConcurrencyMaxLimit: 1000,
-};
 
 /** The rendered result: revision template annotations plus the spec field. */
 export interface RenderedScaling {

@@ -2,9 +2,9 @@ import type { IDeliverySpec } from "@kubernetes-models/knative/duck.knative.dev/
 import type { ITriggerSpec } from "@kubernetes-models/knative/eventing.knative.dev/v1/TriggerSpec";
 import type { IPingSourceSpec } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSourceSpec";
 import type * as pulumi from "@pulumi/pulumi";
-import { parseGoDuration, toIso8601 } from "./duration.ts";
-import { isDns1035Label } from "./names.ts";
-import type { Problems } from "./problems.ts";
+import { parseGoDuration, toIso8601 } from "../shared/duration.ts";
+import { isDns1035Label } from "../shared/names.ts";
+import type { Problems } from "../shared/problems.ts";
 import { cronProblem, isIanaTimeZone } from "./schedule.ts";
 
 /**

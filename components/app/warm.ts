@@ -1,6 +1,6 @@
-import { isIanaTimeZone } from "../serverless/schedule.ts";
-import type { Problems } from "../serverless/problems.ts";
-import { DAYS, type Day, type WarmSchedule, type WarmWindow, parseClock } from "./windows.ts";
+import { isIanaTimeZone } from "./schedule.ts";
+import type { Problems } from "../shared/problems.ts";
+import { DAYS, type Day, type WarmSchedule, type WarmWindow, parseClock } from "../shared/warm/windows.ts";
 
 /** Options of a warm window: where the clock is, how many pods, which days. */
 export interface WarmOptions {

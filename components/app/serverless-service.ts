@@ -5,7 +5,7 @@ import {
     type ServerlessServiceArgs,
     knativeServiceObject,
     renderServerlessService,
-} from "./serverless/render.ts";
+} from "./render.ts";
 
 /**
  * An app run serverless on the platform's Knative: a Knative Service that

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "./platform-config.ts";
-import type { KnativeLimits } from "./serverless/scaling.ts";
+import type { Environment } from "../shared/environments.ts";
+import type { KnativeLimits } from "../shared/knative-limits.ts";
 
 /**
  * What an app stack knows about the platform it deploys onto, read from the

@@ -1,8 +1,8 @@
 import type * as k8s from "@pulumi/kubernetes";
-import { parseGoDuration } from "./duration.ts";
-import { MAX_INT32, isInt32 } from "./names.ts";
-import type { Problems } from "./problems.ts";
-import { parseQuantity } from "./quantity.ts";
+import { parseGoDuration } from "../shared/duration.ts";
+import { MAX_INT32, isInt32 } from "../shared/names.ts";
+import type { Problems } from "../shared/problems.ts";
+import { parseQuantity } from "../shared/quantity.ts";
 
 /**
  * Startup presets that encode what cold start costs per kind of app:

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { rewriteImageRegistry } from "./values.ts";
+import { rewriteImageRegistry } from "./helm-values.ts";
 import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
 
 /** Where Knative's manifests and images come from. */

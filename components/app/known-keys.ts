@@ -4,8 +4,8 @@
  * `scaling.minscale` would otherwise silently take its default. Each key list below is checked
  * against its TypeScript interface at compile time (`satisfies`), so the lists cannot drift.
  */
-import type { WarmWindow } from "../warm/windows.ts";
-import type { Problems } from "./problems.ts";
+import type { WarmWindow } from "../shared/warm/windows.ts";
+import type { Problems } from "../shared/problems.ts";
 import type { ServerlessServiceArgs, PlatformLimits } from "./render.ts";
 import type { ResourcesArgs, StartupProbeArgs } from "./runtime.ts";
 import type { ScalingArgs } from "./scaling.ts";

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppNamespace, PlatformConfig } from "./platform-config.ts";
-import { systemNamespaces } from "./system-namespaces.ts";
-import { WarmScheduler } from "./warm/warm-scheduler.ts";
+import { systemNamespaces } from "../shared/system-namespaces.ts";
+import { WarmScheduler } from "./warm-scheduler.ts";
 
 /**
  * The Kubernetes provider of one environment: a kubeconfig given as a secret,

@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ENVIRONMENTS, type Environment } from "../shared/environments.ts";
 import { RULE_IDS, type RuleId } from "./compatibility.ts";
-import { parseGoDuration } from "./serverless/duration.ts";
-import { imagePin } from "./serverless/image.ts";
-import { SYSTEM_NAMESPACES, isSystemNamespace } from "./system-namespaces.ts";
-import { isDns1123Label, isDns1123Subdomain } from "./serverless/names.ts";
-import { Problems } from "./serverless/problems.ts";
-import { parseQuantity } from "./serverless/quantity.ts";
-import type { KnativeLimits } from "./serverless/scaling.ts";
+import { parseGoDuration } from "../shared/duration.ts";
+import { imagePin } from "../shared/image.ts";
+import { SYSTEM_NAMESPACES, isSystemNamespace } from "../shared/system-namespaces.ts";
+import { isDns1123Label, isDns1123Subdomain } from "../shared/names.ts";
+import { Problems } from "../shared/problems.ts";
+import { parseQuantity } from "../shared/quantity.ts";
+import type { KnativeLimits } from "../shared/knative-limits.ts";
 import {
     DEFAULT_KNATIVE,
     DEFAULT_SOURCES,
@@ -15,10 +16,6 @@ import {
     type UpstreamSources,
     VERSIONS,
 } from "./versions.ts";
-
-/** The environments a platform stack can be. */
-export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** An app team's namespace. */
 export interface AppNamespace {

@@ -7,7 +7,7 @@
  * a rule has no row for is a warning: the pair is unchecked, not known to be bad.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { InvalidArgumentsError } from "./serverless/problems.ts";
+import { InvalidArgumentsError } from "../shared/problems.ts";
 import { type KnativeMinor, VERSIONS } from "./versions.ts";
 
 /** What the preview knows about the target cluster. */
@@ -162,7 +162,12 @@ const RULES = [
         id: "istio-one-minor-at-a-time",
         source: "Istio's in-place upgrade guide: one minor version at a time (istio.io/latest/docs/setup/upgrade/in-place/)",
         check: (target, cluster) =>
-            oneMinorAtATime("Istio", target.istio, cluster.installedIstio, "pin each in components/versions.ts"),
+            oneMinorAtATime(
+                "Istio",
+                target.istio,
+                cluster.installedIstio,
+                "pin each in components/platform/versions.ts",
+            ),
     },
     {
         id: "elasticsearch-major-upgrade",

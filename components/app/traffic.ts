@@ -1,6 +1,6 @@
 import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.dev/v1/TrafficTarget";
-import { isDns1035Label } from "./names.ts";
-import type { Problems } from "./problems.ts";
+import { isDns1035Label } from "../shared/names.ts";
+import type { Problems } from "../shared/problems.ts";
 
 /**
  * One slice of a service's traffic: either a pinned revision or the latest

@@ -1,7 +1,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
-import type { Problems } from "./problems.ts";
+import type { Problems } from "../shared/problems.ts";
 
 /** Ports Knative's queue-proxy and sidecars use, which the app may not listen on. */
 export const RESERVED_PORTS: readonly number[] = [8008, 8012, 8013, 8022, 9090, 9091];
