@@ -18,7 +18,7 @@ import { Istio } from "./components/platform/istio.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
 import { KnativeServing } from "./components/platform/knative-serving.ts";
 import { Monitoring } from "./components/platform/monitoring/index.ts";
-import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform/platform-config.ts";
+import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform/config/index.ts";
 import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/platform/versions.ts";
 
 /**

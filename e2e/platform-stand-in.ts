@@ -8,7 +8,7 @@
  */
 import { AppNamespaces, clusterProvider } from "../components/platform/cluster.ts";
 import { knativeServingSettings } from "../components/platform/knative-serving.ts";
-import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform/platform-config.ts";
+import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform/config/index.ts";
 import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/platform/versions.ts";
 
 export function platformStandIn() {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
-import { STACK_CONFIG_DIR } from "../components/platform/platform-config.ts";
+import { STACK_CONFIG_DIR } from "../components/platform/config/index.ts";
 import platform from "../index.ts";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, knativeVersionsOf } from "../components/platform/versions.ts";
 

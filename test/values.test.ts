@@ -7,7 +7,8 @@ import {
     setConfigMapData,
 } from "../components/platform/knative-manifests.ts";
 import { knativeServingSettings } from "../components/platform/knative-serving.ts";
-import { PLATFORM_DEFAULTS } from "../components/platform/platform-config.ts";
+import { KNATIVE_SCHEMA } from "../components/platform/config/knative.ts";
+import { defaultsOf } from "../components/platform/config/schema.ts";
 import { deepMerge, rewriteImageRegistry } from "../components/platform/helm-values.ts";
 import { KNATIVE_RELEASE_REGISTRY } from "../components/platform/versions.ts";
 
@@ -158,7 +159,7 @@ describe("edits of upstream objects", () => {
 describe("knativeServingSettings", () => {
     test("writes each setting under Knative's own key", () => {
         const settings = knativeServingSettings("games.example.com", {
-            ...PLATFORM_DEFAULTS.knative,
+            ...defaultsOf(KNATIVE_SCHEMA),
             maxScaleLimit: 50,
             allowZeroInitialScale: true,
         });

@@ -3,7 +3,7 @@ import type { ITriggerSpec } from "@kubernetes-models/knative/eventing.knative.d
 import type { IPingSourceSpec } from "@kubernetes-models/knative/sources.knative.dev/v1/PingSourceSpec";
 import type * as pulumi from "@pulumi/pulumi";
 import { parseGoDuration, toIso8601 } from "../shared/duration.ts";
-import { isDns1035Label } from "../shared/names.ts";
+import { isDns1035Label, isHostPort } from "../shared/names.ts";
 import type { Problems } from "../shared/problems.ts";
 import { cronProblem, isIanaTimeZone } from "./schedule.ts";
 
@@ -180,7 +180,7 @@ export function renderTriggers(serviceName: string, triggers: TriggersArgs, prob
                 late.add(`${at}.bootstrapServers`, "must list at least one broker", servers);
             }
             for (const server of servers) {
-                if (typeof server === "string" && !/^[^\s:/]+:\d{1,5}$/.test(server)) {
+                if (typeof server === "string" && !isHostPort(server)) {
                     late.add(`${at}.bootstrapServers`, 'must be "host:port" entries', server);
                 }
             }

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AppNamespace, PlatformConfig } from "./platform-config.ts";
+import type { AppNamespace, PlatformConfig } from "./config/index.ts";
 import { systemNamespaces } from "../shared/system-namespaces.ts";
 import { WarmScheduler } from "./warm-scheduler.ts";
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { IstioConfig } from "./platform-config.ts";
+import type { IstioConfig } from "./config/index.ts";
 import { deepMerge } from "./helm-values.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 

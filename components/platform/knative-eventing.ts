@@ -9,7 +9,7 @@ import {
     setConfigMapData,
     webhookMtlsException,
 } from "./knative-manifests.ts";
-import type { EventingConfig } from "./platform-config.ts";
+import type { EventingConfig } from "./config/index.ts";
 import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeEventing}. */

@@ -8,7 +8,7 @@ import {
     scaleControlPlane,
     webhookMtlsException,
 } from "./knative-manifests.ts";
-import type { KnativeConfig } from "./platform-config.ts";
+import type { KnativeConfig } from "./config/index.ts";
 import { KNATIVE_RELEASES, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeServing}. */

@@ -53,3 +53,8 @@ export const MAX_INT32 = 2_147_483_647;
 export function isInt32(value: number, least = 0): boolean {
     return Number.isInteger(value) && value >= least && value <= MAX_INT32;
 }
+
+/** A Kafka bootstrap server as Kafka clients take it: `host:port`. */
+export function isHostPort(value: unknown): value is string {
+    return typeof value === "string" && /^[^\s:/]+:\d{1,5}$/.test(value);
+}

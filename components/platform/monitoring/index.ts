@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringConfig } from "../platform-config.ts";
+import type { MonitoringConfig } from "../config/index.ts";
 import type { UpstreamSources } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
 import { LOGS_SERVICES, Logs } from "./logs.ts";

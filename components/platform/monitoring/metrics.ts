@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { MonitoringConfig } from "../platform-config.ts";
+import type { MonitoringConfig } from "../config/index.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 

@@ -1,0 +1,80 @@
+/**
+ * The config's documentation, rendered from its schema: the `config:` block of Pulumi.yaml (what
+ * `pulumi config` and the Pulumi Cloud console show) and the README's reference table. Written by
+ * `node scripts/config-docs.ts --write`; test/config-reference.test.ts fails when either differs.
+ */
+import { stringify } from "yaml";
+import { PLATFORM_SCHEMA, type ConfigType } from "./index.ts";
+import type { Field, Fields } from "./schema.ts";
+
+/** A field with keys of its own: a section, an optional section, or the namespaces map. */
+function keysOf(field: Field<unknown>): Fields | undefined {
+    if ("fields" in field) return field.fields as Fields;
+    if ("entry" in field) return (field.entry as { fields: Fields }).fields;
+    return undefined;
+}
+
+/** `{ a, b { c, d } }`: the keys a section takes, nested. */
+function outline(fields: Fields): string {
+    const keys = Object.entries(fields).map(([name, field]) => {
+        const inner = keysOf(field);
+        return inner === undefined ? name : `${name} ${outline(inner)}`;
+    });
+    return `{ ${keys.join(", ")} }`;
+}
+
+/** The keys the stack must set. */
+const REQUIRED: readonly string[] = ["environment", "domain", "namespaces"];
+
+/** Pulumi.yaml's `config:` block. */
+export function pulumiYamlConfig(): Record<string, Record<string, unknown>> {
+    return Object.fromEntries(
+        Object.entries(PLATFORM_SCHEMA).map(([name, { type, schema }]) => {
+            const inner = keysOf(schema);
+            const shape = inner === undefined ? "" : `: ${"entry" in schema ? "name → " : ""}${outline(inner)}`;
+            const declared: Record<string, unknown> = { type: type === "secret" ? "string" : type };
+            if (type === "secret") declared.secret = true;
+            if (type === "object" && !REQUIRED.includes(name)) declared.default = {};
+            declared.description =
+                type === "secret"
+                    ? `${schema.doc} (pulumi config set --secret ${name} <password> --stack <env>).`
+                    : `${capitalized(schema.doc)}${shape}.`;
+            return [name, declared];
+        }),
+    );
+}
+
+function capitalized(text: string): string {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The same block as YAML text, as Pulumi.yaml holds it. */
+export function pulumiYamlConfigText(): string {
+    return stringify({ config: pulumiYamlConfig() }, { lineWidth: 0 });
+}
+
+/** One row per key a stack can set: its path, its default, what it means. */
+function rows(path: string, field: Field<unknown>, type?: ConfigType): string[][] {
+    const inner = keysOf(field);
+    if (inner === undefined) {
+        const required = type === "secret" ? "secret, required" : REQUIRED.includes(path) ? "required" : undefined;
+        const shown = required ?? (field.shown === undefined ? "" : `\`${field.shown}\``);
+        return [[`\`${path}\``, shown, field.doc]];
+    }
+    const prefix = "entry" in field ? `${path}.<name>` : path;
+    const own = "entry" in field || REQUIRED.includes(path) ? [[`\`${path}\``, "required", field.doc]] : [];
+    return [...own, ...Object.entries(inner).flatMap(([name, child]) => rows(`${prefix}.${name}`, child))];
+}
+
+/** The README's reference table, every key with its default. */
+export function readmeReference(): string {
+    const body = Object.entries(PLATFORM_SCHEMA).flatMap(([name, { type, schema }]) => rows(name, schema, type));
+    const table = [["key", "default", "meaning"], ["---", "---", "---"], ...body];
+    return table.map((cells) => `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`).join("\n");
+}
+
+/** The README's markers around the table. */
+export const README_MARKERS = {
+    start: "<!-- config-reference: written by `node scripts/config-docs.ts --write` -->",
+    end: "<!-- end of config-reference -->",
+} as const;
