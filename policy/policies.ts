@@ -17,7 +17,24 @@ import type {
 import { imagePin } from "../components/shared/image.ts";
 import { isSystemNamespace, systemNamespaces } from "../components/shared/system-namespaces.ts";
 
-type Props = Record<string, any>;
+/** A resource's properties, or a part of them, as the policy SDK hands them: JSON of any shape. */
+type Props = Record<string, unknown>;
+
+/** The value at `path` below `value`, or undefined where the path leaves the objects. */
+function at(value: unknown, ...path: string[]): unknown {
+    let current = value;
+    for (const key of path) {
+        if (typeof current !== "object" || current === null) return undefined;
+        current = (current as Props)[key];
+    }
+    return current;
+}
+
+/** The object at `path` below `value`, or undefined. */
+function objectAt(value: unknown, ...path: string[]): Props | undefined {
+    const found = at(value, ...path);
+    return typeof found === "object" && found !== null && !Array.isArray(found) ? (found as Props) : undefined;
+}
 
 /** Namespaces whose node agents legitimately need host access (CNI, node-exporter, log shipping). */
 const HOST_ACCESS_NAMESPACES = systemNamespaces("hostAccess");
@@ -64,21 +81,21 @@ function excepted(policy: string, type: string, props: Props): boolean {
         (e) =>
             e.policies.includes(policy) &&
             type.endsWith(`:${e.kind}`) &&
-            props.metadata?.namespace === e.namespace &&
-            props.metadata?.name === e.name,
+            at(props, "metadata", "namespace") === e.namespace &&
+            at(props, "metadata", "name") === e.name,
     );
 }
 
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 const WORKLOADS: Record<string, (props: Props) => Props | undefined> = {
-    "kubernetes:core/v1:Pod": (p) => p.spec,
-    "kubernetes:apps/v1:Deployment": (p) => p.spec?.template?.spec,
-    "kubernetes:apps/v1:StatefulSet": (p) => p.spec?.template?.spec,
-    "kubernetes:apps/v1:DaemonSet": (p) => p.spec?.template?.spec,
-    "kubernetes:apps/v1:ReplicaSet": (p) => p.spec?.template?.spec,
-    "kubernetes:batch/v1:Job": (p) => p.spec?.template?.spec,
-    "kubernetes:batch/v1:CronJob": (p) => p.spec?.jobTemplate?.spec?.template?.spec,
-    [KSVC]: (p) => p.spec?.template?.spec,
+    "kubernetes:core/v1:Pod": (p) => objectAt(p, "spec"),
+    "kubernetes:apps/v1:Deployment": (p) => objectAt(p, "spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": (p) => objectAt(p, "spec", "template", "spec"),
+    "kubernetes:apps/v1:DaemonSet": (p) => objectAt(p, "spec", "template", "spec"),
+    "kubernetes:apps/v1:ReplicaSet": (p) => objectAt(p, "spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": (p) => objectAt(p, "spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": (p) => objectAt(p, "spec", "jobTemplate", "spec", "template", "spec"),
+    [KSVC]: (p) => objectAt(p, "spec", "template", "spec"),
 };
 
 /** The pod spec of a workload resource, or undefined for anything else. */
@@ -91,7 +108,7 @@ function containersOf(pod: Props): Props[] {
 }
 
 function namespaceOf(props: Props): string | undefined {
-    return props.metadata?.namespace as string | undefined;
+    return at(props, "metadata", "namespace") as string | undefined;
 }
 
 /** A policy over each container of each workload (Knative Services included). */
@@ -209,11 +226,10 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         "resource-requests-and-limits",
         "Containers must request CPU and memory and limit memory, so the scheduler and the autoscaler see their cost. Source: kube-linter unset-cpu-requirements / unset-memory-requirements, Polaris.",
         (c) => {
-            const resources = (c.resources as Props | undefined) ?? {};
             const missing = [
-                resources.requests?.cpu === undefined ? "requests.cpu" : "",
-                resources.requests?.memory === undefined ? "requests.memory" : "",
-                resources.limits?.memory === undefined ? "limits.memory" : "",
+                at(c, "resources", "requests", "cpu") === undefined ? "requests.cpu" : "",
+                at(c, "resources", "requests", "memory") === undefined ? "requests.memory" : "",
+                at(c, "resources", "limits", "memory") === undefined ? "limits.memory" : "",
             ].filter(Boolean);
             return missing.length > 0 ? `does not set ${missing.join(", ")}` : undefined;
         },
@@ -222,7 +238,7 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         "image-pinned",
         'Images must be pinned by digest or an explicit tag, never "latest" or untagged: the image must not move under a running revision. Source: kube-linter latest-tag, Polaris tagNotSpecified.',
         (c) => {
-            const image = String(c.image ?? "");
+            const image = typeof c.image === "string" ? c.image : "";
             const pin = imagePin(image);
             return pin.kind === "refused" ? `uses image "${image}", which ${pin.reason}` : undefined;
         },
@@ -261,9 +277,8 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         "Knative Services must set a bounded autoscaling.knative.dev/max-scale on their revision template, at most maxScaleLimit. Source: Knative autoscaling docs (scale bounds); a runaway service must not take the shared nodes.",
         (template, args) => {
             const limit = args.getConfig<{ maxScaleLimit?: number }>().maxScaleLimit ?? 100;
-            const value = (template.metadata?.annotations as Props | undefined)?.[
-                "autoscaling.knative.dev/max-scale"
-            ] as string | undefined;
+            const value = at(template, "metadata", "annotations", "autoscaling.knative.dev/max-scale") as
+                string | undefined;
             const max = Number(value);
             if (value === undefined || !Number.isInteger(max) || max < 1)
                 return "sets no bounded autoscaling.knative.dev/max-scale";
@@ -330,7 +345,7 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             if (isSystemNamespace(name)) return;
             const enforce = (args.props.metadata?.labels as Props | undefined)?.["pod-security.kubernetes.io/enforce"];
             if (enforce !== "restricted")
-                report(`namespace "${name}" enforces "${String(enforce ?? "nothing")}", not "restricted"`);
+                report(`namespace "${name}" enforces ${JSON.stringify(enforce ?? "nothing")}, not "restricted"`);
         },
     },
     {

@@ -29,8 +29,23 @@ import {
 
 /** The API calls the scheduler makes; the RBAC grants exactly these. */
 export interface KubeClient {
-    get(path: string): Promise<any>;
+    get(path: string): Promise<unknown>;
     mergePatch(path: string, body: unknown): Promise<unknown>;
+}
+
+/** The fields of a Knative Service or Revision the scheduler reads. */
+interface KnativeObject {
+    metadata?: { name?: string; annotations?: Record<string, string> };
+    spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+    status?: {
+        traffic?: { revisionName?: string; percent?: number }[];
+        url?: string;
+        address?: { url?: string };
+    };
+}
+
+interface KnativeList {
+    items?: KnativeObject[];
 }
 
 /** What one pass did, for logs and tests. */
@@ -50,23 +65,23 @@ export async function reconcile(
     warmUp: (url: string) => Promise<void>,
 ): Promise<PassReport> {
     const report: PassReport = { patched: [], warmedUp: [], errors: [] };
-    const services = (await client.get(`${SERVING}/namespaces/${namespace}/services`)) as { items?: any[] };
+    const services = (await client.get(`${SERVING}/namespaces/${namespace}/services`)) as KnativeList;
     for (const service of services.items ?? []) {
         const name = String(service.metadata?.name);
-        const text = service.metadata?.annotations?.[SCHEDULE_ANNOTATION] as string | undefined;
+        const text = service.metadata?.annotations?.[SCHEDULE_ANNOTATION];
         try {
             const revisions = (await client.get(
                 `${SERVING}/namespaces/${namespace}/revisions?labelSelector=${encodeURIComponent(`serving.knative.dev/service=${name}`)}`,
-            )) as { items?: any[] };
+            )) as KnativeList;
             const states = (revisions.items ?? []).map((r) => ({
                 name: String(r.metadata?.name),
-                minScale: r.metadata?.annotations?.[MIN_SCALE_ANNOTATION] as string | undefined,
+                minScale: r.metadata?.annotations?.[MIN_SCALE_ANNOTATION],
                 managed: r.metadata?.annotations?.[MANAGED_ANNOTATION] !== undefined,
             }));
             if (text === undefined) {
                 // The schedule was removed: give the revisions this scheduler changed their template's own minimum
                 // back, written out (a deleted annotation does not reach a live revision's autoscaler).
-                const own = String(service.spec?.template?.metadata?.annotations?.[MIN_SCALE_ANNOTATION] ?? "0");
+                const own = service.spec?.template?.metadata?.annotations?.[MIN_SCALE_ANNOTATION] ?? "0";
                 for (const revision of states.filter((r) => r.managed)) {
                     await client.mergePatch(`${SERVING}/namespaces/${namespace}/revisions/${revision.name}`, {
                         metadata: { annotations: { [MIN_SCALE_ANNOTATION]: own, [MANAGED_ANNOTATION]: null } },
@@ -77,8 +92,7 @@ export async function reconcile(
             }
             const schedule = JSON.parse(text) as WarmSchedule;
             const desired = desiredMinScale(schedule, now);
-            const traffic = service.status?.traffic as { revisionName?: string; percent?: number }[] | undefined;
-            const toPatch = revisionsToPatch(routedRevisions(traffic), states, desired);
+            const toPatch = revisionsToPatch(routedRevisions(service.status?.traffic), states, desired);
             let raisedFromZero = false;
             for (const revision of toPatch) {
                 const before = Number(states.find((s) => s.name === revision)?.minScale ?? 0);
@@ -90,7 +104,7 @@ export async function reconcile(
                 report.patched.push({ service: name, revision, minScale: desired });
                 raisedFromZero ||= before === 0 && desired > 0;
             }
-            const url = (service.status?.address?.url ?? service.status?.url) as string | undefined;
+            const url = service.status?.address?.url ?? service.status?.url;
             if (raisedFromZero && schedule.warmUp && url !== undefined) {
                 await warmUp(url);
                 report.warmedUp.push(name);
@@ -110,14 +124,17 @@ export interface ApiTarget {
     ca: Buffer | string;
 }
 
-/** One JSON request to an API server; rejects, with the server's words, on a status of 300 or more. */
-export function apiRequest(
+/**
+ * One JSON request to an API server, answering its JSON as `T` (unchecked: the caller names what
+ * the API returns); rejects, with the server's words, on a status of 300 or more.
+ */
+export function apiRequest<T = unknown>(
     target: ApiTarget,
     method: string,
     path: string,
     body?: unknown,
     contentType = "application/json",
-): Promise<any> {
+): Promise<T> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const req = request(
@@ -138,7 +155,7 @@ export function apiRequest(
                 res.on("end", () => {
                     if ((res.statusCode ?? 500) >= 300)
                         reject(new Error(`${method} ${path}: ${String(res.statusCode)} ${text}`));
-                    else resolve(text === "" ? {} : text.startsWith("{") ? JSON.parse(text) : text);
+                    else resolve((text === "" ? {} : text.startsWith("{") ? JSON.parse(text) : text) as T);
                 });
             },
         );
