@@ -16,7 +16,7 @@ export type {
     BrokerTriggerArgs,
     DeliveryArgs,
 } from "./app/triggers.ts";
-export { fromSecret, fromConfigMap, type EnvSource } from "./app/container.ts";
+export { fromSecret, fromConfigMap, type EnvSource, type EnvMap } from "./app/container.ts";
 export { InvalidArgumentsError } from "./shared/problems.ts";
 export { PlatformReference } from "./app/platform-reference.ts";
 export { ENVIRONMENTS, type Environment } from "./shared/environments.ts";

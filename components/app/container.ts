@@ -1,7 +1,12 @@
 import type * as k8s from "@pulumi/kubernetes";
-import type * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
 import type { Problems } from "../shared/problems.ts";
+
+/**
+ * Plain environment: each value a string (or an Output of one), or a reference to a Secret's or
+ * ConfigMap's key ({@link fromSecret}, {@link fromConfigMap}); the shape kubernetesx's `EnvMap` has.
+ */
+export type EnvMap = Record<string, pulumi.Input<string | k8s.types.input.core.v1.EnvVarSource>>;
 
 /** Ports Knative's queue-proxy and sidecars use, which the app may not listen on. */
 export const RESERVED_PORTS: readonly number[] = [8008, 8012, 8013, 8022, 9090, 9091];
@@ -33,7 +38,7 @@ export function checkPort(port: number, problems: Problems): void {
 }
 
 /**
- * Renders `env` (a kubernetesx-style map) and `secretEnv` (values kept in a
+ * Renders `env` and `secretEnv` (values kept in a
  * Secret the component owns) into Kubernetes env entries, one entry per key so
  * that a secret or not-yet-known value hides only its own entry in a preview.
  * Keys are sorted, so a reordered map never shows as a diff.
@@ -44,7 +49,7 @@ export function checkPort(port: number, problems: Problems): void {
  * and port names that a default Knative refuses.
  */
 export function renderEnv(
-    env: kx.types.EnvMap,
+    env: EnvMap,
     secretEnv: Record<string, unknown>,
     secretName: string,
     problems: Problems,

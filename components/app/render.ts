@@ -1,10 +1,9 @@
 import type { ITrafficTarget } from "@kubernetes-models/knative/serving.knative.dev/v1/TrafficTarget";
 import type * as k8s from "@pulumi/kubernetes";
-import type * as kx from "@pulumi/kubernetesx";
 import type * as pulumi from "@pulumi/pulumi";
 import { checkWarmWindows, warmSchedule } from "./warm.ts";
 import { SCHEDULE_ANNOTATION } from "../shared/warm/windows.ts";
-import { checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
+import { type EnvMap, checkPort, renderEnv, restrictedSecurityContext } from "./container.ts";
 import { parseGoDuration } from "../shared/duration.ts";
 import { imagePin } from "../shared/image.ts";
 import { checkKnownKeys } from "./known-keys.ts";
@@ -45,11 +44,11 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
     /** `h2c` for gRPC or HTTP/2 cleartext. @default "http1" */
     protocol?: "http1" | "h2c";
     /**
-     * Plain environment, kubernetesx-style: values are strings, Outputs, or
+     * Plain environment: values are strings, Outputs, or
      * `fromSecret(name, key)` / `fromConfigMap(name, key)` references.
      * @default {}
      */
-    env?: kx.types.EnvMap;
+    env?: EnvMap;
     /**
      * Secret environment: the values (Pulumi secrets, e.g. from `config.requireSecret`)
      * are stored in a Kubernetes Secret `<name>-env` that the component owns, and
