@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AppNamespaces, clusterProvider } from "./components/platform/cluster.ts";
+import { warmSchedulers } from "./components/platform/warm-scheduler.ts";
 import { type ClusterTarget, readClusterFacts } from "./components/platform/cluster-facts.ts";
 import {
     type ClusterFacts,
@@ -58,11 +59,9 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         opts,
     );
     // After the mesh: the namespaces' first pods (the warm schedulers) must get their sidecars.
-    const apps = new AppNamespaces(
-        "apps",
-        { namespaces: config.namespaces, schedulerImage: config.sources.schedulerImage, mesh: istio.ready },
-        opts,
-    );
+    const apps = new AppNamespaces("apps", { namespaces: config.namespaces, mesh: istio.ready }, opts);
+    const appNamespaces = config.namespaces.map((ns) => ns.name);
+    warmSchedulers(apps, appNamespaces, config.sources.schedulerImage);
     const serving = new KnativeServing(
         "knative-serving",
         { domain: config.domain, config: config.knative, source, strictMtls, mesh: istio.ready },
@@ -97,7 +96,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     return {
         environment: config.environment,
         domain: config.domain,
-        appNamespaces: config.namespaces.map((ns) => ns.name),
+        appNamespaces,
         knativeLimits: knativeLimitsOf(config.knative),
         ingressGateway: istio.ingressGateway,
         brokers: eventing.brokers,

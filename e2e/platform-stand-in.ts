@@ -7,6 +7,7 @@
  * platform names it.
  */
 import { AppNamespaces, clusterProvider } from "../components/platform/cluster.ts";
+import { warmSchedulers } from "../components/platform/warm-scheduler.ts";
 import { knativeServingSettings } from "../components/platform/knative-serving.ts";
 import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform/config/index.ts";
 import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/platform/versions.ts";
@@ -15,6 +16,10 @@ export function platformStandIn() {
     const config = readStackPlatformConfig();
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, { providers: [provider] });
+    warmSchedulers(
+        apps,
+        config.namespaces.map((ns) => ns.name),
+    );
     return {
         environment: config.environment,
         domain: config.domain,

@@ -2,7 +2,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppNamespace, PlatformConfig } from "./config/index.ts";
 import { systemNamespaces } from "../shared/system-namespaces.ts";
-import { WarmScheduler } from "./warm-scheduler.ts";
 
 /**
  * The Kubernetes provider of one environment: a kubeconfig given as a secret,
@@ -53,9 +52,8 @@ const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
 
 /** Arguments of {@link AppNamespaces}. */
 export interface AppNamespacesArgs {
+    /** The app teams' namespaces, from the stack's `namespaces`. */
     namespaces: AppNamespace[];
-    /** The Node.js image of each namespace's warm-capacity scheduler. @default DEFAULT_SOURCES.schedulerImage */
-    schedulerImage?: string;
     /** Label namespaces for Istio sidecar injection. @default true */
     meshInjection?: boolean;
     /**
@@ -71,7 +69,7 @@ export interface AppNamespacesArgs {
  * LimitRange, ingress denied except from the namespace itself and the
  * platform's own (ingress gateway, Knative activator, event delivery), and a
  * Role that lets the team's group manage Knative Services, sources and
- * triggers there, and the scheduler that keeps warm capacity on schedule.
+ * triggers there.
  *
  * ```ts
  * const apps = new AppNamespaces("apps", { namespaces: [{ name: "games-web", group: "games-web-devs", broker: true, quota }] });
@@ -79,25 +77,14 @@ export interface AppNamespacesArgs {
  * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
  */
 export class AppNamespaces extends pulumi.ComponentResource {
-    /** The namespace names, for app stacks. */
-    public readonly names: pulumi.Output<string[]>;
-    /** The Namespace resources, for `dependsOn`. */
+    /** The Namespace resources, by name: what the warm schedulers and brokers wait for. */
     public readonly namespaces: k8s.core.v1.Namespace[];
 
     constructor(name: string, args: AppNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:cluster:AppNamespaces", name, {}, opts);
         const meshInjection = args.meshInjection ?? true;
-        this.namespaces = args.namespaces.map((ns) => {
-            const namespace = lockedDownNamespace(this, ns, meshInjection, args.mesh ?? []);
-            new WarmScheduler(
-                `${ns.name}-warm`,
-                { namespace: ns.name, image: args.schedulerImage },
-                { parent: this, dependsOn: [namespace] },
-            );
-            return namespace;
-        });
-        this.names = pulumi.output(this.namespaces.map((ns) => ns.metadata.name));
-        this.registerOutputs({ names: this.names });
+        this.namespaces = args.namespaces.map((ns) => lockedDownNamespace(this, ns, meshInjection, args.mesh ?? []));
+        this.registerOutputs({});
     }
 }
 

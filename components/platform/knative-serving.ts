@@ -52,16 +52,15 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
  * @see https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/
  */
 export class KnativeServing extends pulumi.ComponentResource {
+    /** The Knative Serving release installed. */
     public readonly version: pulumi.Output<string>;
-    /** What a layer that creates Knative Services depends on. */
-    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
         const { config, source } = args;
         const release = KNATIVE_RELEASES[config.version];
         const manifests = knativeManifests(release);
-        const { crds, core } = installCrdsAndCore(
+        const { core } = installCrdsAndCore(
             this,
             name,
             { crds: manifests.servingCrds, core: manifests.servingCore },
@@ -73,20 +72,19 @@ export class KnativeServing extends pulumi.ComponentResource {
         );
         const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, source, [core, ...args.mesh]);
         // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
-        const hpa = installManifest(this, `${name}-hpa`, manifests.servingHpa, source, [core]);
+        installManifest(this, `${name}-hpa`, manifests.servingHpa, source, [core]);
 
         const settings = knativeServingSettings(args.domain, config);
-        const patches = Object.entries(settings).map(([configMap, data]) =>
-            patchConfigMap(this, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]),
-        );
-        const meshExceptions = args.strictMtls
-            ? ["webhook", "net-istio-webhook"].map((app) =>
-                  webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]),
-              )
-            : [];
-        const ha = config.replicas > 1 ? disruptionBudgets(this, name, [core]) : [];
+        for (const [configMap, data] of Object.entries(settings)) {
+            patchConfigMap(this, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]);
+        }
+        if (args.strictMtls) {
+            for (const app of ["webhook", "net-istio-webhook"]) {
+                webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]);
+            }
+        }
+        if (config.replicas > 1) disruptionBudgets(this, name, [core]);
 
-        this.ready = [crds, core, netIstio, hpa, ...patches, ...meshExceptions, ...ha];
         this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
     }

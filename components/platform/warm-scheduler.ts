@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { AppNamespaces } from "./cluster.ts";
 import { DEFAULT_SOURCES } from "./versions.ts";
 
 /** Arguments of {@link WarmScheduler}. */
@@ -110,6 +111,21 @@ export class WarmScheduler extends pulumi.ComponentResource {
         );
         this.registerOutputs({});
     }
+}
+
+/**
+ * One {@link WarmScheduler} per app namespace, each once its namespace exists. They are grouped
+ * under the namespaces' component, where they have always been in the state (their URNs stay).
+ */
+export function warmSchedulers(apps: AppNamespaces, namespaces: readonly string[], image?: string): WarmScheduler[] {
+    return namespaces.map(
+        (namespace, i) =>
+            new WarmScheduler(
+                `${namespace}-warm`,
+                { namespace, ...(image !== undefined ? { image } : {}) },
+                { parent: apps, dependsOn: apps.namespaces.slice(i, i + 1) },
+            ),
+    );
 }
 
 /** A digest of the scheduler's files, for its pod template. */
