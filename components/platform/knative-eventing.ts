@@ -5,7 +5,6 @@ import {
     installManifest,
     installCrdsAndCore,
     patchConfigMap,
-    scaleControlPlane,
     setConfigMapData,
     webhookMtlsException,
 } from "./knative-manifests.ts";
@@ -62,16 +61,17 @@ export class KnativeEventing extends pulumi.ComponentResource {
         const { config, source } = args;
         const brokerClass = BROKER_CLASSES[config.broker];
         const manifests = knativeManifests(args.release);
-        const { core } = installCrdsAndCore(
-            this,
-            name,
-            { crds: manifests.eventingCrds, core: manifests.eventingCore },
-            NAMESPACE,
+        // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.
+        const { core } = installCrdsAndCore(this, name, {
+            crds: manifests.eventingCrds,
+            core: manifests.eventingCore,
+            namespace: NAMESPACE,
             source,
-            args.strictMtls,
-            args.dependsOn,
-            args.replicas > 1 ? [scaleControlPlane(args.replicas, EVENTING_CONTROL_PLANE)] : [],
-        );
+            strictMtls: args.strictMtls,
+            dependsOn: args.dependsOn,
+            replicas: args.replicas,
+            controlPlane: EVENTING_CONTROL_PLANE,
+        });
         // The Kafka broker's settings are upstream's ConfigMap, which ships example values: set as it is applied.
         const kafka = config.broker === "kafka" ? config.kafka : undefined;
         const kafkaController = installManifest(
@@ -111,17 +111,6 @@ export class KnativeEventing extends pulumi.ComponentResource {
                   ]),
               ]
             : [];
-        if (args.replicas > 1) {
-            // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.
-            new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-eventing-controller-pdb`,
-                {
-                    metadata: { name: "eventing-controller-pdb", namespace: NAMESPACE },
-                    spec: { minAvailable: 1, selector: { matchLabels: { app: "eventing-controller" } } },
-                },
-                { parent: this, dependsOn: [core] },
-            );
-        }
 
         const brokers = Object.fromEntries(
             args.brokerNamespaces.map((namespace) => {

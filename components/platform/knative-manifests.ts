@@ -70,10 +70,7 @@ export function labelNamespace(name: string, labels: Record<string, string>): Ob
  * get it as their minimum, and a maximum at least as high (the API server refuses min > max).
  * @see https://knative.dev/docs/serving/config-ha/
  */
-export function scaleControlPlane(
-    replicas: number,
-    names: { deployments: string[]; autoscalers: string[] },
-): ObjectEdit {
+export function scaleControlPlane(replicas: number, names: ControlPlane): ObjectEdit {
     return (object) => {
         const name = object.metadata?.name ?? "";
         const spec = (object.spec ?? {}) as Record<string, unknown>;
@@ -93,32 +90,57 @@ export function setConfigMapData(name: string, data: Record<string, string>): Ob
     return (object) => (object.kind === "ConfigMap" && object.metadata?.name === name ? { ...object, data } : object);
 }
 
+/** A Knative control plane's replicated parts: the Deployments to scale, the HPAs to raise. */
+export interface ControlPlane {
+    deployments: string[];
+    autoscalers: string[];
+}
+
+/** What {@link installCrdsAndCore} installs, and how. */
+export interface KnativeLayers {
+    crds: KnativeManifest;
+    core: KnativeManifest;
+    namespace: string;
+    source: ManifestSource;
+    /** Label the namespace for sidecar injection as it is created. */
+    strictMtls: boolean;
+    /** What the core waits for besides its CRDs (the mesh, whose injection webhook must answer first). */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+    /** Above 1, the control plane runs that many pods, each Deployment with a PodDisruptionBudget. */
+    replicas: number;
+    controlPlane: ControlPlane;
+}
+
 /**
- * A Knative component's first two layers: its CRDs, then its core, which
- * waits for `dependsOn` too (the mesh, whose injection webhook must answer
- * before the core's pods start when they join the mesh). Under STRICT mTLS the
- * core's namespace is labelled for sidecar injection as it is created.
+ * A Knative component's first two layers: its CRDs, then its core, with the control plane at
+ * `replicas` (edited into the manifest's own objects) and a PodDisruptionBudget for each
+ * replicated Deployment, which Knative ships without one.
+ * @see https://knative.dev/docs/serving/config-ha/
  */
 export function installCrdsAndCore(
     parent: pulumi.Resource,
     name: string,
-    manifests: { crds: KnativeManifest; core: KnativeManifest },
-    namespace: string,
-    source: ManifestSource,
-    strictMtls: boolean,
-    dependsOn: pulumi.Input<pulumi.Resource>[],
-    coreEdits: ObjectEdit[] = [],
+    layers: KnativeLayers,
 ): { crds: k8s.yaml.v2.ConfigFile; core: k8s.yaml.v2.ConfigFile } {
-    const crds = installManifest(parent, `${name}-crds`, manifests.crds, source, []);
-    const meshLabel = strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : [];
-    const core = installManifest(
-        parent,
-        `${name}-core`,
-        manifests.core,
-        source,
-        [crds, ...dependsOn],
-        [...meshLabel, ...coreEdits],
-    );
+    const { namespace, source, replicas, controlPlane } = layers;
+    const crds = installManifest(parent, `${name}-crds`, layers.crds, source, []);
+    const edits = [
+        ...(layers.strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : []),
+        ...(replicas > 1 ? [scaleControlPlane(replicas, controlPlane)] : []),
+    ];
+    const core = installManifest(parent, `${name}-core`, layers.core, source, [crds, ...layers.dependsOn], edits);
+    if (replicas > 1) {
+        for (const app of controlPlane.deployments) {
+            new k8s.policy.v1.PodDisruptionBudget(
+                `${name}-${app}-pdb`,
+                {
+                    metadata: { name: `${app}-pdb`, namespace },
+                    spec: { minAvailable: 1, selector: { matchLabels: { app } } },
+                },
+                { parent, dependsOn: [core] },
+            );
+        }
+    }
     return { crds, core };
 }
 

@@ -1,11 +1,9 @@
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
     installManifest,
     installCrdsAndCore,
     patchConfigMap,
-    scaleControlPlane,
     webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./config/index.ts";
@@ -60,16 +58,16 @@ export class KnativeServing extends pulumi.ComponentResource {
         const { config, source } = args;
         const release = KNATIVE_RELEASES[config.version];
         const manifests = knativeManifests(release);
-        const { core } = installCrdsAndCore(
-            this,
-            name,
-            { crds: manifests.servingCrds, core: manifests.servingCore },
-            NAMESPACE,
+        const { core } = installCrdsAndCore(this, name, {
+            crds: manifests.servingCrds,
+            core: manifests.servingCore,
+            namespace: NAMESPACE,
             source,
-            args.strictMtls,
-            args.mesh,
-            config.replicas > 1 ? [scaleControlPlane(config.replicas, SERVING_CONTROL_PLANE)] : [],
-        );
+            strictMtls: args.strictMtls,
+            dependsOn: args.mesh,
+            replicas: config.replicas,
+            controlPlane: SERVING_CONTROL_PLANE,
+        });
         const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, source, [core, ...args.mesh]);
         // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
         installManifest(this, `${name}-hpa`, manifests.servingHpa, source, [core]);
@@ -83,7 +81,6 @@ export class KnativeServing extends pulumi.ComponentResource {
                 webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]);
             }
         }
-        if (config.replicas > 1) disruptionBudgets(this, name, [core]);
 
         this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
@@ -115,19 +112,4 @@ export function knativeServingSettings(domain: string, config: KnativeConfig): R
         // Knative ≥ 1.19 exports no metrics unless told: expose them for Prometheus to scrape.
         "config-observability": { "metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus" },
     };
-}
-
-/** PodDisruptionBudgets for the replicated Deployments Knative ships without one. */
-function disruptionBudgets(parent: pulumi.Resource, name: string, dependsOn: pulumi.Resource[]): pulumi.Resource[] {
-    return SERVING_CONTROL_PLANE.deployments.map(
-        (app) =>
-            new k8s.policy.v1.PodDisruptionBudget(
-                `${name}-${app}-pdb`,
-                {
-                    metadata: { name: `${app}-pdb`, namespace: NAMESPACE },
-                    spec: { minAvailable: 1, selector: { matchLabels: { app } } },
-                },
-                { parent, dependsOn },
-            ),
-    );
 }
