@@ -6,12 +6,13 @@ import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 
 /** Arguments of {@link Istio}; every field but the config has a default. */
 export interface IstioArgs {
+    /** The stack's `istio` section: replicas, gateway, mTLS, extra values. @see config/istio.ts */
     config: IstioConfig;
-    /** @default VERSIONS.istio */
+    /** The Istio release of the four charts. @default VERSIONS.istio */
     version?: string;
-    /** @default DEFAULT_SOURCES.istioChartRepository */
+    /** Helm repository of Istio's charts. @default DEFAULT_SOURCES.istioChartRepository */
     chartRepository?: string;
-    /** @default DEFAULT_SOURCES.istioImageHub */
+    /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
     imageHub?: string;
 }
 

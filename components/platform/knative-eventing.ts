@@ -13,9 +13,11 @@ import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeEventing}. */
 export interface KnativeEventingArgs {
+    /** The stack's `eventing` section: the broker and its Kafka cluster. @see config/eventing.ts */
     config: EventingConfig;
-    /** The Knative release to install (the one Serving installs). */
+    /** The Knative release to install (the one Serving installs). @see versions.ts KNATIVE_RELEASES */
     release: KnativeRelease;
+    /** Where the release manifests and images come from. @see knative-manifests.ts */
     source: ManifestSource;
     /** Replicas of the Eventing control plane. */
     replicas: number;

@@ -11,9 +11,11 @@ import { KNATIVE_RELEASES, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeServing}. */
 export interface KnativeServingArgs {
-    /** Domain public services are served on. */
+    /** Domain public services are served on (`config-domain`). */
     domain: string;
+    /** The stack's `knative` section: release, replicas, Knative's settings. @see config/knative.ts */
     config: KnativeConfig;
+    /** Where the release manifests and images come from. @see knative-manifests.ts */
     source: ManifestSource;
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods then join the mesh. */
     strictMtls: boolean;

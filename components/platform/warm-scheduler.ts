@@ -7,6 +7,7 @@ import { DEFAULT_SOURCES } from "./versions.ts";
 
 /** Arguments of {@link WarmScheduler}. */
 export interface WarmSchedulerArgs {
+    /** The app namespace whose ServerlessServices it keeps warm on schedule. */
     namespace: pulumi.Input<string>;
     /** The Node.js image that runs the scheduler's code. @default DEFAULT_SOURCES.schedulerImage */
     image?: string;

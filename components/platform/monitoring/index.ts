@@ -8,9 +8,11 @@ import { METRICS_SERVICES, Metrics } from "./metrics.ts";
 
 /** Arguments of {@link Monitoring}. */
 export interface MonitoringArgs {
+    /** The stack's `monitoring` section, with its passwords. @see config/monitoring.ts */
     config: MonitoringConfig;
     /** The platform's domain: exposed UIs answer at `<ui>.<domain>`. */
     domain: string;
+    /** Where the charts come from. @see versions.ts DEFAULT_SOURCES */
     sources: UpstreamSources;
     /** Protect stateful data from deletion (prod). */
     protectData: boolean;

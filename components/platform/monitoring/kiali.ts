@@ -4,6 +4,7 @@ import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
 /** Arguments of {@link Kiali}. */
 export interface KialiArgs {
+    /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** In-cluster URL of the Prometheus Kiali reads the mesh's traffic from. */
     prometheusUrl: pulumi.Input<string>;
@@ -11,7 +12,7 @@ export interface KialiArgs {
     grafanaUrl: pulumi.Input<string>;
     /** The URL people open Grafana at, when it is exposed. @default the in-cluster URL */
     grafanaExternalUrl?: pulumi.Input<string>;
-    /** @default DEFAULT_SOURCES.kialiChartRepository */
+    /** Helm repository of Kiali. @default DEFAULT_SOURCES.kialiChartRepository */
     chartRepository?: string;
 }
 

@@ -5,13 +5,15 @@ import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
 /** Arguments of {@link Logs}. */
 export interface LogsArgs {
+    /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
+    /** The stack's `monitoring.logs` section, with Fluent Bit's password. @see config/monitoring.ts */
     config: MonitoringConfig["logs"];
     /** Protect the Elasticsearch data from `pulumi destroy` and accidental replacement. */
     protectData: boolean;
-    /** @default DEFAULT_SOURCES.elasticChartRepository */
+    /** Helm repository of the ECK operator. @default DEFAULT_SOURCES.elasticChartRepository */
     elasticChartRepository?: string;
-    /** @default DEFAULT_SOURCES.fluentChartRepository */
+    /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
     fluentChartRepository?: string;
 }
 

@@ -6,9 +6,11 @@ import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
 /** Arguments of {@link Metrics}. */
 export interface MetricsArgs {
+    /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
+    /** The stack's `monitoring.metrics` section. @see config/monitoring.ts */
     config: MonitoringConfig["metrics"];
-    /** @default DEFAULT_SOURCES.prometheusChartRepository */
+    /** Helm repository of kube-prometheus-stack. @default DEFAULT_SOURCES.prometheusChartRepository */
     chartRepository?: string;
 }
 
