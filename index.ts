@@ -44,7 +44,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider] };
     const strictMtls = config.istio.mtls === "STRICT";
-    const source = {
+    const manifestSource = {
         baseUrl: config.sources.knativeManifestBaseUrl,
         imageRegistry: config.sources.knativeImageRegistry,
     };
@@ -64,7 +64,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     warmSchedulers(apps, appNamespaces, config.sources.schedulerImage);
     const serving = new KnativeServing(
         "knative-serving",
-        { domain: config.domain, config: config.knative, source, strictMtls, mesh: istio.ready },
+        { domain: config.domain, config: config.knative, manifestSource, strictMtls, mesh: istio.ready },
         opts,
     );
     const eventing = new KnativeEventing(
@@ -72,7 +72,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         {
             config: config.eventing,
             release: KNATIVE_RELEASES[config.knative.version],
-            source,
+            manifestSource,
             replicas: config.knative.replicas,
             brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),
             strictMtls,

@@ -18,7 +18,7 @@ export interface KnativeEventingArgs {
     /** The Knative release to install (the one Serving installs). @see versions.ts KNATIVE_RELEASES */
     release: KnativeRelease;
     /** Where the release manifests and images come from. @see knative-manifests.ts */
-    source: ManifestSource;
+    manifestSource: ManifestSource;
     /** Replicas of the Eventing control plane. */
     replicas: number;
     /** App namespaces that get a `default` Broker. */
@@ -46,7 +46,7 @@ export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kaf
  * `default` Broker, created after the broker's webhook and controller are up.
  *
  * ```ts
- * const eventing = new KnativeEventing("eventing", { config, source, replicas: 1, brokerNamespaces: ["games-web"], strictMtls: true, dependsOn: [istio, apps] });
+ * const eventing = new KnativeEventing("eventing", { config, manifestSource, replicas: 1, brokerNamespaces: ["games-web"], strictMtls: true, dependsOn: [istio, apps] });
  * ```
  * @see https://knative.dev/docs/install/yaml-install/eventing/install-eventing-with-yaml/
  */
@@ -60,7 +60,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
 
     constructor(name: string, args: KnativeEventingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeEventing", name, {}, opts);
-        const { config, source } = args;
+        const { config, manifestSource } = args;
         const brokerClass = BROKER_CLASSES[config.broker];
         const manifests = knativeManifests(args.release);
         // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.
@@ -68,7 +68,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
             crds: manifests.eventingCrds,
             core: manifests.eventingCore,
             namespace: NAMESPACE,
-            source,
+            manifestSource,
             strictMtls: args.strictMtls,
             dependsOn: args.dependsOn,
             replicas: args.replicas,
@@ -80,20 +80,28 @@ export class KnativeEventing extends pulumi.ComponentResource {
             this,
             `${name}-kafka-controller`,
             manifests.kafkaController,
-            source,
+            manifestSource,
             [core],
             kafka === undefined ? [] : [setConfigMapData(KAFKA_BROKER_CONFIG, kafkaBrokerSettings(kafka))],
         );
-        const kafkaSource = installManifest(this, `${name}-kafka-source`, manifests.kafkaSource, source, [
+        const kafkaSource = installManifest(this, `${name}-kafka-source`, manifests.kafkaSource, manifestSource, [
             kafkaController,
         ]);
 
         const brokerLayer =
             kafka !== undefined
-                ? [installManifest(this, `${name}-kafka-broker`, manifests.kafkaBroker, source, [kafkaController])]
+                ? [
+                      installManifest(this, `${name}-kafka-broker`, manifests.kafkaBroker, manifestSource, [
+                          kafkaController,
+                      ]),
+                  ]
                 : [
-                      installManifest(this, `${name}-in-memory-channel`, manifests.inMemoryChannel, source, [core]),
-                      installManifest(this, `${name}-mt-channel-broker`, manifests.mtChannelBroker, source, [core]),
+                      installManifest(this, `${name}-in-memory-channel`, manifests.inMemoryChannel, manifestSource, [
+                          core,
+                      ]),
+                      installManifest(this, `${name}-mt-channel-broker`, manifests.mtChannelBroker, manifestSource, [
+                          core,
+                      ]),
                   ];
         const observability = patchConfigMap(
             this,

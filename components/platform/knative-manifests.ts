@@ -21,18 +21,18 @@ export function installManifest(
     parent: pulumi.Resource,
     name: string,
     manifest: KnativeManifest,
-    source: ManifestSource,
+    manifestSource: ManifestSource,
     dependsOn: pulumi.Input<pulumi.Resource>[],
     edits: ObjectEdit[] = [],
 ): k8s.yaml.v2.ConfigFile {
-    const mirror = source.imageRegistry;
+    const mirror = manifestSource.imageRegistry;
     const allEdits =
         mirror === undefined
             ? edits
             : [...edits, (object: KubeObject) => rewriteImageRegistry(object, KNATIVE_RELEASE_REGISTRY, mirror)];
     return new k8s.yaml.v2.ConfigFile(
         name,
-        { file: manifestUrl(source.baseUrl, manifest) },
+        { file: manifestUrl(manifestSource.baseUrl, manifest) },
         {
             parent,
             dependsOn,
@@ -101,7 +101,7 @@ export interface KnativeLayers {
     crds: KnativeManifest;
     core: KnativeManifest;
     namespace: string;
-    source: ManifestSource;
+    manifestSource: ManifestSource;
     /** Label the namespace for sidecar injection as it is created. */
     strictMtls: boolean;
     /** What the core waits for besides its CRDs (the mesh, whose injection webhook must answer first). */
@@ -122,13 +122,20 @@ export function installCrdsAndCore(
     name: string,
     layers: KnativeLayers,
 ): { crds: k8s.yaml.v2.ConfigFile; core: k8s.yaml.v2.ConfigFile } {
-    const { namespace, source, replicas, controlPlane } = layers;
-    const crds = installManifest(parent, `${name}-crds`, layers.crds, source, []);
+    const { namespace, manifestSource, replicas, controlPlane } = layers;
+    const crds = installManifest(parent, `${name}-crds`, layers.crds, manifestSource, []);
     const edits = [
         ...(layers.strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : []),
         ...(replicas > 1 ? [scaleControlPlane(replicas, controlPlane)] : []),
     ];
-    const core = installManifest(parent, `${name}-core`, layers.core, source, [crds, ...layers.dependsOn], edits);
+    const core = installManifest(
+        parent,
+        `${name}-core`,
+        layers.core,
+        manifestSource,
+        [crds, ...layers.dependsOn],
+        edits,
+    );
     if (replicas > 1) {
         for (const app of controlPlane.deployments) {
             new k8s.policy.v1.PodDisruptionBudget(

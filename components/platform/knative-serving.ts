@@ -16,7 +16,7 @@ export interface KnativeServingArgs {
     /** The stack's `knative` section: release, replicas, Knative's settings. @see config/knative.ts */
     config: KnativeConfig;
     /** Where the release manifests and images come from. @see knative-manifests.ts */
-    source: ManifestSource;
+    manifestSource: ManifestSource;
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods then join the mesh. */
     strictMtls: boolean;
     /** What must be ready first: the mesh (its CRDs for net-istio's Gateway, its injection webhook). */
@@ -47,7 +47,7 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
  * and no operator has to be installed and upgraded in step first.
  *
  * ```ts
- * const serving = new KnativeServing("serving", { domain, config, source, strictMtls: true, mesh: istio.ready });
+ * const serving = new KnativeServing("serving", { domain, config, manifestSource, strictMtls: true, mesh: istio.ready });
  * ```
  * @see https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/
  */
@@ -57,22 +57,25 @@ export class KnativeServing extends pulumi.ComponentResource {
 
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
-        const { config, source } = args;
+        const { config, manifestSource } = args;
         const release = KNATIVE_RELEASES[config.version];
         const manifests = knativeManifests(release);
         const { core } = installCrdsAndCore(this, name, {
             crds: manifests.servingCrds,
             core: manifests.servingCore,
             namespace: NAMESPACE,
-            source,
+            manifestSource,
             strictMtls: args.strictMtls,
             dependsOn: args.mesh,
             replicas: config.replicas,
             controlPlane: SERVING_CONTROL_PLANE,
         });
-        const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, source, [core, ...args.mesh]);
+        const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [
+            core,
+            ...args.mesh,
+        ]);
         // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
-        installManifest(this, `${name}-hpa`, manifests.servingHpa, source, [core]);
+        installManifest(this, `${name}-hpa`, manifests.servingHpa, manifestSource, [core]);
 
         const settings = knativeServingSettings(args.domain, config);
         for (const [configMap, data] of Object.entries(settings)) {
