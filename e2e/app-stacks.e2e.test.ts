@@ -5,6 +5,8 @@
  * engine itself. Knative's readiness comes from a stand-in (knative-status.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
+import type { V1DeploymentList, V1Namespace, V1Secret, V1SecretList } from "@kubernetes/client-node";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
@@ -15,6 +17,11 @@ import { startKnativeAdmission } from "./knative-admission.ts";
 import { startKnativeStatusStandIn } from "./knative-status.ts";
 import { platformStandIn } from "./platform-stand-in.ts";
 import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+
+/** A list of Knative objects, read for their specs. */
+interface KnativeList {
+    items: { spec?: unknown }[];
+}
 
 const SERVING = "/apis/serving.knative.dev/v1";
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
@@ -63,25 +70,28 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
         const result = await stack.up(engineOutput);
         expect(result.summary.result).toBe("succeeded");
 
-        const live = await world.kube("GET", `${SERVING}/namespaces/games-batch/services/hourly-stats`);
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-batch/services/hourly-stats`);
         // `up` waited for Ready and read the status back: the output is the URL the cluster reports.
-        expect(result.outputs.url?.value).toBe(live.status.url);
+        expect(result.outputs.url?.value).toBe(live.status?.url);
         expect(result.outputs.url?.value).not.toBe("");
         const sent = await recordedInputs(stack, KSVC, "hourly-stats");
         // Everything the component sent, with Knative's defaults (from its own webhook) on top.
         expect(live.spec).toMatchObject(sent.spec);
-        expect(live.metadata.annotations).toMatchObject(sent.metadata.annotations ?? {});
+        expect(live.metadata?.annotations).toMatchObject(sent.metadata.annotations ?? {});
         // What the example asked for, as Knative reads it.
-        expect(live.spec.template.metadata.annotations).toMatchObject({
+        expect(live.spec?.template?.metadata?.annotations).toMatchObject({
             "autoscaling.knative.dev/min-scale": "0",
             "autoscaling.knative.dev/max-scale": "1",
             "autoscaling.knative.dev/initial-scale": "0",
         });
-        expect(live.spec.template.spec).toMatchObject({ containerConcurrency: 1, timeoutSeconds: 600 });
+        expect(live.spec?.template?.spec).toMatchObject({ containerConcurrency: 1, timeoutSeconds: 600 });
 
-        const ping = await world.kube("GET", "/apis/sources.knative.dev/v1/namespaces/games-batch/pingsources");
+        const ping = await world.kube<KnativeList>(
+            "GET",
+            "/apis/sources.knative.dev/v1/namespaces/games-batch/pingsources",
+        );
         expect(ping.items).toHaveLength(1);
-        expect(ping.items[0].spec).toMatchObject({
+        expect(ping.items[0]?.spec).toMatchObject({
             schedule: "0 * * * *",
             timezone: "Asia/Seoul",
             data: '{"job":"hourly-stats"}',
@@ -106,25 +116,28 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
         stacks.push(stack);
         const result = await stack.up(engineOutput);
 
-        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
-        expect(result.outputs.url?.value).toBe(live.status.url);
-        const canary = (live.status.traffic as any[]).find((t) => t.tag === "canary");
-        expect(result.outputs.canaryUrl?.value).toBe(canary.url);
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(result.outputs.url?.value).toBe(live.status?.url);
+        const canary = live.status?.traffic?.find((t) => t.tag === "canary");
+        expect(result.outputs.canaryUrl?.value).toBe(canary?.url);
         expect(result.outputs.canaryUrl?.value).not.toBe("");
         expect(live.spec).toMatchObject((await recordedInputs(stack, KSVC, "spring-api")).spec);
-        expect(live.spec.traffic).toEqual([
+        expect(live.spec?.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
             { latestRevision: true, percent: 10, tag: "canary" },
         ]);
-        const secret = await world.kube("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
-        expect(Buffer.from(secret.data.SPRING_DATASOURCE_PASSWORD, "base64").toString()).toBe("s3cret");
-        const env = live.spec.template.spec.containers[0].env as any[];
+        const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
+        expect(Buffer.from(secret.data?.SPRING_DATASOURCE_PASSWORD ?? "", "base64").toString()).toBe("s3cret");
+        const env = live.spec?.template?.spec?.containers[0]?.env ?? [];
         expect(env.find((e) => e.name === "SPRING_DATASOURCE_PASSWORD")).toEqual({
             name: "SPRING_DATASOURCE_PASSWORD",
             valueFrom: { secretKeyRef: { name: "spring-api-env", key: "SPRING_DATASOURCE_PASSWORD" } },
         });
-        const triggers = await world.kube("GET", "/apis/eventing.knative.dev/v1/namespaces/games-web/triggers");
-        expect(triggers.items.map((t: any) => t.spec)).toEqual([
+        const triggers = await world.kube<KnativeList>(
+            "GET",
+            "/apis/eventing.knative.dev/v1/namespaces/games-web/triggers",
+        );
+        expect(triggers.items.map((t) => t.spec)).toEqual([
             expect.objectContaining({
                 broker: "default",
                 filter: { attributes: { type: "com.example.post.created" } },
@@ -149,8 +162,8 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
         expect(Object.values(changed[0]!.detailedDiff).every((kind) => !kind.endsWith("replace"))).toBe(true);
 
         await stack.up(engineOutput);
-        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
-        expect(live.spec.traffic.map((t: any) => t.percent)).toEqual([80, 20]);
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(live.spec?.traffic?.map((t) => t.percent)).toEqual([80, 20]);
     });
 
     test("the policy pack runs inside a real preview: the compliant app passes prod's policies", async () => {
@@ -189,8 +202,8 @@ describe("one-off app stacks", () => {
             'spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]': "update",
         });
         await stack.up(engineOutput);
-        const live = await world.kube("GET", `${SERVING}/namespaces/games-web/services/scaled`);
-        expect(live.spec.template.metadata.annotations["autoscaling.knative.dev/max-scale"]).toBe("4");
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/scaled`);
+        expect(live.spec?.template?.metadata?.annotations?.["autoscaling.knative.dev/max-scale"]).toBe("4");
     });
 
     test("a bad value known only at deployment fails the preview with the same message, and no stack trace", async () => {
@@ -269,16 +282,16 @@ describe("destroy", () => {
                 `/apis/sources.knative.dev/v1/namespaces/${namespace}/pingsources`,
                 `/apis/eventing.knative.dev/v1/namespaces/${namespace}/triggers`,
             ]) {
-                expect((await world.kube("GET", path)).items).toEqual([]);
+                expect((await world.kube<KnativeList>("GET", path)).items).toEqual([]);
             }
-            const secrets = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets`);
-            expect(secrets.items.map((s: any) => s.metadata.name)).toEqual([]);
+            const secrets = await world.kube<V1SecretList>("GET", `/api/v1/namespaces/${namespace}/secrets`);
+            expect(secrets.items.map((s) => s.metadata?.name)).toEqual([]);
         }
         await platform.destroy(engineOutput);
         // App namespaces are retained on delete: what the platform put in them is gone, the namespace stays.
-        const namespace = await world.kube("GET", "/api/v1/namespaces/games-web");
-        expect(namespace.status.phase).toBe("Active");
-        const deployments = await world.kube("GET", "/apis/apps/v1/namespaces/games-web/deployments");
+        const namespace = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/games-web");
+        expect(namespace.status?.phase).toBe("Active");
+        const deployments = await world.kube<V1DeploymentList>("GET", "/apis/apps/v1/namespaces/games-web/deployments");
         expect(deployments.items).toEqual([]);
         const { deployment } = await platform.exportStack();
         expect(deployment.resources ?? []).toEqual([]);

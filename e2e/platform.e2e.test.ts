@@ -8,6 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
+import type {
+    V1ConfigMap,
+    V1CustomResourceDefinitionList,
+    V1Deployment,
+    V1Namespace,
+    V1NamespaceList,
+    V1PodTemplateSpec,
+    V1ObjectMeta,
+    V1StatefulSet,
+    V1ValidatingWebhookConfigurationList,
+    V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
@@ -46,9 +58,13 @@ const CREATED_BY_OPERATORS: Record<string, string> = {
 async function secretsReadByPods(world: World): Promise<Set<string>> {
     const read = new Set<string>();
     for (const kind of ["deployments", "daemonsets", "statefulsets"]) {
-        for (const item of (await world.kube("GET", `/apis/apps/v1/${kind}`)).items) {
+        const workloads = await world.kube<{
+            items: { metadata: V1ObjectMeta; spec: { template: V1PodTemplateSpec } }[];
+        }>("GET", `/apis/apps/v1/${kind}`);
+        for (const item of workloads.items) {
             const pod = item.spec.template.spec;
-            const namespace = item.metadata.namespace;
+            const namespace = item.metadata.namespace ?? "";
+            if (pod === undefined) continue;
             for (const volume of pod.volumes ?? []) {
                 if (volume.secret?.optional !== true && volume.secret?.secretName)
                     read.add(`${namespace}/${volume.secret.secretName}`);
@@ -113,7 +129,7 @@ for (const environment of ["dev", "staging", "prod"]) {
             const result = await stack.up(engineOutput);
             expect(result.summary.result).toBe("succeeded");
             expect(mirror.requests.get("/istio/index.yaml")).toBeGreaterThan(0);
-            const autoscaler = await world.kube(
+            const autoscaler = await world.kube<V1ConfigMap>(
                 "GET",
                 "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
             );
@@ -151,28 +167,34 @@ for (const environment of ["dev", "staging", "prod"]) {
 
         test("upstream objects the platform configures keep one owner and carry the stack's values", async () => {
             const replicas = Number(knative.replicas ?? 1);
-            const serving = (path: string) => world.kube("GET", `/apis/${path}`);
-            const hpa = await serving("autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook");
+            const hpaOf = (namespace: string, name: string) =>
+                world.kube<V2HorizontalPodAutoscaler>(
+                    "GET",
+                    `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${name}`,
+                );
+            const deploymentOf = (namespace: string, name: string) =>
+                world.kube<V1Deployment>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
+            const hpa = await hpaOf("knative-serving", "webhook");
             expect(hpa.spec.minReplicas).toBe(replicas);
             expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(replicas);
-            const controller = await serving("apps/v1/namespaces/knative-serving/deployments/controller");
-            expect(controller.spec.replicas).toBe(replicas);
-            const managers = (controller.metadata.managedFields as { manager: string }[]).map((f) => f.manager);
+            const controller = await deploymentOf("knative-serving", "controller");
+            expect(controller.spec?.replicas).toBe(replicas);
+            const managers = (controller.metadata?.managedFields ?? []).map((f) => f.manager ?? "");
             expect(managers.filter((m) => m.startsWith("pulumi"))).toHaveLength(1);
-            const kafkaSettings = await world.kube(
+            const kafkaSettings = await world.kube<V1ConfigMap>(
                 "GET",
                 "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",
             );
             // istiod's chart reads its settings at the top level: they reach its HPA and pods.
             const istioReplicas = Number(stackSection(environment, "istio")?.replicas ?? 1);
-            const istiodHpa = await serving("autoscaling/v2/namespaces/istio-system/horizontalpodautoscalers/istiod");
+            const istiodHpa = await hpaOf("istio-system", "istiod");
             expect(istiodHpa.spec.minReplicas).toBe(istioReplicas);
-            const istiod = (await serving("apps/v1/namespaces/istio-system/deployments/istiod")).spec.template.spec;
-            expect(istiod.containers[0].resources.limits.memory).toBe("4Gi");
-            expect(istiod.affinity === undefined).toBe(istioReplicas === 1);
+            const istiod = (await deploymentOf("istio-system", "istiod")).spec?.template.spec;
+            expect(istiod?.containers[0]?.resources?.limits?.memory).toBe("4Gi");
+            expect(istiod?.affinity === undefined).toBe(istioReplicas === 1);
             if (eventing.broker === "kafka") {
-                expect(kafkaSettings.data["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
-                expect(kafkaSettings.data["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
+                expect(kafkaSettings.data?.["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
+                expect(kafkaSettings.data?.["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
             }
         });
 
@@ -212,7 +234,7 @@ for (const environment of ["dev", "staging", "prod"]) {
                 );
                 const result = await stack.up(engineOutput);
                 expect(result.summary.result).toBe("succeeded");
-                const hpa = await world.kube(
+                const hpa = await world.kube<V2HorizontalPodAutoscaler>(
                     "GET",
                     "/apis/autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook",
                 );
@@ -275,16 +297,16 @@ for (const environment of ["dev", "staging", "prod"]) {
                 await expect(stack.destroy(engineOutput)).rejects.toThrow(
                     /Elasticsearch::monitoring-logs-elasticsearch" cannot be deleted/,
                 );
-                const elasticsearch = await world.kube(
+                const elasticsearch = await world.kube<{ spec: { nodeSets: { count: number }[] } }>(
                     "GET",
                     "/apis/elasticsearch.k8s.elastic.co/v1/namespaces/monitoring/elasticsearches/logs",
                 );
-                expect(elasticsearch.spec.nodeSets[0].count).toBe(logs.nodes);
-                const operator = await world.kube(
+                expect(elasticsearch.spec.nodeSets[0]?.count).toBe(logs.nodes);
+                const operator = await world.kube<V1StatefulSet>(
                     "GET",
                     "/apis/apps/v1/namespaces/elastic-system/statefulsets/elastic-operator",
                 );
-                expect(operator.metadata.name).toBe("elastic-operator");
+                expect(operator.metadata?.name).toBe("elastic-operator");
                 const { deployment } = await stack.exportStack();
                 const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
                 expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
@@ -294,8 +316,8 @@ for (const environment of ["dev", "staging", "prod"]) {
                 await stack.destroy(engineOutput);
                 const { deployment } = await stack.exportStack();
                 expect(deployment.resources ?? []).toEqual([]);
-                const namespaces = (await world.kube("GET", "/api/v1/namespaces")).items.map(
-                    (ns: any) => ns.metadata.name,
+                const namespaces = (await world.kube<V1NamespaceList>("GET", "/api/v1/namespaces")).items.map(
+                    (ns) => ns.metadata?.name ?? "",
                 );
                 expect(namespaces.sort()).toEqual([
                     "default",
@@ -305,12 +327,20 @@ for (const environment of ["dev", "staging", "prod"]) {
                     "kube-public",
                     "kube-system",
                 ]);
-                const crds = (await world.kube("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).items;
+                const crds = (
+                    await world.kube<V1CustomResourceDefinitionList>(
+                        "GET",
+                        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                    )
+                ).items;
                 expect(crds).toEqual([]);
                 const webhooks = (
-                    await world.kube("GET", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations")
+                    await world.kube<V1ValidatingWebhookConfigurationList>(
+                        "GET",
+                        "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                    )
                 ).items;
-                expect(webhooks.map((w: any) => w.metadata.name)).toEqual(["config.webhook.serving.knative.dev.judge"]);
+                expect(webhooks.map((w) => w.metadata?.name)).toEqual(["config.webhook.serving.knative.dev.judge"]);
             }, 1_200_000);
         }
     });
@@ -334,8 +364,8 @@ describe("a Knative upgrade on the simulated cluster, one minor at a time", () =
     afterAll(() => stop());
 
     test("1.22 → 1.23 previews as in-place updates, replacing and deleting nothing, and applies", async () => {
-        const installed = await world.kube("GET", "/api/v1/namespaces/knative-serving");
-        expect(installed.metadata.labels["app.kubernetes.io/version"]).toBe("1.22.1");
+        const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+        expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
         await stack.setConfig("serverless-platform:knative.version", { value: "1.23" }, true);
         const recorder = stepRecorder();
         await stack.preview({ onEvent: recorder.onEvent });
@@ -345,8 +375,8 @@ describe("a Knative upgrade on the simulated cluster, one minor at a time", () =
         const result = await stack.up(engineOutput);
         expect(result.summary.result).toBe("succeeded");
         expect(result.outputs.versions?.value).toMatchObject({ knativeServing: "1.23.0", knativeEventing: "1.23.0" });
-        const upgraded = await world.kube("GET", "/api/v1/namespaces/knative-serving");
-        expect(upgraded.metadata.labels["app.kubernetes.io/version"]).toBe("1.23.0");
+        const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+        expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
     }, 1_200_000);
 
     test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {

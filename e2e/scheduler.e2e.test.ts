@@ -15,6 +15,11 @@ import { kube } from "../toolchain/local-cluster.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { type World, startWorld } from "./world.ts";
 
+/** The part of a Knative Revision the tests read. */
+interface Revision {
+    metadata: { name: string; annotations?: Record<string, string> };
+}
+
 const NS = "games-web";
 const SERVING = "/apis/serving.knative.dev/v1";
 
@@ -58,12 +63,16 @@ beforeAll(async () => {
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "warm-scheduler" },
         subjects: [{ kind: "ServiceAccount", name: "warm-scheduler", namespace: NS }],
     });
-    const tokenRequest = await admin("POST", `/api/v1/namespaces/${NS}/serviceaccounts/warm-scheduler/token`, {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 3600 },
-    });
-    schedulerToken = tokenRequest.status.token as string;
+    const tokenRequest = await admin<{ status: { token: string } }>(
+        "POST",
+        `/api/v1/namespaces/${NS}/serviceaccounts/warm-scheduler/token`,
+        {
+            apiVersion: "authentication.k8s.io/v1",
+            kind: "TokenRequest",
+            spec: { expirationSeconds: 3600 },
+        },
+    );
+    schedulerToken = tokenRequest.status.token;
 
     // A Knative Service whose status routes all traffic to api-00002; api-00001 takes none.
     await admin("POST", `${SERVING}/namespaces/${NS}/services`, {
@@ -103,12 +112,9 @@ afterAll(async () => {
 });
 
 async function minScales(): Promise<Record<string, string | undefined>> {
-    const list = await kube<any>(running().cluster, "GET", `${SERVING}/namespaces/${NS}/revisions`);
+    const list = await kube<{ items: Revision[] }>(running().cluster, "GET", `${SERVING}/namespaces/${NS}/revisions`);
     return Object.fromEntries(
-        (list.items as any[]).map((r) => [
-            r.metadata.name as string,
-            r.metadata.annotations?.["autoscaling.knative.dev/min-scale"] as string | undefined,
-        ]),
+        list.items.map((r) => [r.metadata.name, r.metadata.annotations?.["autoscaling.knative.dev/min-scale"]]),
     );
 }
 
@@ -152,8 +158,8 @@ describe("the scheduler against a real API server, as its own service account", 
         const report = await reconcile(client, namespace, new Date("2026-11-26T12:00:00Z"), () => Promise.resolve());
         expect(report.patched).toEqual([{ service: "api", revision: "api-00002", minScale: 0 }]);
         expect(await minScales()).toEqual({ "api-00001": "0", "api-00002": "0" });
-        const revision = await running().kube("GET", `${SERVING}/namespaces/${NS}/revisions/api-00002`);
-        expect(revision.metadata.annotations[MANAGED_ANNOTATION]).toBeUndefined();
+        const revision = await running().kube<Revision>("GET", `${SERVING}/namespaces/${NS}/revisions/api-00002`);
+        expect(revision.metadata.annotations?.[MANAGED_ANNOTATION]).toBeUndefined();
     });
 
     test("the program starts as the pod starts it: from the ConfigMap's symlinked files, by its command line", async () => {

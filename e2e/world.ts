@@ -24,7 +24,7 @@ export interface World {
     cluster: LocalCluster;
     backend: Backend;
     /** Sends one request to the cluster's API as its admin. */
-    kube: (method: string, path: string, body?: unknown, contentType?: string) => Promise<any>;
+    kube: <T = unknown>(method: string, path: string, body?: unknown, contentType?: string) => Promise<T>;
     stop(): Promise<void>;
 }
 
@@ -35,7 +35,8 @@ export async function startWorld(): Promise<World> {
         dir,
         cluster,
         backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e" },
-        kube: (method, path, body, contentType) => kube(cluster, method, path, body, contentType),
+        kube: <T>(method: string, path: string, body?: unknown, contentType?: string) =>
+            kube<T>(cluster, method, path, body, contentType),
         stop: () => stopLocalCluster(join(dir, "cluster"), { remove: true }),
     };
 }
