@@ -40,7 +40,7 @@ function objectOf(problems: Problems, path: string, raw: unknown): Json {
 }
 
 /** Records a problem for each key of `value` not in `known`. */
-export function unknownKeys(problems: Problems, path: string, value: Json, known: readonly string[]): void {
+function unknownKeys(problems: Problems, path: string, value: Json, known: readonly string[]): void {
     for (const key of Object.keys(value)) {
         if (!known.includes(key)) {
             problems.add(`${path}.${key}`, `is not a known key; known keys: ${known.join(", ")}`, key);
