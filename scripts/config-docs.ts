@@ -3,7 +3,11 @@
  * reference table and Pulumi.yaml's `config:` block. With --write, puts them in place.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { README_MARKERS, pulumiYamlConfigText, readmeReference } from "../components/platform/config/reference.ts";
+import { stringify } from "yaml";
+import { README_MARKERS, pulumiYamlConfig, readmeReference } from "../components/platform/config/reference.ts";
+
+/** Pulumi.yaml's config block as YAML text. */
+const pulumiYamlConfigText = () => stringify({ config: pulumiYamlConfig() }, { lineWidth: 0 });
 
 const write = process.argv.includes("--write");
 if (!write) {

@@ -41,9 +41,15 @@ export type ConfigType = "string" | "object" | "secret";
 interface TopLevelKey<T> {
     type: ConfigType;
     schema: Field<T>;
+    /** The stack must set it. */
+    required: boolean;
 }
 
-const key = <T>(type: ConfigType, schema: Field<T>): TopLevelKey<T> => ({ type, schema });
+const key = <T>(type: ConfigType, schema: Field<T>, required = type === "secret"): TopLevelKey<T> => ({
+    type,
+    schema,
+    required,
+});
 
 /** A secret the stack must set: `pulumi config set --secret <key> <password>`. */
 function password(doc: string): Field<pulumi.Output<string>> {
@@ -65,25 +71,33 @@ function password(doc: string): Field<pulumi.Output<string>> {
 
 /** Every top-level key of the platform's config, in the order the reference lists them. */
 export const PLATFORM_SCHEMA = {
-    environment: key<Environment>("string", {
-        doc: `which environment this stack is (${ENVIRONMENTS.join(", ")}); environments differ in config only`,
-        shown: undefined,
-        read: (problems, path, environment) => {
-            problems.oneOf(path, environment, ENVIRONMENTS);
-            return environment as Environment;
+    environment: key<Environment>(
+        "string",
+        {
+            doc: `which environment this stack is (${ENVIRONMENTS.join(", ")}); environments differ in config only`,
+            shown: undefined,
+            read: (problems, path, environment) => {
+                problems.oneOf(path, environment, ENVIRONMENTS);
+                return environment as Environment;
+            },
         },
-    }),
-    domain: key<string>("string", {
-        doc: "DNS domain public Knative Services are served on: `<service>.<namespace>.<domain>`",
-        shown: undefined,
-        read: (problems, path, domain) => {
-            if (typeof domain !== "string" || !DOMAIN.test(domain)) {
-                problems.add(path, 'must be a lowercase DNS domain such as "dev.games.example.com"', domain);
-            }
-            return typeof domain === "string" ? domain : "";
+        true,
+    ),
+    domain: key<string>(
+        "string",
+        {
+            doc: "DNS domain public Knative Services are served on: `<service>.<namespace>.<domain>`",
+            shown: undefined,
+            read: (problems, path, domain) => {
+                if (typeof domain !== "string" || !DOMAIN.test(domain)) {
+                    problems.add(path, 'must be a lowercase DNS domain such as "dev.games.example.com"', domain);
+                }
+                return typeof domain === "string" ? domain : "";
+            },
         },
-    }),
-    namespaces: key("object", NAMESPACES_SCHEMA),
+        true,
+    ),
+    namespaces: key("object", NAMESPACES_SCHEMA, true),
     istio: key("object", ISTIO_SCHEMA),
     knative: key("object", KNATIVE_SCHEMA),
     eventing: key("object", EVENTING_SCHEMA),

@@ -3,8 +3,7 @@
  * `pulumi config` and the Pulumi Cloud console show) and the README's reference table. Written by
  * `node scripts/config-docs.ts --write`; test/config-reference.test.ts fails when either differs.
  */
-import { stringify } from "yaml";
-import { PLATFORM_SCHEMA, type ConfigType } from "./index.ts";
+import { PLATFORM_SCHEMA } from "./index.ts";
 import type { Field, Fields } from "./schema.ts";
 
 /** A field with keys of its own: a section, an optional section, or the namespaces map. */
@@ -23,18 +22,15 @@ function outline(fields: Fields): string {
     return `{ ${keys.join(", ")} }`;
 }
 
-/** The keys the stack must set. */
-const REQUIRED: readonly string[] = ["environment", "domain", "namespaces"];
-
 /** Pulumi.yaml's `config:` block. */
 export function pulumiYamlConfig(): Record<string, Record<string, unknown>> {
     return Object.fromEntries(
-        Object.entries(PLATFORM_SCHEMA).map(([name, { type, schema }]) => {
+        Object.entries(PLATFORM_SCHEMA).map(([name, { type, schema, required }]) => {
             const inner = keysOf(schema);
             const shape = inner === undefined ? "" : `: ${"entry" in schema ? "name → " : ""}${outline(inner)}`;
             const declared: Record<string, unknown> = { type: type === "secret" ? "string" : type };
             if (type === "secret") declared.secret = true;
-            if (type === "object" && !REQUIRED.includes(name)) declared.default = {};
+            if (type === "object" && !required) declared.default = {};
             declared.description =
                 type === "secret"
                     ? `${schema.doc} (pulumi config set --secret ${name} <password> --stack <env>).`
@@ -48,27 +44,24 @@ function capitalized(text: string): string {
     return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-/** The same block as YAML text, as Pulumi.yaml holds it. */
-export function pulumiYamlConfigText(): string {
-    return stringify({ config: pulumiYamlConfig() }, { lineWidth: 0 });
-}
-
 /** One row per key a stack can set: its path, its default, what it means. */
-function rows(path: string, field: Field<unknown>, type?: ConfigType): string[][] {
+function rows(path: string, field: Field<unknown>, top?: { secret: boolean; required: boolean }): string[][] {
     const inner = keysOf(field);
     if (inner === undefined) {
-        const required = type === "secret" ? "secret, required" : REQUIRED.includes(path) ? "required" : undefined;
+        const required = top?.secret ? "secret, required" : top?.required ? "required" : undefined;
         const shown = required ?? (field.shown === undefined ? "" : `\`${field.shown}\``);
         return [[`\`${path}\``, shown, field.doc]];
     }
     const prefix = "entry" in field ? `${path}.<name>` : path;
-    const own = "entry" in field || REQUIRED.includes(path) ? [[`\`${path}\``, "required", field.doc]] : [];
+    const own = "entry" in field || top?.required ? [[`\`${path}\``, "required", field.doc]] : [];
     return [...own, ...Object.entries(inner).flatMap(([name, child]) => rows(`${prefix}.${name}`, child))];
 }
 
 /** The README's reference table, every key with its default. */
 export function readmeReference(): string {
-    const body = Object.entries(PLATFORM_SCHEMA).flatMap(([name, { type, schema }]) => rows(name, schema, type));
+    const body = Object.entries(PLATFORM_SCHEMA).flatMap(([name, { type, schema, required }]) =>
+        rows(name, schema, { secret: type === "secret", required }),
+    );
     const table = [["key", "default", "meaning"], ["---", "---", "---"], ...body];
     return table.map((cells) => `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`).join("\n");
 }
