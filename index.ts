@@ -20,7 +20,7 @@ import { KnativeEventing } from "./components/platform/knative-eventing.ts";
 import { KnativeServing } from "./components/platform/knative-serving.ts";
 import { Monitoring } from "./components/platform/monitoring/index.ts";
 import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform/config/index.ts";
-import { KNATIVE_RELEASES, knativeVersionsOf } from "./components/platform/versions.ts";
+import { KNATIVE_RELEASES, stackVersionsOf } from "./components/platform/versions.ts";
 
 /**
  * @param readFacts how the target cluster is read for the compatibility check (tests pass a
@@ -102,7 +102,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         brokers: eventing.brokers,
         brokerClass: eventing.brokerClass,
         kafkaBootstrapServers: eventing.kafkaBootstrapServers,
-        versions: { ...knativeVersionsOf(config.knative.version), elasticStack: config.monitoring.logs.version },
+        versions: stackVersionsOf(config.knative.version, config.monitoring.logs.version),
         monitoringUrls: monitoring.urls,
         monitoringPublicUrls: monitoring.publicUrls,
         grafanaAdminPassword: monitoring.grafanaAdminPassword,

@@ -10,7 +10,7 @@ import { AppNamespaces, clusterProvider } from "../components/platform/cluster.t
 import { warmSchedulers } from "../components/platform/warm-scheduler.ts";
 import { knativeServingSettings } from "../components/platform/knative-serving.ts";
 import { knativeLimitsOf, readStackPlatformConfig } from "../components/platform/config/index.ts";
-import { DEFAULT_KNATIVE, knativeVersionsOf } from "../components/platform/versions.ts";
+import { DEFAULT_KNATIVE, stackVersionsOf } from "../components/platform/versions.ts";
 
 export function platformStandIn() {
     const config = readStackPlatformConfig();
@@ -28,7 +28,7 @@ export function platformStandIn() {
         brokers: Object.fromEntries(config.namespaces.filter((ns) => ns.broker).map((ns) => [ns.name, "default"])),
         kafkaBootstrapServers: [],
         ingressGateway: "istio-ingressgateway.istio-system.svc.cluster.local",
-        versions: knativeVersionsOf(DEFAULT_KNATIVE),
+        versions: stackVersionsOf(DEFAULT_KNATIVE),
         /** The data the platform writes into Knative Serving's ConfigMaps, for Knative's webhook stand-in. */
         knativeSettings: knativeServingSettings(config.domain, config.knative),
     };

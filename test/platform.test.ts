@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, knativeVersionsOf } from "../components/platform/versions.ts";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, stackVersionsOf } from "../components/platform/versions.ts";
 import { type Registered, dependsOnNames, find, ofType } from "./harness.ts";
 import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
@@ -222,7 +222,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
                 allowZeroInitialScale: !prod,
                 containerConcurrencyMaxLimit: 1000,
             },
-            versions: knativeVersionsOf(DEFAULT_KNATIVE),
+            versions: stackVersionsOf(DEFAULT_KNATIVE),
         });
     });
 });

@@ -45,11 +45,18 @@ export const VERSIONS = {
     kiali: "2.29.0",
 } as const;
 
-/** Every pinned version a stack installs, with its Knative release's (the `versions` output app stacks read). */
-export function knativeVersionsOf(minor: KnativeMinor): Record<string, string> {
+/**
+ * Every version a stack installs (the `versions` output app stacks read): the pins, its Knative
+ * release's, and its Elastic Stack (the pin unless `monitoring.logs.version` holds it back).
+ */
+export function stackVersionsOf(
+    minor: KnativeMinor,
+    elasticStack: string = VERSIONS.elasticStack,
+): Record<string, string> {
     const release = KNATIVE_RELEASES[minor];
     return {
         ...VERSIONS,
+        elasticStack,
         knativeServing: release.serving,
         netIstio: release.netIstio,
         knativeEventing: release.eventing,
