@@ -92,11 +92,17 @@ interface Rule {
 const KNATIVE_MINIMUM_KUBERNETES: Record<KnativeMinor, string> = { "1.22": "1.34", "1.23": "1.34" };
 
 /**
- * The Istio minors net-istio's own CI runs each Knative release against. `complete: false`: the
- * release's branch was read before its last Istio bump (the snapshot readable offline), so a newer
- * Istio is unchecked, not refused, until its release notes are read.
+ * The Istio minors a release is tested against. `complete: false`: the row was read before the
+ * release's last Istio bump (the snapshot readable offline), so a newer Istio is unchecked, not
+ * refused, until the release notes are read.
  */
-const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, { tested: readonly string[]; complete: boolean }> = {
+interface TestedIstio {
+    tested: readonly string[];
+    complete: boolean;
+}
+
+/** The Istio minors net-istio's own CI runs each Knative release against. */
+const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, TestedIstio> = {
     "1.22": { tested: ["1.29"], complete: true },
     "1.23": { tested: ["1.29"], complete: false },
 };
@@ -111,7 +117,25 @@ const ECK_KUBERNETES: Record<string, readonly [string, string]> = {
 };
 
 /** The Istio minors each Kiali minor is tested against: those supported on the day it was released. */
-const KIALI_TESTED_ISTIO: Record<string, readonly string[]> = { "2.29": ["1.29", "1.30"] };
+const KIALI_TESTED_ISTIO: Record<string, TestedIstio> = { "2.29": { tested: ["1.29", "1.30"], complete: true } };
+
+/** A finding when `product` (a row of a tested-Istio table, if it has one) is not tested against `istio`. */
+function testedAgainstIstio(
+    product: string,
+    row: TestedIstio | undefined,
+    istio: string,
+): Omit<Finding, "rule"> | undefined {
+    if (row === undefined) return { kind: "unchecked", message: `${product} has no Istio row in the matrix` };
+    const { tested, complete } = row;
+    const minor = minorOf(istio);
+    if (tested.includes(minor)) return undefined;
+    return !complete && compareMinor(minor, tested.at(-1) ?? minor) > 0
+        ? {
+              kind: "unchecked",
+              message: `${product} was read as tested against Istio ${tested.join(", ")} before its release; whether it tested ${minor} is in its release notes`,
+          }
+        : { kind: "unsupported", message: `${product} is tested against Istio ${tested.join(", ")}, not ${istio}` };
+}
 
 /** A finding when the cluster's Kubernetes is outside what `product` (a row of `ranges`) supports. */
 function kubernetesRange(
@@ -186,37 +210,14 @@ const RULES = [
     {
         id: "net-istio-istio",
         source: "net-istio's CI installs third_party/istio-latest: Istio 1.29.2 on release-1.22 and on main up to 2026-06-01, two months before knative-v1.23.0 (knative-extensions/net-istio)",
-        check: (target) => {
-            const { tested, complete } = NET_ISTIO_TESTED_ISTIO[target.knative];
-            const istio = minorOf(target.istio);
-            if (tested.includes(istio)) return undefined;
-            const newest = tested.at(-1) ?? istio;
-            return !complete && compareMinor(istio, newest) > 0
-                ? {
-                      kind: "unchecked",
-                      message: `net-istio ${target.knative} was read as tested against Istio ${tested.join(", ")} before its release; whether it tested ${istio} is in its release notes`,
-                  }
-                : {
-                      kind: "unsupported",
-                      message: `net-istio ${target.knative} is tested against Istio ${tested.join(", ")}, not ${target.istio}`,
-                  };
-        },
+        check: (target) =>
+            testedAgainstIstio(`net-istio ${target.knative}`, NET_ISTIO_TESTED_ISTIO[target.knative], target.istio),
     },
     {
         id: "kiali-istio",
         source: "kiali.io prerequisites: from Kiali 2.4 on, each release is tested against the Istio releases supported when it is released; Kiali 2.29.0 tagged 2026-07-13 (kiali/helm-charts), between Istio 1.30.1 (2026-05-29) and 1.31.0 (2026-08-24), 1.29 supported to 2026-10-15",
-        check: (target) => {
-            const tested = KIALI_TESTED_ISTIO[minorOf(target.kiali)];
-            if (tested === undefined) {
-                return { kind: "unchecked", message: `Kiali ${target.kiali} has no Istio row in the matrix` };
-            }
-            return tested.includes(minorOf(target.istio))
-                ? undefined
-                : {
-                      kind: "unsupported",
-                      message: `Kiali ${target.kiali} is tested against Istio ${tested.join(", ")}, not ${target.istio}`,
-                  };
-        },
+        check: (target) =>
+            testedAgainstIstio(`Kiali ${target.kiali}`, KIALI_TESTED_ISTIO[minorOf(target.kiali)], target.istio),
     },
     {
         id: "eck-kubernetes",
