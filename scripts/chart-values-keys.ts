@@ -20,6 +20,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse, parseAllDocuments } from "yaml";
+import { deepMerge } from "../components/platform/helm-values.ts";
 
 export type KeyTree = { [key: string]: KeyTree | "=" | "*" };
 type KeyNode = KeyTree | "=" | "*";
@@ -33,10 +34,10 @@ export function keyTree(values: unknown): KeyNode {
     if (typeof values !== "object" || Array.isArray(values)) return "=";
     const entries = Object.entries(values as Record<string, unknown>);
     if (entries.length === 0) return "*";
-    const tree: KeyTree = {};
+    let tree: KeyTree = {};
     for (const [key, value] of entries) {
         const inner = keyTree(value);
-        if (key === ISTIO_DEFAULTS && typeof inner === "object") Object.assign(tree, merge(tree, inner));
+        if (key === ISTIO_DEFAULTS && typeof inner === "object") tree = merge(tree, inner);
         else tree[key] = inner;
     }
     return tree;
@@ -75,15 +76,8 @@ export function schemaTree(schema: Record<string, unknown>): KeyNode {
     return Object.fromEntries(Object.entries(properties).map(([key, inner]) => [key, schemaTree(inner)]));
 }
 
-/** `base` with `over`'s keys on top, subtree by subtree. */
-export function merge(base: KeyTree, over: KeyTree): KeyTree {
-    const merged: KeyTree = { ...base };
-    for (const [key, value] of Object.entries(over)) {
-        const current = merged[key];
-        merged[key] = typeof current === "object" && typeof value === "object" ? merge(current, value) : value;
-    }
-    return merged;
-}
+/** `base` with `over`'s keys on top, subtree by subtree: Helm's own merge of values. */
+const merge = (base: KeyTree, over: KeyTree): KeyTree => deepMerge(base, over) as KeyTree;
 
 function filesUnder(dir: string): string[] {
     return readdirSync(dir, { withFileTypes: true, recursive: true })
