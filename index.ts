@@ -60,8 +60,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     );
     // After the mesh: the namespaces' first pods (the warm schedulers) must get their sidecars.
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces, mesh: istio.ready }, opts);
-    const appNamespaces = config.namespaces.map((ns) => ns.name);
-    warmSchedulers(apps, appNamespaces, config.sources.schedulerImage);
+    warmSchedulers(apps, config.sources.schedulerImage);
     const serving = new KnativeServing(
         "knative-serving",
         { domain: config.domain, config: config.knative, manifestSource, strictMtls, mesh: istio.ready },
@@ -76,7 +75,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             replicas: config.knative.replicas,
             brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),
             strictMtls,
-            dependsOn: [...istio.ready, ...apps.namespaces],
+            dependsOn: [...istio.ready, ...apps.namespaces.values()],
         },
         opts,
     );
@@ -96,7 +95,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     return {
         environment: config.environment,
         domain: config.domain,
-        appNamespaces,
+        appNamespaces: [...apps.namespaces.keys()],
         knativeLimits: knativeLimitsOf(config.knative),
         ingressGateway: istio.ingressGateway,
         brokers: eventing.brokers,

@@ -16,14 +16,11 @@ export function platformStandIn() {
     const config = readStackPlatformConfig();
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, { providers: [provider] });
-    warmSchedulers(
-        apps,
-        config.namespaces.map((ns) => ns.name),
-    );
+    warmSchedulers(apps);
     return {
         environment: config.environment,
         domain: config.domain,
-        appNamespaces: apps.namespaces.map((ns) => ns.metadata.name),
+        appNamespaces: [...apps.namespaces.keys()],
         knativeLimits: knativeLimitsOf(config.knative),
         brokers: Object.fromEntries(config.namespaces.filter((ns) => ns.broker).map((ns) => [ns.name, "default"])),
         kafkaBootstrapServers: [],

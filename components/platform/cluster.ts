@@ -77,13 +77,15 @@ export interface AppNamespacesArgs {
  * @see https://kubernetes.io/docs/concepts/security/pod-security-standards/
  */
 export class AppNamespaces extends pulumi.ComponentResource {
-    /** The Namespace resources, by name: what the warm schedulers and brokers wait for. */
-    public readonly namespaces: k8s.core.v1.Namespace[];
+    /** The Namespace resources by name: what the warm schedulers and brokers wait for. */
+    public readonly namespaces: ReadonlyMap<string, k8s.core.v1.Namespace>;
 
     constructor(name: string, args: AppNamespacesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:cluster:AppNamespaces", name, {}, opts);
         const meshInjection = args.meshInjection ?? true;
-        this.namespaces = args.namespaces.map((ns) => lockedDownNamespace(this, ns, meshInjection, args.mesh ?? []));
+        this.namespaces = new Map(
+            args.namespaces.map((ns) => [ns.name, lockedDownNamespace(this, ns, meshInjection, args.mesh ?? [])]),
+        );
         this.registerOutputs({});
     }
 }

@@ -118,13 +118,13 @@ export class WarmScheduler extends pulumi.ComponentResource {
  * One {@link WarmScheduler} per app namespace, each once its namespace exists. They are grouped
  * under the namespaces' component, where they have always been in the state (their URNs stay).
  */
-export function warmSchedulers(apps: AppNamespaces, namespaces: readonly string[], image?: string): WarmScheduler[] {
-    return namespaces.map(
-        (namespace, i) =>
+export function warmSchedulers(apps: AppNamespaces, image?: string): WarmScheduler[] {
+    return [...apps.namespaces].map(
+        ([namespace, resource]) =>
             new WarmScheduler(
                 `${namespace}-warm`,
                 { namespace, ...(image !== undefined ? { image } : {}) },
-                { parent: apps, dependsOn: apps.namespaces.slice(i, i + 1) },
+                { parent: apps, dependsOn: [resource] },
             ),
     );
 }
