@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, stackVersionsOf } from "../components/platform/versions.ts";
-import { type Registered, dependsOnNames, find, ofType } from "./harness.ts";
+import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
 import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const KNATIVE = KNATIVE_RELEASES[DEFAULT_KNATIVE];
@@ -38,9 +39,9 @@ describe.each(STACKS)("the %s platform", async (env) => {
     test("installs Knative's release manifests at the pinned versions", () => {
         const gh = "https://github.com";
         const files = manifestFiles(resources);
-        expect(files["knative-serving-crds"]).toBe(
-            `${gh}/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-crds.yaml`,
-        );
+        // The core manifests carry their CRDs (the CRD manifests repeat them): one owner each.
+        expect(files["knative-serving-crds"]).toBeUndefined();
+        expect(files["knative-eventing-crds"]).toBeUndefined();
         expect(files["knative-serving-core"]).toBe(
             `${gh}/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-core.yaml`,
         );
@@ -65,13 +66,31 @@ describe.each(STACKS)("the %s platform", async (env) => {
         for (const name of broker) expect(files[name]).toBeDefined();
     });
 
-    test("orders the layers: CRDs before cores, the mesh before net-istio and Knative's pods, webhooks before custom resources", () => {
+    test("the cores' CRDs keep the identity they had under the CRD manifests' own ConfigFiles", async () => {
+        const [, movedCrds] = find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [];
+        const transform = (type: string, name: string) =>
+            movedCrds?.({ type, name, custom: true, props: {}, opts: {} }) as
+                { opts: pulumi.ResourceOptions } | undefined;
+        const moved = transform(
+            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+            "knative-serving-core:services.serving.knative.dev",
+        );
+        const [alias] = (moved?.opts.aliases ?? []) as pulumi.Alias[];
+        expect(alias?.name).toBe("knative-serving-crds:services.serving.knative.dev");
+        expect(await valueOf(pulumi.output(alias?.parent as pulumi.Input<string>))).toMatch(
+            /\$kubernetes:yaml\/v2:ConfigFile::knative-serving-crds$/,
+        );
+        expect(transform("kubernetes:apps/v1:Deployment", "knative-serving-core:knative-serving/controller")).toBe(
+            undefined,
+        );
+    });
+
+    test("orders the layers: the mesh before net-istio and Knative's pods, webhooks before custom resources", () => {
         const edges = (name: string, type = CONFIG_FILE) => dependsOnNames(find(resources, type, name));
         expect(edges("istio-istiod", CHART)).toEqual(["istio-base"]);
         expect(edges("istio-gateway", CHART)).toEqual(["istio-istiod", "istio-cni"]);
         expect(dependsOnNames(find(resources, PEER_AUTH, "istio-mesh-mtls"))).toEqual(["istio-istiod"]);
         expect(edges("knative-serving-core")).toEqual([
-            "knative-serving-crds",
             "istio-base",
             "istio-istiod",
             "istio-cni",
@@ -80,7 +99,6 @@ describe.each(STACKS)("the %s platform", async (env) => {
         ]);
         expect(edges("knative-serving-net-istio")).toContain("knative-serving-core");
         expect(edges("knative-serving-net-istio")).toContain("istio-gateway");
-        expect(edges("knative-eventing-core")).toContain("knative-eventing-crds");
         for (const patch of ofType(resources, CM_PATCH).filter((r) => r.name.startsWith("knative-serving-"))) {
             expect(dependsOnNames(patch), patch.name).toEqual(["knative-serving-core"]);
         }
@@ -130,7 +148,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
         for (const broker of ofType(resources, "kubernetes:eventing.knative.dev/v1:Broker")) {
             expect(dependsOnNames(broker)).toContain("knative-eventing-kafka-webhook-mtls");
         }
-        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(1);
+        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(2);
     });
 
     test(prod ? "prod is highly available" : `${env} is sized for its use`, () => {
@@ -251,10 +269,8 @@ describe("mirrors for air-gapped installs", () => {
         expect(find(resources, CHART, "istio-istiod").inputs.values.global.hub).toBe(
             "registry.mirror.example.com/istio",
         );
-        expect(manifestFiles(resources)["knative-serving-crds"]).toBe(
-            `/srv/mirror/github/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-crds.yaml`,
+        expect(manifestFiles(resources)["knative-serving-core"]).toBe(
+            `/srv/mirror/github/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-core.yaml`,
         );
-        // The image rewrite is a transform on each manifest; its effect is tested in values.test.ts.
-        expect(find(resources, CONFIG_FILE, "knative-eventing-crds").options.transforms).toHaveLength(1);
     });
 });

@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import {
     editObjects,
     labelNamespace,
+    leaveAggregatedRules,
     scaleControlPlane,
     setConfigMapData,
 } from "../components/platform/knative-manifests.ts";
@@ -153,6 +154,31 @@ describe("edits of upstream objects", () => {
         expect(edit(upstream).data).toEqual({ "bootstrap.servers": "kafka-0:9092" });
         const other = { ...upstream, metadata: { name: "config-kafka-features" } };
         expect(edit(other)).toEqual(other);
+    });
+});
+
+describe("aggregated ClusterRoles", () => {
+    // As serving-core.yaml ships knative-serving-admin: its rules come from the roles it aggregates.
+    const aggregated = {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "knative-serving-admin" },
+        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { "serving.knative.dev/controller": "true" } }] },
+        rules: [],
+    };
+
+    test("leave their rules to the cluster's aggregation controller", () => {
+        expect(leaveAggregatedRules(aggregated)).toEqual({
+            apiVersion: aggregated.apiVersion,
+            kind: "ClusterRole",
+            metadata: aggregated.metadata,
+            aggregationRule: aggregated.aggregationRule,
+        });
+    });
+
+    test("other ClusterRoles keep theirs", () => {
+        const plain = { ...aggregated, aggregationRule: undefined, rules: [{ verbs: ["get"] }] };
+        expect(leaveAggregatedRules(plain)).toBe(plain);
     });
 });
 

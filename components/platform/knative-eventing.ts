@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
     installManifest,
-    installCrdsAndCore,
+    installCore,
     patchConfigMap,
     setConfigMapData,
     webhookMtlsException,
@@ -38,7 +38,7 @@ const EVENTING_CONTROL_PLANE = { deployments: ["eventing-controller"], autoscale
 export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kafka" } as const;
 
 /**
- * Knative Eventing from its release manifests: CRDs, then the core (with
+ * Knative Eventing from its release manifests: the core (its CRDs, and
  * PingSource for cron triggers), then a broker implementation (the MT channel
  * broker on in-memory channels, or the Kafka broker where a Kafka is
  * configured), and always the Kafka source controller, so that Kafka triggers
@@ -64,8 +64,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
         const brokerClass = BROKER_CLASSES[config.broker];
         const manifests = knativeManifests(args.release);
         // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.
-        const { core } = installCrdsAndCore(this, name, {
-            crds: manifests.eventingCrds,
+        const core = installCore(this, name, {
             core: manifests.eventingCore,
             namespace: NAMESPACE,
             manifestSource,

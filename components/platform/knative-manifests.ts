@@ -1,5 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { rewriteImageRegistry } from "./helm-values.ts";
 import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
 
@@ -24,20 +24,20 @@ export function installManifest(
     manifestSource: ManifestSource,
     dependsOn: pulumi.Input<pulumi.Resource>[],
     edits: ObjectEdit[] = [],
+    transforms: pulumi.ResourceTransform[] = [],
 ): k8s.yaml.v2.ConfigFile {
     const mirror = manifestSource.imageRegistry;
-    const allEdits =
-        mirror === undefined
-            ? edits
-            : [...edits, (object: KubeObject) => rewriteImageRegistry(object, KNATIVE_RELEASE_REGISTRY, mirror)];
+    const allEdits = [
+        leaveAggregatedRules,
+        ...edits,
+        ...(mirror === undefined
+            ? []
+            : [(object: KubeObject) => rewriteImageRegistry(object, KNATIVE_RELEASE_REGISTRY, mirror)]),
+    ];
     return new k8s.yaml.v2.ConfigFile(
         name,
         { file: manifestUrl(manifestSource.baseUrl, manifest) },
-        {
-            parent,
-            dependsOn,
-            ...(allEdits.length > 0 ? { transforms: [editObjects(allEdits)] } : {}),
-        },
+        { parent, dependsOn, transforms: [editObjects(allEdits), ...transforms] },
     );
 }
 
@@ -53,6 +53,17 @@ export type ObjectEdit = (object: KubeObject) => KubeObject;
 /** A Pulumi transform that runs each edit over every object the ConfigFile creates. */
 export function editObjects(edits: ObjectEdit[]): pulumi.ResourceTransform {
     return ({ props, opts }) => ({ props: edits.reduce<KubeObject>((object, edit) => edit(object), props), opts });
+}
+
+/**
+ * Leaves an aggregated ClusterRole's rules to the cluster: the aggregation controller writes them
+ * from the roles it selects, so the `rules: []` Knative ships with would be a change at every
+ * preview and, applied, a fight with the controller (on any cluster).
+ * @see https://kubernetes.io/docs/reference/access-authn-authz/rbac/#aggregated-clusterroles
+ */
+export function leaveAggregatedRules(object: KubeObject): KubeObject {
+    if (object.kind !== "ClusterRole" || object.aggregationRule === undefined) return object;
+    return Object.fromEntries(Object.entries(object).filter(([key]) => key !== "rules"));
 }
 
 /** Adds labels to the Namespace `name` when the manifest creates it (e.g. mesh injection for knative-serving). */
@@ -96,9 +107,24 @@ export interface ControlPlane {
     autoscalers: string[];
 }
 
-/** What {@link installCrdsAndCore} installs, and how. */
+/**
+ * Knative's core manifest repeats every CRD of its CRD manifest, unchanged, so the core alone gives
+ * each CRD one owner (the ConfigFile applies CRDs before the objects that use them). Stacks from
+ * when the CRD manifest had a ConfigFile of its own (`formerConfigFile`) keep their CRDs through an
+ * alias: a CRD deleted and recreated would take every object of its kind with it.
+ */
+export function crdsFormerlyIn(formerConfigFile: string, parent: pulumi.Resource): pulumi.ResourceTransform {
+    const formerParent = pulumi.createUrn(formerConfigFile, "kubernetes:yaml/v2:ConfigFile", parent);
+    return ({ type, name, props, opts }) => {
+        if (type !== "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition") return undefined;
+        // Children of a ConfigFile are named "<ConfigFile>:<object>".
+        const alias = { name: `${formerConfigFile}:${name.slice(name.indexOf(":") + 1)}`, parent: formerParent };
+        return { props, opts: { ...opts, aliases: [...(opts.aliases ?? []), alias] } };
+    };
+}
+
+/** What {@link installCore} installs, and how. */
 export interface KnativeLayers {
-    crds: KnativeManifest;
     core: KnativeManifest;
     namespace: string;
     manifestSource: ManifestSource;
@@ -112,30 +138,20 @@ export interface KnativeLayers {
 }
 
 /**
- * A Knative component's first two layers: its CRDs, then its core, with the control plane at
- * `replicas` (edited into the manifest's own objects) and a PodDisruptionBudget for each
+ * A Knative component's core, CRDs included (see {@link crdsFormerlyIn}), with the control plane
+ * at `replicas` (edited into the manifest's own objects) and a PodDisruptionBudget for each
  * replicated Deployment, which Knative ships without one.
  * @see https://knative.dev/docs/serving/config-ha/
  */
-export function installCrdsAndCore(
-    parent: pulumi.Resource,
-    name: string,
-    layers: KnativeLayers,
-): { crds: k8s.yaml.v2.ConfigFile; core: k8s.yaml.v2.ConfigFile } {
+export function installCore(parent: pulumi.Resource, name: string, layers: KnativeLayers): k8s.yaml.v2.ConfigFile {
     const { namespace, manifestSource, replicas, controlPlane } = layers;
-    const crds = installManifest(parent, `${name}-crds`, layers.crds, manifestSource, []);
     const edits = [
         ...(layers.strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : []),
         ...(replicas > 1 ? [scaleControlPlane(replicas, controlPlane)] : []),
     ];
-    const core = installManifest(
-        parent,
-        `${name}-core`,
-        layers.core,
-        manifestSource,
-        [crds, ...layers.dependsOn],
-        edits,
-    );
+    const core = installManifest(parent, `${name}-core`, layers.core, manifestSource, layers.dependsOn, edits, [
+        crdsFormerlyIn(`${name}-crds`, parent),
+    ]);
     if (replicas > 1) {
         for (const app of controlPlane.deployments) {
             new k8s.policy.v1.PodDisruptionBudget(
@@ -148,7 +164,7 @@ export function installCrdsAndCore(
             );
         }
     }
-    return { crds, core };
+    return core;
 }
 
 /** Adds keys to one of Knative's ConfigMaps, leaving the manifest's own keys alone (server-side apply). */

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
     installManifest,
-    installCrdsAndCore,
+    installCore,
     patchConfigMap,
     webhookMtlsException,
 } from "./knative-manifests.ts";
@@ -33,8 +33,8 @@ const NAMESPACE = "knative-serving";
 const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autoscalers: ["activator", "webhook"] };
 
 /**
- * Knative Serving from its release manifests, layer by layer: CRDs, then the
- * core (controller, webhook, activator, autoscaler), then net-istio, the
+ * Knative Serving from its release manifests, layer by layer: the core (its
+ * CRDs, controller, webhook, activator, autoscaler), then net-istio, the
  * networking layer that routes through Istio's ingress gateway. Platform-wide
  * settings land in Knative's own ConfigMaps, patched with server-side apply:
  * the domain, autoscaler defaults and limits, the features ServerlessService
@@ -60,8 +60,7 @@ export class KnativeServing extends pulumi.ComponentResource {
         const { config, manifestSource } = args;
         const release = KNATIVE_RELEASES[config.version];
         const manifests = knativeManifests(release);
-        const { core } = installCrdsAndCore(this, name, {
-            crds: manifests.servingCrds,
+        const core = installCore(this, name, {
             core: manifests.servingCore,
             namespace: NAMESPACE,
             manifestSource,

@@ -129,7 +129,6 @@ export function knativeManifests(release: KnativeRelease) {
     const kafka = (file: string) =>
         ({ repository: "knative-extensions/eventing-kafka-broker", version: release.eventingKafka, file }) as const;
     return {
-        servingCrds: serving("serving-crds.yaml"),
         servingCore: serving("serving-core.yaml"),
         // The HPA autoscaler class: without it, revisions with the cpu or memory metric never become ready.
         servingHpa: serving("serving-hpa.yaml"),
@@ -138,7 +137,6 @@ export function knativeManifests(release: KnativeRelease) {
             version: release.netIstio,
             file: "net-istio.yaml",
         } as const,
-        eventingCrds: eventing("eventing-crds.yaml"),
         eventingCore: eventing("eventing-core.yaml"),
         inMemoryChannel: eventing("in-memory-channel.yaml"),
         mtChannelBroker: eventing("mt-channel-broker.yaml"),
