@@ -37,7 +37,7 @@ interface Panel {
     targets: Target[];
 }
 
-/** Revision labels: queue-proxy series get them from pod labels (see the PodMonitor), Knative's own series carry them. */
+/** Revision labels: queue-proxy series get them from pod labels (see the knative-queue-proxy ServiceMonitor), Knative's own series carry them. */
 const SERVICE_FILTER = 'namespace=~"$namespace", kn_service_name=~"$service"';
 const KNATIVE_FILTER = 'k8s_namespace_name=~"$namespace", kn_service_name=~"$service"';
 

@@ -192,7 +192,6 @@ const fromPodLabel = (podLabel: string, target: string) => ({
     targetLabel: target,
 });
 
-/** What Prometheus scrapes, the way Istio's and Knative's docs recommend. */
 /**
  * Scraping a pod in the mesh with the workload certificates Istio's sidecar writes for Prometheus:
  * accepted under STRICT and PERMISSIVE mTLS alike (as Istio documents for Prometheus).
@@ -207,6 +206,7 @@ const OVER_MESH_MTLS = {
     },
 } as const;
 
+/** What Prometheus scrapes, the way Istio's and Knative's docs recommend. */
 export function scrapeTargets(): Monitor[] {
     const any = { any: true };
     return [
@@ -246,13 +246,16 @@ export function scrapeTargets(): Monitor[] {
             },
         },
         {
+            // Through each revision's private Service, which exposes queue-proxy's metrics port: a
+            // ServiceMonitor may name the certificate files Istio writes for Prometheus, a PodMonitor
+            // may not (its tlsConfig takes Secret references only, SafeTLSConfig).
             apiVersion: "monitoring.coreos.com/v1",
-            kind: "PodMonitor",
+            kind: "ServiceMonitor",
             metadata: { name: "knative-queue-proxy" },
             spec: {
                 namespaceSelector: any,
-                selector: { matchExpressions: [{ key: "serving.knative.dev/revision", operator: "Exists" }] },
-                podMetricsEndpoints: [
+                selector: { matchLabels: { "networking.internal.knative.dev/serviceType": "Private" } },
+                endpoints: [
                     {
                         port: "http-usermetric",
                         path: "/metrics",
