@@ -43,6 +43,11 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         );
         expect(kiali.istio_namespace).toBe("istio-system");
         expect(kiali.auth.strategy).toBe("token");
+        // Left unset, the chart draws a new signing key at every render: a change at every preview.
+        expect(kiali.login_token.signing_key).toBe("secret:kiali-signing-key:key");
+        const signingKey = find(resources, "kubernetes:core/v1:Secret", "monitoring-kiali-signing-key");
+        expect(signingKey.options.ignoreChanges).toEqual(["stringData"]);
+        expect(secretValue(signingKey.inputs.stringData)).toEqual({ key: expect.stringMatching(/^[0-9a-f]{32}$/) });
         expect(dependsOnNames(find(resources, "serverless-platform:monitoring:Kiali", "monitoring-kiali"))).toContain(
             "monitoring-metrics-kube-prometheus-stack",
         );
@@ -170,12 +175,16 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         const monitors = resources.filter((r) => r.type.startsWith("kubernetes:monitoring.coreos.com/v1:"));
         expect(monitors.map((m) => `${m.inputs.kind}/${m.inputs.metadata.name}`).sort()).toEqual([
             "PodMonitor/envoy-stats",
-            "PodMonitor/knative-queue-proxy",
             "ServiceMonitor/istiod",
+            "ServiceMonitor/knative-queue-proxy",
             "ServiceMonitor/knative-serving",
         ]);
-        const queueProxy = monitors.find((m) => m.inputs.metadata.name === "knative-queue-proxy")!.inputs.spec
-            .podMetricsEndpoints[0];
+        // Through each revision's private Service: only a ServiceMonitor may name certificate files.
+        const queueProxyMonitor = monitors.find((m) => m.inputs.metadata.name === "knative-queue-proxy")!.inputs;
+        expect(queueProxyMonitor.spec.selector).toEqual({
+            matchLabels: { "networking.internal.knative.dev/serviceType": "Private" },
+        });
+        const queueProxy = queueProxyMonitor.spec.endpoints[0];
         expect(queueProxy).toMatchObject({ port: "http-usermetric", scheme: "https" });
         // Knative's own pods are in the mesh too: under STRICT mTLS, plain HTTP would be refused.
         const serving = monitors.find((m) => m.inputs.metadata.name === "knative-serving")!.inputs.spec.endpoints[0];

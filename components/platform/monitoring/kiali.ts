@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
@@ -18,10 +19,17 @@ export interface KialiArgs {
 
 export const KIALI_SERVICE = { name: "kiali", port: 20001 } as const;
 
+/** The Secret (key `key`) holding the key Kiali signs login tokens with. */
+const SIGNING_KEY_SECRET = "kiali-signing-key";
+
 /**
  * Kiali from its upstream chart, wired to the platform's Prometheus, Grafana
  * and Istio, so the service graph (including a canary's traffic split) shows
  * on first open. Login is by Kubernetes token: `kubectl -n monitoring create token kiali`.
+ *
+ * The chart draws a new random token-signing key at every render (a change at every preview,
+ * and every login invalidated at every `up`) unless it is given one: the platform keeps one in a
+ * Secret, drawn when the Secret is created and kept after (`ignoreChanges`).
  * @see https://kiali.io/docs/installation/installation-guide/install-with-helm/
  */
 export class Kiali extends pulumi.ComponentResource {
@@ -29,6 +37,14 @@ export class Kiali extends pulumi.ComponentResource {
 
     constructor(name: string, args: KialiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Kiali", name, {}, opts);
+        const signingKey = new k8s.core.v1.Secret(
+            `${name}-signing-key`,
+            {
+                metadata: { name: SIGNING_KEY_SECRET, namespace: args.namespace },
+                stringData: { key: pulumi.secret(randomBytes(16).toString("hex")) },
+            },
+            { parent: this, ignoreChanges: ["stringData"] },
+        );
         new k8s.helm.v4.Chart(
             name,
             {
@@ -43,7 +59,7 @@ export class Kiali extends pulumi.ComponentResource {
                         kialiValues(prometheus, grafana, grafanaExternal),
                     ),
             },
-            { parent: this },
+            { parent: this, dependsOn: [signingKey] },
         );
         this.url = pulumi.interpolate`http://${KIALI_SERVICE.name}.${args.namespace}.svc.cluster.local:${KIALI_SERVICE.port}`;
         this.registerOutputs({ url: this.url });
@@ -59,6 +75,8 @@ export function kialiValues(
     return {
         istio_namespace: "istio-system",
         auth: { strategy: "token" },
+        // Kiali reads "secret:<name>:<key>" from its own namespace (32 characters: Kiali takes 16, 24 or 32).
+        login_token: { signing_key: `secret:${SIGNING_KEY_SECRET}:key` },
         deployment: { cluster_wide_access: true },
         external_services: {
             istio: { root_namespace: "istio-system" },
