@@ -142,6 +142,10 @@ cluster() {
     done > "$stages.partial"
     mv "$stages.partial" "$stages"
   fi
+  # Knative Serving's webhook runs on the cluster's host as its pod would (toolchain/cluster-host.ts).
+  upstream knative-serving-webhook "$KNATIVE_SERVING_MODULE_VERSION" knative.dev/serving knative.dev/serving/cmd/webhook \
+    "$bin/knative-serving-webhook-$KNATIVE_SERVING_MODULE_VERSION"
+  echo "knativeServingWebhook=$bin/knative-serving-webhook-$KNATIVE_SERVING_MODULE_VERSION"
   echo "etcd=$bin/etcd-$ETCD_VERSION"
   echo "kwok=$bin/kwok-$KWOK_VERSION"
   echo "kwokStages=$stages"

@@ -15,7 +15,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { apiRequest } from "../components/shared/warm/scheduler.ts";
+import { type HostConfig, UNCHECKED_WEBHOOKS, uncheckedWebhookCertificate } from "./cluster-host.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
 
 /** How to reach a running local cluster. */
@@ -64,6 +66,54 @@ spec:
         ingress:
         - ip: 127.0.0.1
 `;
+
+/** The cluster host's socket, in the cluster's directory (see cluster-host.ts). */
+const HOST_SOCKET = "host.sock";
+
+/** The API server's egress: its "cluster" traffic goes to the cluster host as HTTP CONNECT. */
+function egressSelector(socket: string): string {
+    return `apiVersion: apiserver.k8s.io/v1beta1
+kind: EgressSelectorConfiguration
+egressSelections:
+- name: cluster
+  connection:
+    proxyProtocol: HTTPConnect
+    transport:
+      uds:
+        udsName: ${socket}
+`;
+}
+
+/**
+ * Starts the cluster host (cluster-host.ts): the API server's network into the cluster, the
+ * upstream webhooks run here, and the answerers of those admitted without a check (whose serving
+ * certificates, for their Services' names, are signed once by the cluster's CA).
+ */
+function startHost(
+    dir: string,
+    cluster: LocalCluster,
+    pieces: ClusterPieces,
+    start: (name: string, command: string, args: string[]) => number,
+): void {
+    for (const webhook of UNCHECKED_WEBHOOKS) {
+        const { name, dnsName } = uncheckedWebhookCertificate(webhook);
+        if (!existsSync(join(dir, `${name}.crt`))) signCertificate(dir, name, `/CN=${dnsName}`, `DNS:${dnsName}`);
+    }
+    const config: HostConfig = {
+        dir,
+        api: cluster.api,
+        token: cluster.token,
+        caFile: cluster.caFile,
+        kubeconfig: cluster.kubeconfig,
+        socket: join(dir, HOST_SOCKET),
+        binaries: { knativeServingWebhook: pieces.knativeServingWebhook },
+    };
+    writeFileSync(join(dir, "host.json"), JSON.stringify(config), { mode: 0o600 });
+    start("cluster-host", process.execPath, [
+        fileURLToPath(new URL("./cluster-host.ts", import.meta.url)),
+        join(dir, "host.json"),
+    ]);
+}
 
 /** The fields of a Node this module reads. */
 interface KubeNode {
@@ -306,6 +356,7 @@ async function startProcesses(
     ]);
     await ready("etcd", async () => (await fetch(`http://127.0.0.1:${ports.etcdClient}/health`)).ok);
 
+    writeFileSync(join(dir, "egress-selector.yaml"), egressSelector(join(dir, HOST_SOCKET)));
     start("kube-apiserver", pieces["kube-apiserver"], [
         `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
         "--bind-address=127.0.0.1",
@@ -319,11 +370,16 @@ async function startProcesses(
         `--service-account-signing-key-file=${join(dir, "sa.key")}`,
         "--service-account-issuer=https://kubernetes.default.svc",
         "--service-cluster-ip-range=10.96.0.0/16",
+        // Every call into the cluster (webhooks, CRD conversion, the node) goes through the cluster host,
+        // which answers on loopback or refuses: no Service address of the simulated cluster is ever dialled.
+        `--egress-selector-config-file=${join(dir, "egress-selector.yaml")}`,
         "--authorization-mode=Node,RBAC",
         // Istio's CNI agent is privileged, as on a real cluster; Pod Security admission still applies per namespace.
         "--allow-privileged=true",
     ]);
     await ready("kube-apiserver", async () => (await kube(cluster, "GET", "/readyz")) === "ok");
+
+    startHost(dir, cluster, pieces, start);
 
     const common = [`--kubeconfig=${cluster.kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];
     start("kube-controller-manager", pieces["kube-controller-manager"], [

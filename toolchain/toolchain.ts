@@ -17,6 +17,7 @@ const PIECES = {
         "kwok",
         "kwokStages",
         "kubernetesVersion",
+        "knativeServingWebhook",
     ],
     judge: ["knativeJudge"],
 } as const;

@@ -1,0 +1,119 @@
+/**
+ * The simulated cluster's host (toolchain/cluster-host.ts) as the API server meets it: every call
+ * the API server makes into the cluster goes through the host, which answers on loopback only
+ * where something stands in for a Service's pods, and only while the Service has a ready endpoint.
+ * What is asserted is the API server's own answer to an admission request.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
+import { type World, startWorld } from "./world.ts";
+
+let world: World;
+
+beforeAll(async () => {
+    world = await startWorld();
+}, 1_800_000);
+
+afterAll(() => world.stop());
+
+const pod = (namespace: string, name: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, namespace },
+    spec: { containers: [{ name: "app", image: "registry.example.com/app:1.0.0" }] },
+});
+
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+    for (let attempt = 0; attempt < 240; attempt++) {
+        if (await check().catch(() => false)) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`${what} did not happen within a minute`);
+}
+
+/** A mutating webhook on pods in namespaces labelled `webhook: <service>`, calling `service` with failure policy Fail. */
+async function podWebhook(namespace: string, service: string, path: string): Promise<void> {
+    const podNamespace = `${service}-${namespace}-pods`;
+    await world.kube("POST", "/api/v1/namespaces", {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name: podNamespace, labels: { webhook: service } },
+    });
+    // Pods are admitted only once the namespace has its default service account.
+    await eventually(`the service account of ${podNamespace}`, async () => {
+        await world.kube("GET", `/api/v1/namespaces/${podNamespace}/serviceaccounts/default`);
+        return true;
+    });
+    await world.kube("POST", "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations", {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "MutatingWebhookConfiguration",
+        metadata: { name: `${service}-pods` },
+        webhooks: [
+            {
+                name: `pods.${service}.example.com`,
+                clientConfig: { service: { name: service, namespace, path } },
+                rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }],
+                namespaceSelector: { matchLabels: { webhook: service } },
+                failurePolicy: "Fail",
+                sideEffects: "None",
+                admissionReviewVersions: ["v1"],
+            },
+        ],
+    });
+}
+
+describe("the API server's calls into the cluster", () => {
+    test("a Service nothing stands in for is refused, in the API server's words, naming the Service", async () => {
+        await world.kube("POST", "/api/v1/namespaces/default/services", {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "nobody" },
+            spec: { selector: { app: "nobody" }, ports: [{ port: 443, targetPort: 8443 }] },
+        });
+        await podWebhook("default", "nobody", "/mutate");
+        await expect(world.kube("POST", "/api/v1/namespaces/nobody-default-pods/pods", pod("", "p"))).rejects.toThrow(
+            /failed calling webhook \\"pods\.nobody\.example\.com\\".*code 503: 503 nothing runs behind default\/nobody:443 on the simulated cluster/,
+        );
+    });
+
+    test("istiod's injector is admitted without a check once istiod's pod is ready, with istiod's CA written in, as istiod does", async () => {
+        await world.kube("POST", "/api/v1/namespaces", {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: "istio-system" },
+        });
+        await world.kube("POST", "/api/v1/namespaces/istio-system/services", {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "istiod" },
+            spec: { selector: { app: "istiod" }, ports: [{ name: "https-webhook", port: 443, targetPort: 15017 }] },
+        });
+        await podWebhook("istio-system", "istiod", "/inject");
+        const injected = () =>
+            world.kube("POST", "/api/v1/namespaces/istiod-istio-system-pods/pods", pod("", "injected"));
+        // No istiod pod yet: the Service has no ready endpoint, and the injector's failure policy refuses the pod.
+        await expect(injected()).rejects.toThrow(/istio-system\/istiod:443 has no ready endpoint/);
+
+        await world.kube("POST", "/apis/apps/v1/namespaces/istio-system/deployments", {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "istiod" },
+            spec: {
+                selector: { matchLabels: { app: "istiod" } },
+                template: {
+                    metadata: { labels: { app: "istiod" } },
+                    spec: { containers: [{ name: "discovery", image: "docker.io/istio/pilot:1.30.8" }] },
+                },
+            },
+        });
+        await eventually("istiod's CA in its webhook configuration", async () => {
+            const configuration = await world.kube<V1MutatingWebhookConfiguration>(
+                "GET",
+                "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/istiod-pods",
+            );
+            return (configuration.webhooks?.[0]?.clientConfig.caBundle ?? "") !== "";
+        });
+        const admitted = await injected();
+        expect(admitted).toMatchObject({ metadata: { name: "injected" } });
+    });
+});

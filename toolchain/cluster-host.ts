@@ -1,0 +1,378 @@
+/**
+ * The simulated cluster's host: what a node's network and container runtime are to the API
+ * server, for the calls the API server itself makes into the cluster (admission webhooks, CRD
+ * conversion). One process beside the control plane (`node toolchain/cluster-host.ts <file>`):
+ *
+ * - **The network.** The API server's egress selector sends its "cluster" traffic here, as HTTP
+ *   CONNECT over a Unix socket. A Service answers only where something on this host stands in
+ *   for its pods, and only while the Service has a ready endpoint, as on a real cluster. Nothing
+ *   but loopback is ever dialled: a ClusterIP or pod IP of the simulated cluster leads nowhere.
+ * - **Upstream code as pods.** An upstream webhook whose code builds here runs as a host process
+ *   once its Deployment has a ready pod, with that pod's environment, and does what it does on a
+ *   real cluster (Knative Serving's webhook makes its certificate and writes its CA, rules and
+ *   paths into its own webhook configurations).
+ * - **Admitted without a check.** An upstream webhook whose code is not reachable here is answered
+ *   by a TLS server that allows every request and, as the upstream pod does when it starts, writes
+ *   its CA into the webhook configurations that name its Service.
+ *
+ * Each of these is listed in the README's end-to-end section with why it remains.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync, readFileSync, rmSync } from "node:fs";
+import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
+import { join } from "node:path";
+import { type ApiTarget, apiRequest } from "../components/shared/warm/scheduler.ts";
+
+/** What the cluster tells its host (written by local-cluster.ts). */
+export interface HostConfig {
+    dir: string;
+    api: string;
+    token: string;
+    caFile: string;
+    kubeconfig: string;
+    /** The Unix socket the API server's egress selector connects to. */
+    socket: string;
+    /** Host binaries by the name HOST_WORKLOADS uses. */
+    binaries: Record<string, string>;
+}
+
+/** A Service port, as "namespace/name:port". */
+type ServiceKey = string;
+
+/** An upstream webhook admitted without a check, and why its own code does not answer. */
+export interface UncheckedWebhook {
+    namespace: string;
+    service: string;
+    port: number;
+    /** Who writes the CA into the webhook configurations on a real cluster (the field manager here). */
+    upstream: string;
+    why: string;
+}
+
+export const UNCHECKED_WEBHOOKS: UncheckedWebhook[] = [
+    {
+        namespace: "istio-system",
+        service: "istiod",
+        port: 443,
+        upstream: "istiod",
+        why: "Istio is not served as a Go module at a release tag: pods are admitted without a sidecar, Istio's objects without validation",
+    },
+];
+
+/** The certificate files of an unchecked webhook's answerer, in the cluster's directory. */
+export function uncheckedWebhookCertificate(webhook: UncheckedWebhook): { name: string; dnsName: string } {
+    return {
+        name: `webhook-${webhook.namespace}-${webhook.service}`,
+        dnsName: `${webhook.service}.${webhook.namespace}.svc`,
+    };
+}
+
+/** An upstream Deployment whose container runs here as a host process while the Deployment has a ready pod. */
+interface HostWorkload {
+    namespace: string;
+    deployment: string;
+    container: string;
+    /** HostConfig.binaries key. */
+    binary: string;
+    /** The Service ports it answers, and the environment variable that moves its listening port. */
+    serves: { service: string; port: number; portEnv: string }[];
+    /** Other ports it opens (on a real pod each has the pod's own address): moved to free ones. */
+    otherPortEnvs: string[];
+    env: Record<string, string>;
+}
+
+const HOST_WORKLOADS: HostWorkload[] = [
+    {
+        namespace: "knative-serving",
+        deployment: "webhook",
+        container: "webhook",
+        binary: "knativeServingWebhook",
+        serves: [{ service: "webhook", port: 443, portEnv: "WEBHOOK_PORT" }],
+        otherPortEnvs: ["PROFILING_PORT", "METRICS_PROMETHEUS_PORT"],
+        env: { METRICS_PROMETHEUS_HOST: "127.0.0.1" },
+    },
+];
+
+/** The fields of Kubernetes objects this host reads. */
+interface Service {
+    metadata: { name: string; namespace: string };
+    spec: { clusterIP?: string; clusterIPs?: string[]; ports?: { port: number }[] };
+}
+interface EndpointSlice {
+    endpoints?: { conditions?: { ready?: boolean } }[];
+}
+interface WebhookConfiguration {
+    metadata: { name: string };
+    webhooks?: { clientConfig: { service?: { name: string; namespace: string }; caBundle?: string } }[];
+}
+interface EnvVar {
+    name: string;
+    value?: string;
+    valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+interface Deployment {
+    status?: { readyReplicas?: number };
+    spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } };
+}
+
+const serviceKey = (namespace: string, name: string, port: number): ServiceKey => `${namespace}/${name}:${port}`;
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createTcpServer();
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => {
+                resolve(port);
+            });
+        });
+        server.on("error", reject);
+    });
+}
+
+class ClusterHost {
+    private readonly target: ApiTarget;
+    /** Where each Service port is answered on loopback. */
+    private readonly answerers = new Map<ServiceKey, number>();
+    private readonly processes = new Map<string, ChildProcess>();
+    private readonly config: HostConfig;
+
+    constructor(config: HostConfig) {
+        this.config = config;
+        this.target = { api: config.api, token: config.token, ca: readFileSync(config.caFile) };
+    }
+
+    private kube<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+        return apiRequest<T>(this.target, method, path, body, contentType);
+    }
+
+    private log(line: string): void {
+        process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    }
+
+    /** The API server's way into the cluster: HTTP CONNECT to a ClusterIP (or the node's loopback). */
+    async serveNetwork(): Promise<void> {
+        rmSync(this.config.socket, { force: true });
+        const server = createServer((_request, response) => {
+            response.statusCode = 405;
+            response.end();
+        });
+        server.on("connect", (request: IncomingMessage, client: Socket) => {
+            const refuse = (status: string) => {
+                this.log(`refused CONNECT ${request.url ?? ""}: ${status}`);
+                client.end(`HTTP/1.1 ${status.replace(/[\r\n]+/g, " ")}\r\n\r\n`);
+            };
+            this.route(request.url ?? "").then(
+                (route) => {
+                    if (typeof route === "string") {
+                        refuse(route);
+                        return;
+                    }
+                    const upstream = connect(route, "127.0.0.1", () => {
+                        client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+                        upstream.pipe(client);
+                        client.pipe(upstream);
+                    });
+                    upstream.on("error", () => {
+                        refuse(`503 nothing listens for ${request.url ?? ""} yet`);
+                    });
+                    client.on("error", () => upstream.destroy());
+                },
+                (error: unknown) => {
+                    refuse(`503 the cluster host could not read the cluster: ${String(error)}`);
+                },
+            );
+        });
+        await new Promise<void>((resolve) => server.listen(this.config.socket, resolve));
+    }
+
+    /** The loopback port that answers `target` ("ip:port"), or why not, as an HTTP status and reason. */
+    private async route(target: string): Promise<number | string> {
+        const separator = target.lastIndexOf(":");
+        const host = target.slice(0, separator).replace(/^\[|\]$/g, "");
+        const port = Number(target.slice(separator + 1));
+        // The node (kwok's kubelet server) is on loopback.
+        if (host === "127.0.0.1" || host === "localhost" || host === "::1") return port;
+        const services = await this.kube<{ items: Service[] }>("GET", "/api/v1/services");
+        const service = services.items.find(
+            (s) =>
+                (s.spec.clusterIP === host || (s.spec.clusterIPs ?? []).includes(host)) &&
+                (s.spec.ports ?? []).some((p) => p.port === port),
+        );
+        if (service === undefined) return `502 ${target} is no Service port of the simulated cluster`;
+        const { name, namespace } = service.metadata;
+        const key = serviceKey(namespace, name, port);
+        const answerer = this.answerers.get(key);
+        if (answerer === undefined) return `503 nothing runs behind ${key} on the simulated cluster`;
+        if (!(await this.hasReadyEndpoint(namespace, name))) return `503 ${key} has no ready endpoint`;
+        return answerer;
+    }
+
+    private async hasReadyEndpoint(namespace: string, name: string): Promise<boolean> {
+        const slices = await this.kube<{ items: EndpointSlice[] }>(
+            "GET",
+            `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
+        );
+        return slices.items.some((slice) => (slice.endpoints ?? []).some((e) => e.conditions?.ready !== false));
+    }
+
+    /** Answers each unchecked webhook's Service: every admission request allowed, as nothing checks it. */
+    async serveUncheckedWebhooks(): Promise<void> {
+        for (const webhook of UNCHECKED_WEBHOOKS) {
+            const { name } = uncheckedWebhookCertificate(webhook);
+            const server = createHttpsServer(
+                {
+                    key: readFileSync(join(this.config.dir, `${name}.key`)),
+                    cert: readFileSync(join(this.config.dir, `${name}.crt`)),
+                },
+                (request, response) => {
+                    this.allow(request, response);
+                },
+            );
+            await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+            this.answerers.set(
+                serviceKey(webhook.namespace, webhook.service, webhook.port),
+                (server.address() as AddressInfo).port,
+            );
+        }
+    }
+
+    private allow(request: IncomingMessage, response: ServerResponse): void {
+        let body = "";
+        request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        request.on("end", () => {
+            const review = JSON.parse(body) as { apiVersion: string; request: { uid: string } };
+            response.setHeader("content-type", "application/json");
+            response.end(
+                JSON.stringify({
+                    apiVersion: review.apiVersion,
+                    kind: "AdmissionReview",
+                    response: { uid: review.request.uid, allowed: true },
+                }),
+            );
+        });
+    }
+
+    /** As the upstream pod does once it runs: its CA in every webhook configuration that names its Service. */
+    private async writeUncheckedCaBundles(): Promise<void> {
+        const caBundle = readFileSync(this.config.caFile).toString("base64");
+        for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
+            const list = await this.kube<{ items: WebhookConfiguration[] }>(
+                "GET",
+                `/apis/admissionregistration.k8s.io/v1/${kind}`,
+            );
+            for (const configuration of list.items) {
+                for (const [index, webhook] of (configuration.webhooks ?? []).entries()) {
+                    const service = webhook.clientConfig.service;
+                    const unchecked = UNCHECKED_WEBHOOKS.find(
+                        (w) => w.service === service?.name && w.namespace === service.namespace,
+                    );
+                    if (unchecked === undefined || webhook.clientConfig.caBundle === caBundle) continue;
+                    if (!(await this.hasReadyEndpoint(unchecked.namespace, unchecked.service))) continue;
+                    await this.kube(
+                        "PATCH",
+                        `/apis/admissionregistration.k8s.io/v1/${kind}/${configuration.metadata.name}?fieldManager=${unchecked.upstream}`,
+                        [{ op: "add", path: `/webhooks/${String(index)}/clientConfig/caBundle`, value: caBundle }],
+                        "application/json-patch+json",
+                    );
+                    this.log(`${unchecked.upstream}: CA written into ${kind}/${configuration.metadata.name}`);
+                }
+            }
+        }
+    }
+
+    /** Starts or stops each host workload as its Deployment has a ready pod or not. */
+    private async superviseWorkloads(): Promise<void> {
+        for (const workload of HOST_WORKLOADS) {
+            const id = `${workload.namespace}/${workload.deployment}`;
+            const deployment = await this.kube<Deployment>(
+                "GET",
+                `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`,
+            ).catch(() => undefined);
+            const wanted = (deployment?.status?.readyReplicas ?? 0) > 0;
+            const running = this.processes.get(id);
+            if (!wanted && running !== undefined) {
+                running.kill("SIGTERM");
+                this.processes.delete(id);
+                for (const served of workload.serves)
+                    this.answerers.delete(serviceKey(workload.namespace, served.service, served.port));
+                this.log(`${id}: stopped (its Deployment has no ready pod)`);
+            }
+            if (wanted && running === undefined && deployment !== undefined) await this.run(workload, deployment);
+        }
+    }
+
+    private async run(workload: HostWorkload, deployment: Deployment): Promise<void> {
+        const id = `${workload.namespace}/${workload.deployment}`;
+        const container = deployment.spec.template.spec.containers.find((c) => c.name === workload.container);
+        const pod = `${workload.deployment}-host`;
+        const env: Record<string, string> = {
+            PATH: process.env.PATH ?? "",
+            KUBECONFIG: this.config.kubeconfig,
+            ...workload.env,
+        };
+        for (const variable of container?.env ?? []) {
+            const field = variable.valueFrom?.fieldRef?.fieldPath;
+            if (variable.value !== undefined) env[variable.name] = variable.value;
+            else if (field === "metadata.namespace") env[variable.name] = workload.namespace;
+            else if (field === "metadata.name") env[variable.name] = pod;
+            else if (field === "status.podIP") env[variable.name] = "127.0.0.1";
+        }
+        const ports = new Map<string, number>();
+        for (const name of [...workload.serves.map((s) => s.portEnv), ...workload.otherPortEnvs]) {
+            ports.set(name, await freePort());
+            env[name] = String(ports.get(name));
+        }
+        const log = openSync(join(this.config.dir, `host-${workload.namespace}-${workload.deployment}.log`), "a");
+        const child = spawn(this.config.binaries[workload.binary] ?? workload.binary, [], {
+            env,
+            stdio: ["ignore", log, log],
+        });
+        child.on("exit", (code) => {
+            this.log(`${id}: exited with ${String(code)}`);
+            if (this.processes.get(id) === child) this.processes.delete(id);
+        });
+        this.processes.set(id, child);
+        for (const served of workload.serves) {
+            this.answerers.set(
+                serviceKey(workload.namespace, served.service, served.port),
+                ports.get(served.portEnv) ?? 0,
+            );
+        }
+        this.log(`${id}: running ${this.config.binaries[workload.binary] ?? workload.binary} as pod ${pod}`);
+    }
+
+    /** Keeps the cluster's state and the host's in step, once a second. */
+    async reconcileForever(): Promise<never> {
+        for (;;) {
+            await this.superviseWorkloads().catch((error: unknown) => {
+                this.log(`workloads: ${String(error)}`);
+            });
+            await this.writeUncheckedCaBundles().catch((error: unknown) => {
+                this.log(`CA bundles: ${String(error)}`);
+            });
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+    }
+
+    stopAll(): void {
+        for (const child of this.processes.values()) child.kill("SIGTERM");
+    }
+}
+
+if (import.meta.main) {
+    const configFile = process.argv[2];
+    if (configFile === undefined) throw new Error("usage: node toolchain/cluster-host.ts <host config file>");
+    const host = new ClusterHost(JSON.parse(readFileSync(configFile, "utf8")) as HostConfig);
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.on(signal, () => {
+            host.stopAll();
+            process.exit(0);
+        });
+    }
+    await host.serveUncheckedWebhooks();
+    await host.serveNetwork();
+    await host.reconcileForever();
+}
