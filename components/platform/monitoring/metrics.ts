@@ -146,6 +146,8 @@ export function kubePrometheusStackValues(config: MonitoringConfig["metrics"]): 
             resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
             admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
             sidecar: {
+                // The dashboard and data source sidecars, which the chart ships without requests or limits.
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
                 datasources: { defaultDatasourceEnabled: true, uid: PROMETHEUS_DATASOURCE.uid },
             },
