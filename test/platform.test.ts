@@ -85,6 +85,19 @@ describe.each(STACKS)("the %s platform", async (env) => {
         );
     });
 
+    test("the cores' own custom resources go with their CRDs on destroy, never past Knative's webhook", () => {
+        const goWithCrds = (find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [])[2];
+        const transform = (type: string) =>
+            goWithCrds?.({ type, name: "knative-serving-core:x", custom: true, props: {}, opts: {} }) as
+                { opts: pulumi.ResourceOptions } | undefined;
+        expect(transform("kubernetes:networking.internal.knative.dev/v1alpha1:Certificate")?.opts.retainOnDelete).toBe(
+            true,
+        );
+        expect(transform("kubernetes:caching.internal.knative.dev/v1alpha1:Image")?.opts.retainOnDelete).toBe(true);
+        expect(transform("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")).toBeUndefined();
+        expect(transform("kubernetes:apps/v1:Deployment")).toBeUndefined();
+    });
+
     test("orders the layers: the mesh before net-istio and Knative's pods, webhooks before custom resources", () => {
         const edges = (name: string, type = CONFIG_FILE) => dependsOnNames(find(resources, type, name));
         expect(edges("istio-istiod", CHART)).toEqual(["istio-base"]);
@@ -148,7 +161,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
         for (const broker of ofType(resources, "kubernetes:eventing.knative.dev/v1:Broker")) {
             expect(dependsOnNames(broker)).toContain("knative-eventing-kafka-webhook-mtls");
         }
-        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(2);
+        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(3);
     });
 
     test(prod ? "prod is highly available" : `${env} is sized for its use`, () => {

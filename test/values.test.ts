@@ -4,6 +4,7 @@ import {
     editObjects,
     labelNamespace,
     leaveAggregatedRules,
+    leaveWebhookRulesToKnative,
     scaleControlPlane,
     setConfigMapData,
 } from "../components/platform/knative-manifests.ts";
@@ -179,6 +180,42 @@ describe("aggregated ClusterRoles", () => {
     test("other ClusterRoles keep theirs", () => {
         const plain = { ...aggregated, aggregationRule: undefined, rules: [{ verbs: ["get"] }] };
         expect(leaveAggregatedRules(plain)).toBe(plain);
+    });
+});
+
+describe("Knative Serving's webhook configurations", () => {
+    // As serving-core.yaml 1.23 ships webhook.serving.knative.dev: its rules filled in.
+    const shipped = {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "MutatingWebhookConfiguration",
+        metadata: { name: "webhook.serving.knative.dev" },
+        webhooks: [
+            {
+                name: "webhook.serving.knative.dev",
+                clientConfig: { service: { name: "webhook", namespace: "knative-serving" } },
+                failurePolicy: "Fail",
+                rules: [{ apiGroups: ["serving.knative.dev"], operations: ["CREATE"], resources: ["services"] }],
+            },
+        ],
+    };
+    const edit = leaveWebhookRulesToKnative(["webhook.serving.knative.dev"]);
+
+    test("leave their rules to Knative's webhook, keeping everything else as shipped", () => {
+        expect(edit(shipped)).toEqual({
+            ...shipped,
+            webhooks: [
+                {
+                    name: "webhook.serving.knative.dev",
+                    clientConfig: shipped.webhooks[0]!.clientConfig,
+                    failurePolicy: "Fail",
+                },
+            ],
+        });
+    });
+
+    test("other webhook configurations keep theirs", () => {
+        const other = { ...shipped, metadata: { name: "pods.defaulting.webhook.kafka.eventing.knative.dev" } };
+        expect(edit(other)).toBe(other);
     });
 });
 

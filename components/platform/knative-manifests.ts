@@ -66,6 +66,29 @@ export function leaveAggregatedRules(object: KubeObject): KubeObject {
     return Object.fromEntries(Object.entries(object).filter(([key]) => key !== "rules"));
 }
 
+/**
+ * Leaves the rules of the named webhook configurations to Knative's webhook, which writes them
+ * (with its CA and paths) when it starts, from the types it serves. Knative Serving 1.23 ships two
+ * with their rules filled in: applied with the rest of the core, they take effect before the
+ * webhook can answer (its Deployment is not up, its Service may not exist yet), so the core's own
+ * custom resources (its `Certificate`) are refused on a first install, on any cluster.
+ * @see https://github.com/knative/pkg/blob/main/webhook/resourcesemantics/defaulting/defaulting.go
+ */
+export function leaveWebhookRulesToKnative(names: readonly string[]): ObjectEdit {
+    return (object) => {
+        const isWebhookConfiguration =
+            object.kind === "MutatingWebhookConfiguration" || object.kind === "ValidatingWebhookConfiguration";
+        if (!isWebhookConfiguration || !names.includes(object.metadata?.name ?? "")) return object;
+        const webhooks = (object.webhooks ?? []) as Record<string, unknown>[];
+        return {
+            ...object,
+            webhooks: webhooks.map((webhook) =>
+                Object.fromEntries(Object.entries(webhook).filter(([key]) => key !== "rules")),
+            ),
+        };
+    };
+}
+
 /** Adds labels to the Namespace `name` when the manifest creates it (e.g. mesh injection for knative-serving). */
 export function labelNamespace(name: string, labels: Record<string, string>): ObjectEdit {
     return (object) =>
@@ -123,6 +146,15 @@ export function crdsFormerlyIn(formerConfigFile: string, parent: pulumi.Resource
     };
 }
 
+/**
+ * The custom resources a Knative core ships of its own types (Serving's `Certificate`, its caching
+ * `Image`) go with their CRDs on destroy, which the same ConfigFile deletes: a delete of their own
+ * races the webhook's, and Knative's validating webhook checks deletes, so once its pod or Service
+ * is gone the API server refuses it (on any cluster).
+ */
+export const goWithTheirCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
+    /^kubernetes:[a-z.]+\.knative\.dev\//.test(type) ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
+
 /** What {@link installCore} installs, and how. */
 export interface KnativeLayers {
     core: KnativeManifest;
@@ -135,6 +167,8 @@ export interface KnativeLayers {
     /** Above 1, the control plane runs that many pods, each Deployment with a PodDisruptionBudget. */
     replicas: number;
     controlPlane: ControlPlane;
+    /** Further edits of the core's objects as they are applied. */
+    edits?: ObjectEdit[];
 }
 
 /**
@@ -146,11 +180,13 @@ export interface KnativeLayers {
 export function installCore(parent: pulumi.Resource, name: string, layers: KnativeLayers): k8s.yaml.v2.ConfigFile {
     const { namespace, manifestSource, replicas, controlPlane } = layers;
     const edits = [
+        ...(layers.edits ?? []),
         ...(layers.strictMtls ? [labelNamespace(namespace, { "istio-injection": "enabled" })] : []),
         ...(replicas > 1 ? [scaleControlPlane(replicas, controlPlane)] : []),
     ];
     const core = installManifest(parent, `${name}-core`, layers.core, manifestSource, layers.dependsOn, edits, [
         crdsFormerlyIn(`${name}-crds`, parent),
+        goWithTheirCrds,
     ]);
     if (replicas > 1) {
         for (const app of controlPlane.deployments) {

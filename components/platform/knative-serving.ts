@@ -3,6 +3,7 @@ import {
     type ManifestSource,
     installManifest,
     installCore,
+    leaveWebhookRulesToKnative,
     patchConfigMap,
     webhookMtlsException,
 } from "./knative-manifests.ts";
@@ -30,6 +31,9 @@ const NAMESPACE = "knative-serving";
  * Deployments, the activator and webhook through the HPAs Knative ships (with their own
  * PodDisruptionBudgets). @see https://knative.dev/docs/serving/config-ha/
  */
+/** Serving's defaulting and validating webhook configurations, whose rules Knative's webhook writes itself. */
+const SERVING_WEBHOOKS = ["webhook.serving.knative.dev", "validation.webhook.serving.knative.dev"];
+
 const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autoscalers: ["activator", "webhook"] };
 
 /**
@@ -68,6 +72,7 @@ export class KnativeServing extends pulumi.ComponentResource {
             dependsOn: args.mesh,
             replicas: config.replicas,
             controlPlane: SERVING_CONTROL_PLANE,
+            edits: [leaveWebhookRulesToKnative(SERVING_WEBHOOKS)],
         });
         const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [
             core,
