@@ -43,7 +43,8 @@ export class Kiali extends pulumi.ComponentResource {
                 metadata: { name: SIGNING_KEY_SECRET, namespace: args.namespace },
                 stringData: { key: pulumi.secret(randomBytes(16).toString("hex")) },
             },
-            { parent: this, ignoreChanges: ["stringData"] },
+            // The provider turns stringData into data as it checks a Secret: both keep their first value.
+            { parent: this, ignoreChanges: ["stringData", "data"] },
         );
         new k8s.helm.v4.Chart(
             name,
