@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import {
     editObjects,
     labelNamespace,
+    deleteConfigMapsInBackground,
     leaveAggregatedRules,
     leaveWebhookRulesToKnative,
     scaleControlPlane,
@@ -155,6 +156,22 @@ describe("edits of upstream objects", () => {
         expect(edit(upstream).data).toEqual({ "bootstrap.servers": "kafka-0:9092" });
         const other = { ...upstream, metadata: { name: "config-kafka-features" } };
         expect(edit(other)).toEqual(other);
+    });
+});
+
+describe("Knative's ConfigMaps", () => {
+    test("are deleted in the background, so no update by the garbage collector meets Knative's config webhook", () => {
+        const configMap = {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "config-autoscaler", annotations: { "knative.dev/example-checksum": "47c2487f" } },
+        };
+        expect(deleteConfigMapsInBackground(configMap).metadata?.annotations).toEqual({
+            "knative.dev/example-checksum": "47c2487f",
+            "pulumi.com/deletionPropagationPolicy": "background",
+        });
+        const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "controller" } };
+        expect(deleteConfigMapsInBackground(deployment)).toBe(deployment);
     });
 });
 

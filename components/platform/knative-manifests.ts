@@ -29,6 +29,7 @@ export function installManifest(
     const mirror = manifestSource.imageRegistry;
     const allEdits = [
         leaveAggregatedRules,
+        deleteConfigMapsInBackground,
         ...edits,
         ...(mirror === undefined
             ? []
@@ -44,7 +45,7 @@ export function installManifest(
 /** A Kubernetes object as a manifest holds it. */
 export type KubeObject = Record<string, unknown> & {
     kind?: string;
-    metadata?: { name?: string; labels?: Record<string, string> };
+    metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 };
 
 /** A change to the objects of a manifest, applied before they are created. */
@@ -87,6 +88,21 @@ export function leaveWebhookRulesToKnative(names: readonly string[]): ObjectEdit
             ),
         };
     };
+}
+
+/**
+ * Deletes Knative's ConfigMaps in the background. Deleted in the foreground (the provider's
+ * default), a ConfigMap waits for the garbage collector to update it, and Knative's config webhook
+ * checks every update of its ConfigMaps: once the webhook's pod or Service is gone first, the
+ * update is refused and `destroy` waits forever (on any cluster). A ConfigMap has no dependents to
+ * wait for.
+ * @see https://www.pulumi.com/registry/packages/kubernetes/installation-configuration/#deletion-propagation
+ */
+export function deleteConfigMapsInBackground(object: KubeObject): KubeObject {
+    if (object.kind !== "ConfigMap") return object;
+    const metadata = object.metadata ?? {};
+    const annotations = { ...metadata.annotations, "pulumi.com/deletionPropagationPolicy": "background" };
+    return { ...object, metadata: { ...metadata, annotations } };
 }
 
 /** Adds labels to the Namespace `name` when the manifest creates it (e.g. mesh injection for knative-serving). */
