@@ -97,6 +97,13 @@ export const UPSTREAM_EXCEPTIONS: readonly UpstreamException[] = [
         reason: "eventing-kafka-broker ships it running as user 1001 without stating runAsNonRoot (eventing-kafka-broker data-plane/config/source/, eventing-kafka-source.yaml)",
     },
     {
+        policies: ["read-only-root-filesystem"],
+        kind: "Deployment",
+        namespace: "knative-serving",
+        name: "net-istio-webhook",
+        reason: "net-istio ships its webhook without readOnlyRootFilesystem, unlike its controller (knative-extensions/net-istio config/, released as net-istio.yaml)",
+    },
+    {
         policies: ["no-plaintext-secrets-in-env"],
         kind: "StatefulSet",
         namespace: "elastic-system",
