@@ -8,7 +8,7 @@
  *   for its pods, and only while the Service has a ready endpoint, as on a real cluster. Nothing
  *   but loopback is ever dialled: a ClusterIP or pod IP of the simulated cluster leads nowhere.
  * - **Upstream code as pods.** An upstream webhook whose code builds here runs as a host process
- *   once its Deployment has a ready pod, with that pod's environment, and does what it does on a
+ *   once its Deployment has a ready pod and its Service a ready endpoint, with that pod's environment, and does what it does on a
  *   real cluster (Knative Serving's webhook makes its certificate and writes its CA, rules and
  *   paths into its own webhook configurations).
  * - **Admitted without a check.** An upstream webhook whose code is not reachable here is answered
@@ -58,6 +58,13 @@ export const UNCHECKED_WEBHOOKS: UncheckedWebhook[] = [
         port: 443,
         upstream: "istiod",
         why: "Istio is not served as a Go module at a release tag: pods are admitted without a sidecar, Istio's objects without validation",
+    },
+    {
+        namespace: "knative-eventing",
+        service: "kafka-webhook-eventing",
+        port: 443,
+        upstream: "kafka-webhook-eventing",
+        why: "eventing-kafka-broker is not served as a Go module: the Kafka dispatchers' pods are admitted without its defaulting",
     },
 ];
 
@@ -291,7 +298,13 @@ class ClusterHost {
                 "GET",
                 `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`,
             ).catch(() => undefined);
-            const wanted = (deployment?.status?.readyReplicas ?? 0) > 0;
+            // A simulated pod is ready at once, where a real one takes seconds to start, by which time the rest
+            // of its manifest has landed: the process starts once the Services it answers can reach it too.
+            const podReady = (deployment?.status?.readyReplicas ?? 0) > 0;
+            const reachable = podReady
+                ? await Promise.all(workload.serves.map((s) => this.hasReadyEndpoint(workload.namespace, s.service)))
+                : [];
+            const wanted = podReady && reachable.every(Boolean);
             const running = this.processes.get(id);
             if (!wanted && running !== undefined) {
                 running.kill("SIGTERM");
