@@ -5,8 +5,8 @@
  * it as a real cluster calls Knative's webhook (failure policy Fail). So `pulumi up` is refused
  * where a real cluster would refuse, and the objects it stores carry Knative's defaults. The
  * webhooks read the cluster's Knative config with Knative's own parsers, so a config value that
- * Knative's config webhook would refuse stops them from starting; and Knative's config webhook
- * itself answers for the platform's writes to Knative's ConfigMaps.
+ * Knative's config webhook would refuse stops them from starting. (The platform's own end-to-end
+ * test runs Knative's real webhook instead, on the cluster host.)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -112,45 +112,6 @@ export async function startKnativeAdmission(
         kind: "ValidatingWebhookConfiguration",
         metadata: { name: "validation.webhook.serving.knative.dev" },
         webhooks: [webhook("validation.webhook.serving.knative.dev", "/validate")],
-    });
-    return judge;
-}
-
-/**
- * Knative Serving's config webhook in the cluster: every CREATE and UPDATE of a ConfigMap in
- * `knative-serving` labelled `app.kubernetes.io/part-of: knative-serving` (the selector Knative's
- * own registration uses) is parsed by Knative's constructors and refused as Knative refuses it.
- * Knative's webhook registers itself when its pod starts; with no pod running here, the test
- * registers it under a name of its own (`config.webhook.serving.knative.dev.judge`), so the
- * platform's copy of Knative's registration stays as the platform applied it.
- */
-export async function startKnativeConfigAdmission(world: World): Promise<{ stop(): void }> {
-    const judge = await startJudgeServer(world, {});
-    await world.kube("POST", "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations", {
-        apiVersion: "admissionregistration.k8s.io/v1",
-        kind: "ValidatingWebhookConfiguration",
-        metadata: { name: "config.webhook.serving.knative.dev.judge" },
-        webhooks: [
-            {
-                name: "config.webhook.serving.knative.dev",
-                clientConfig: judge.clientConfig("/config-validation"),
-                rules: [
-                    {
-                        apiGroups: [""],
-                        apiVersions: ["v1"],
-                        operations: ["CREATE", "UPDATE"],
-                        resources: ["configmaps"],
-                    },
-                ],
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "knative-serving" } },
-                objectSelector: {
-                    matchExpressions: [
-                        { key: "app.kubernetes.io/part-of", operator: "In", values: ["knative-serving"] },
-                    ],
-                },
-                ...webhookDefaults,
-            },
-        ],
     });
     return judge;
 }

@@ -12,9 +12,7 @@
 // `knative-judge serve ADDRESS CERT KEY CONFIG` instead answers as Knative's own admission webhooks
 // do, for a test cluster whose API server calls it: /defaults (SetDefaults, as a JSON patch) and
 // /validate (Validate, on CREATE and UPDATE), for serving.knative.dev/v1 Services, with the
-// cluster's config-autoscaler, config-defaults and config-features (CONFIG: a JSON file), and
-// /config-validation, Knative Serving's config webhook: its ConfigMaps parsed by Knative's own
-// constructors.
+// cluster's config-autoscaler, config-defaults and config-features (CONFIG: a JSON file).
 package main
 
 import (

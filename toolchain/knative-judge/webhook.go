@@ -127,7 +127,6 @@ func serve(address, cert, key, configFile string) error {
 	mux := http.NewServeMux()
 	mux.Handle("/defaults", handler(cfg, true))
 	mux.Handle("/validate", handler(cfg, false))
-	mux.HandleFunc("/config-validation", configHandler)
 	fmt.Printf("knative-judge: serving admission on %s\n", address)
 	return http.ListenAndServeTLS(address, cert, key, mux)
 }
