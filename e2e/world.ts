@@ -34,7 +34,8 @@ export async function startWorld(): Promise<World> {
     return {
         dir,
         cluster,
-        backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e" },
+        // No test resumes an interrupted run: the state is saved at the end of each operation only.
+        backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e", finalCheckpointOnly: true },
         kube: <T>(method: string, path: string, body?: unknown, contentType?: string) =>
             kube<T>(cluster, method, path, body, contentType),
         stop: () => stopLocalCluster(join(dir, "cluster"), { remove: true }),

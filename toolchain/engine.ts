@@ -119,6 +119,12 @@ export function localClusterConfig(
 export interface Backend {
     url: string;
     passphrase: string;
+    /**
+     * Save the state once, at the end of each operation, instead of after every step
+     * (PULUMI_SKIP_CHECKPOINTS): for throwaway test state only, which no interrupted run resumes.
+     * The platform's state is some 17 MB (mostly its CRDs' schemas), rewritten at every step.
+     */
+    finalCheckpointOnly?: boolean;
 }
 
 /** Options of {@link openStack}. */
@@ -149,6 +155,7 @@ function engineEnvironment(pieces: EnginePieces, backend: Backend): Record<strin
         PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "false",
+        ...(backend.finalCheckpointOnly === true ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {}),
     };
     const plugin = join(home, "plugins", `resource-kubernetes-v${pieces.kubernetesProviderVersion}`);
     if (!existsSync(join(plugin, "pulumi-resource-kubernetes"))) {
