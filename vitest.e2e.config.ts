@@ -9,9 +9,12 @@ export default defineConfig({
     test: {
         include: ["e2e/**/*.e2e.test.ts"],
         pool: "forks",
-        // Each file starts its own simulated cluster; two at once would only compete for the two cores.
-        fileParallelism: false,
-        // The first run builds the toolchain (the Pulumi CLI, the Kubernetes provider, the cluster) from the Go module proxy.
+        // Each file starts its own simulated cluster. The platform's file (three environments on upstream's
+        // real charts and manifests) takes most of the run; the small files run beside it on the second worker.
+        fileParallelism: true,
+        maxWorkers: 2,
+        // The toolchain is built once, before any file runs: two files must not build the same piece at once.
+        globalSetup: ["e2e/toolchain.setup.ts"],
         hookTimeout: 3_600_000,
         testTimeout: 300_000,
     },

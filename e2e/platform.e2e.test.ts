@@ -1,10 +1,10 @@
 /**
  * The platform stack on the real engine and the simulated cluster, in each environment, with
- * every upstream source pointed at the mirror fixture (mirror/: stand-in charts and manifests
- * that carry the upstream facts the platform depends on). Knative Serving's config webhook runs
- * in the cluster (Knative's own parsers, through knative-judge), so a ConfigMap value Knative
- * refuses fails `up` as it would on a real cluster. What is asserted is read back from the API
- * server or reported by the engine.
+ * every upstream source pointed at a local mirror of upstream's real artefacts (mirror/: the
+ * pinned charts and Knative's release manifests; eventing-kafka-broker's data plane is the one
+ * stand-in). Upstream webhooks answer as the cluster host runs them (toolchain/cluster-host.ts):
+ * Knative Serving's own webhook, so a ConfigMap value Knative refuses fails `up` as it would on a
+ * real cluster. What is asserted is read back from the API server or reported by the engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
@@ -28,7 +28,6 @@ import { VERSIONS } from "../components/platform/versions.ts";
 import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
-import { startKnativeConfigAdmission } from "./knative-admission.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
 import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
@@ -81,24 +80,35 @@ async function secretsReadByPods(world: World): Promise<Set<string>> {
 }
 
 /**
- * A platform stack in a world of its own: a fresh cluster, the mirror, Knative's config webhook,
- * and the environment's stack with its sources on the mirror (and `configPaths` on top).
+ * A platform stack in a world of its own: a fresh cluster, the mirror, and the environment's stack
+ * with its sources on the mirror (and `configPaths` on top).
  */
 async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
     const world = await startWorld();
     const mirror = await startMirror(join(world.dir, "mirror"));
-    const admission = await startKnativeConfigAdmission(world);
     const stack = await stackOf(world, PLATFORM, environment, {
         configPaths: { ...mirrorSources(mirror), ...configPaths },
     });
     const stop = async () => {
-        admission.stop();
         await mirror.stop();
         await world.stop();
     };
     return { world, mirror, stack, stop };
 }
 
+/**
+ * Dev goes up at the Knative release before the pinned one and is upgraded in place, so one world
+ * proves both a first install (1.22) and the upgrade path (1.23) on the real manifests.
+ */
+const BEFORE_UPGRADE = {
+    "serverless-platform:knative.version": "1.22",
+    // net-istio 1.22 was tested against Istio 1.29, which reached its end of life: the platform's
+    // 1.30 is accepted for the step before the upgrade, as a stack still on 1.22 would.
+    "serverless-platform:compatibility.accept[0]": "net-istio-istio",
+};
+
+// Slow proofs are split across environments, not repeated: the major Elasticsearch upgrade in
+// staging, the destroy that stops at the protected logs in prod.
 for (const environment of ["dev", "staging", "prod"]) {
     describe(`the ${environment} platform`, () => {
         let world: World;
@@ -110,7 +120,10 @@ for (const environment of ["dev", "staging", "prod"]) {
         const logs = stackSection(environment, "monitoring").logs;
 
         beforeAll(async () => {
-            ({ world, mirror, stack, stop } = await platformWorld(environment));
+            ({ world, mirror, stack, stop } = await platformWorld(
+                environment,
+                environment === "dev" ? BEFORE_UPGRADE : {},
+            ));
         }, 1_800_000);
 
         afterAll(() => stop());
@@ -125,7 +138,7 @@ for (const environment of ["dev", "staging", "prod"]) {
             expect(preview.stdout).not.toMatch(/mandatory/);
         }, 600_000);
 
-        test("up succeeds, every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's config webhook", async () => {
+        test("up succeeds, every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's own config webhook", async () => {
             const result = await stack.up(engineOutput);
             expect(result.summary.result).toBe("succeeded");
             expect(mirror.requests.get("/istio/index.yaml")).toBeGreaterThan(0);
@@ -138,7 +151,8 @@ for (const environment of ["dev", "staging", "prod"]) {
                 "max-scale": String(knative.maxScaleLimit),
                 "allow-zero-initial-scale": String(knative.allowZeroInitialScale),
             });
-            // The webhook is live, and refuses in Knative's words what the platform's config refuses at program time.
+            // Knative's webhook runs (on the cluster host) and registered its config validation itself; it
+            // refuses in its own words what the platform's config refuses at program time.
             const refusals = [
                 ["config-autoscaler", { "max-scale": "0" }, /max-scale = 0, must be in \[1, max-scale-limit/],
                 ["config-autoscaler", { "stable-window": "5s" }, /stable-window = 5s, must be in \[6s; 1h0m0s\] range/],
@@ -164,6 +178,42 @@ for (const environment of ["dev", "staging", "prod"]) {
                 await expect(refused).rejects.toThrow(message);
             }
         }, 1_200_000);
+
+        if (environment === "dev") {
+            test("Knative 1.22 → 1.23 previews as in-place updates, replacing and deleting nothing, and applies", async () => {
+                const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+                expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
+                // Back to the stack's own config: the pinned release, no rule accepted.
+                await stack.removeConfig("serverless-platform:compatibility");
+                await stack.removeConfig("serverless-platform:knative.version", true);
+                const recorder = stepRecorder();
+                await stack.preview({ onEvent: recorder.onEvent });
+                const changed = recorder.changed();
+                expect(changed.filter((step) => step.op !== "update").map((s) => `${s.op} ${s.name}`)).toEqual([]);
+                expect(changed.map((step) => step.name)).toContain("knative-serving-core:knative-serving");
+                const result = await stack.up(engineOutput);
+                expect(result.summary.result).toBe("succeeded");
+                expect(result.outputs.versions?.value).toMatchObject({
+                    knativeServing: "1.23.0",
+                    knativeEventing: "1.23.0",
+                });
+                const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+                expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
+            }, 1_200_000);
+
+            test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {
+                const facts = await readClusterFacts({
+                    kubeconfig: pulumi.output(readFileSync(world.cluster.kubeconfig, "utf8")),
+                    context: undefined,
+                });
+                expect(facts).toEqual({
+                    kubernetes: minorOf(world.cluster.kubernetesVersion),
+                    installedKnative: "1.23",
+                    installedIstio: minorOf(VERSIONS.istio),
+                    installedElasticsearch: minorOf(VERSIONS.elasticStack),
+                });
+            });
+        }
 
         test("upstream objects the platform configures keep one owner and carry the stack's values", async () => {
             const replicas = Number(knative.replicas ?? 1);
@@ -218,6 +268,14 @@ for (const environment of ["dev", "staging", "prod"]) {
         }, 600_000);
 
         if (environment === "dev") {
+            test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
+                await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
+                await expect(stack.preview()).rejects.toThrow(
+                    /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
+                );
+                await stack.removeConfig("serverless-platform:knative.version", true);
+            }, 600_000);
+
             test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
                 await stack.setConfig("serverless-platform:knative.replicas", { value: "2" }, true);
                 const recorder = stepRecorder();
@@ -257,13 +315,14 @@ for (const environment of ["dev", "staging", "prod"]) {
                 await scratch.preview({ onEvent: recorder.onEvent });
                 const registered = recorder.steps.map((step) => `${step.type} ${step.name}`);
                 expect(registered).toContain(
-                    "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration defaults:defaults-kube-prometheus-stack-admission",
+                    // The chart's full name is truncated to 26 characters ("defaults-kube-prometheus-s").
+                    "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration defaults:defaults-kube-prometheus-s-admission",
                 );
                 expect(registered.filter((step) => step.startsWith("kubernetes:batch/v1:Job"))).toEqual([]);
             }, 600_000);
         }
 
-        if (logs.persistent === true) {
+        if (environment === "staging") {
             test("a major Elasticsearch upgrade is refused until the stack states it; then it updates the protected cluster in place", async () => {
                 const major = "9.1.0";
                 const installed = minorOf(VERSIONS.elasticStack);
@@ -291,7 +350,9 @@ for (const environment of ["dev", "staging", "prod"]) {
                 await stack.removeConfig("serverless-platform:compatibility");
                 await stack.removeConfig("serverless-platform:monitoring.logs.version", true);
             }, 600_000);
+        }
 
+        if (environment === "prod") {
             test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
                 // The engine deletes what does not hold data, then fails on the protected resource.
                 await expect(stack.destroy(engineOutput)).rejects.toThrow(
@@ -311,7 +372,9 @@ for (const environment of ["dev", "staging", "prod"]) {
                 const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
                 expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
             }, 600_000);
-        } else {
+        }
+
+        if (environment === "dev") {
             test("destroy leaves nothing but the app namespaces, which it lets go of", async () => {
                 await stack.destroy(engineOutput);
                 const { deployment } = await stack.exportStack();
@@ -333,75 +396,24 @@ for (const environment of ["dev", "staging", "prod"]) {
                         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
                     )
                 ).items;
-                expect(crds).toEqual([]);
+                // What upstream keeps on purpose, and nothing else: the CRDs its charts mark to be kept.
+                const kept = crds.filter((crd) => crd.metadata?.annotations?.["helm.sh/resource-policy"] === "keep");
+                expect(crds.map((crd) => crd.metadata?.name)).toEqual(kept.map((crd) => crd.metadata?.name));
+                // Istio's base chart and ECK's mark theirs; the engine says "[retain]" as it lets go of them.
+                expect(kept.map((crd) => crd.metadata?.name)).toEqual(
+                    expect.arrayContaining([
+                        "gateways.networking.istio.io",
+                        "elasticsearches.elasticsearch.k8s.elastic.co",
+                    ]),
+                );
                 const webhooks = (
                     await world.kube<V1ValidatingWebhookConfigurationList>(
                         "GET",
                         "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
                     )
                 ).items;
-                expect(webhooks.map((w) => w.metadata?.name)).toEqual(["config.webhook.serving.knative.dev.judge"]);
+                expect(webhooks.map((w) => w.metadata?.name)).toEqual([]);
             }, 1_200_000);
         }
     });
 }
-
-describe("a Knative upgrade on the simulated cluster, one minor at a time", () => {
-    let world: World;
-    let stack: automation.Stack;
-    let stop: () => Promise<void>;
-
-    beforeAll(async () => {
-        ({ world, stack, stop } = await platformWorld("dev", {
-            "serverless-platform:knative.version": "1.22",
-            // net-istio 1.22 was tested against Istio 1.29, which reached its end of life: the platform's
-            // 1.30 is accepted for the step before the upgrade, as a stack still on 1.22 would.
-            "serverless-platform:compatibility.accept[0]": "net-istio-istio",
-        }));
-        await stack.up(engineOutput);
-    }, 1_800_000);
-
-    afterAll(() => stop());
-
-    test("1.22 → 1.23 previews as in-place updates, replacing and deleting nothing, and applies", async () => {
-        const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-        expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
-        await stack.setConfig("serverless-platform:knative.version", { value: "1.23" }, true);
-        const recorder = stepRecorder();
-        await stack.preview({ onEvent: recorder.onEvent });
-        const changed = recorder.changed();
-        expect(changed.filter((step) => step.op !== "update").map((s) => `${s.op} ${s.name}`)).toEqual([]);
-        expect(changed.map((step) => step.name)).toContain("knative-serving-core:knative-serving");
-        const result = await stack.up(engineOutput);
-        expect(result.summary.result).toBe("succeeded");
-        expect(result.outputs.versions?.value).toMatchObject({ knativeServing: "1.23.0", knativeEventing: "1.23.0" });
-        const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-        expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
-    }, 1_200_000);
-
-    test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {
-        const facts = await readClusterFacts({
-            kubeconfig: pulumi.output(readFileSync(world.cluster.kubeconfig, "utf8")),
-            context: undefined,
-        });
-        expect(facts).toEqual({
-            kubernetes: minorOf(world.cluster.kubernetesVersion),
-            installedKnative: "1.23",
-            installedIstio: minorOf(VERSIONS.istio),
-            installedElasticsearch: minorOf(VERSIONS.elasticStack),
-        });
-    });
-
-    test("a no-change preview follows", async () => {
-        const recorder = stepRecorder();
-        await stack.preview({ onEvent: recorder.onEvent });
-        expect(recorder.changed()).toEqual([]);
-    }, 600_000);
-
-    test("going back is refused at preview, from the release the cluster reports", async () => {
-        await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
-        await expect(stack.preview()).rejects.toThrow(
-            /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
-        );
-    }, 600_000);
-});

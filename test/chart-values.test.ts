@@ -9,7 +9,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import type { KeyTree } from "../scripts/chart-values-keys.ts";
-import { STAND_IN_CHARTS } from "../e2e/mirror/charts.ts";
 import { ofType } from "./harness.ts";
 import { STACKS, deployPlatform } from "./stacks.ts";
 
@@ -81,18 +80,6 @@ describe.each(STACKS)("the %s platform's charts", async (env) => {
             // A bump re-reads the chart's keys: the inventory vouches for one version only.
             expect(inventory?.version).toBe(chart.inputs.version);
             expect(unknownKeys(chart.inputs.values ?? {}, inventory?.keys ?? {})).toEqual([]);
-        },
-    );
-});
-
-describe("the simulated cluster's stand-in charts", () => {
-    // The e2e installs these in place of the real charts: their defaults must be the real chart's keys.
-    test.each(STAND_IN_CHARTS.map((chart) => [chart.name, chart] as const))(
-        "%s defines only keys of the upstream chart at the pinned version",
-        (_, chart) => {
-            const inventory = INVENTORIES.find((i) => i.chart === chart.name);
-            expect(inventory?.version).toBe(chart.version);
-            expect(unknownKeys(chart.values, inventory?.keys ?? {})).toEqual([]);
         },
     );
 });

@@ -1,73 +1,44 @@
 /**
- * The local mirror fixture: what a company mirror of the platform's upstream sources serves,
- * written by the tests and served on loopback. Knative's release manifests sit in a directory
- * laid out as GitHub releases (`sources.knativeManifestBaseUrl` accepts a directory); the Helm
- * charts are packaged and indexed as Helm repositories and served over HTTP, so the Kubernetes
- * provider resolves them from `sources.*ChartRepository` as it would from the real ones. The
- * stand-ins are described in knative.ts and charts.ts; no upstream file is copied.
+ * Upstream's real artefacts, served as a company mirror serves them: the pinned Helm charts as
+ * Helm repositories on loopback, and Knative's release manifests in a directory laid out as
+ * GitHub releases (`sources.knativeManifestBaseUrl` accepts a directory). They are read from the
+ * shared test data (`../shared/mirror/`, whose SOURCES.md names each one's repository, tag and
+ * commit; `SERVERLESS_PLATFORM_UPSTREAM_MIRROR` points elsewhere). The one artefact with no real
+ * copy here, eventing-kafka-broker's data plane, is a stand-in (kafka-data-plane.ts).
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
-import { dirname, join, normalize } from "node:path";
+import { dirname, join, normalize, resolve } from "node:path";
 import { stringify } from "yaml";
-import { type UpstreamSources, manifestUrl } from "../../components/platform/versions.ts";
-import { STAND_IN_CHARTS, type StandInChart } from "./charts.ts";
-import { KNATIVE_MANIFESTS, knativeStandIn } from "./knative.ts";
+import {
+    KNATIVE_RELEASES,
+    type UpstreamSources,
+    knativeManifests,
+    manifestUrl,
+} from "../../components/platform/versions.ts";
+import { kafkaDataPlaneStandIn } from "./kafka-data-plane.ts";
 
-function write(path: string, content: string): void {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-}
+/** The shared copy of upstream's artefacts: charts/<repository>/ and knative/<org>/<repo>/releases/…. */
+export const UPSTREAM_MIRROR =
+    process.env.SERVERLESS_PLATFORM_UPSTREAM_MIRROR ?? resolve(import.meta.dirname, "../../../shared/mirror");
 
-function writeChart(repositoryDir: string, chart: StandInChart): void {
-    const dir = join(repositoryDir, "src", chart.name);
-    write(
-        join(dir, "Chart.yaml"),
-        stringify({ apiVersion: "v2", name: chart.name, version: chart.version, appVersion: chart.version }),
-    );
-    write(join(dir, "values.yaml"), stringify(chart.values));
-    for (const [file, template] of Object.entries(chart.templates)) write(join(dir, "templates", file), template);
-    for (const [index, object] of (chart.crds ?? []).entries()) {
-        write(join(dir, "crds", `crd-${String(index)}.yaml`), stringify(object));
-    }
-    execFileSync("tar", [
-        "-czf",
-        join(repositoryDir, `${chart.name}-${chart.version}.tgz`),
-        "-C",
-        dirname(dir),
-        chart.name,
-    ]);
-}
-
-/** Writes the mirror's files under `dir`. */
-export function writeMirror(dir: string): void {
-    for (const manifest of KNATIVE_MANIFESTS) {
-        const objects = knativeStandIn(manifest);
-        write(manifestUrl(join(dir, "knative"), manifest), objects.map((object) => stringify(object)).join("---\n"));
-    }
-    const repositories = new Map<string, StandInChart[]>();
-    for (const chart of STAND_IN_CHARTS) {
-        repositories.set(chart.repository, [...(repositories.get(chart.repository) ?? []), chart]);
-    }
-    for (const [repository, charts] of repositories) {
-        const repositoryDir = join(dir, "charts", repository);
-        for (const chart of charts) writeChart(repositoryDir, chart);
-        const entries = Object.fromEntries(
-            charts.map((chart) => [
-                chart.name,
-                [
-                    {
-                        apiVersion: "v2",
-                        name: chart.name,
-                        version: chart.version,
-                        appVersion: chart.version,
-                        urls: [`${chart.name}-${chart.version}.tgz`],
-                    },
-                ],
-            ]),
-        );
-        write(join(repositoryDir, "index.yaml"), stringify({ apiVersion: "v1", entries }));
+/** Knative's manifests under `dir`: the real files linked in place, the data plane's stand-in written. */
+function writeKnativeManifests(dir: string): void {
+    for (const release of Object.values(KNATIVE_RELEASES)) {
+        for (const manifest of Object.values(knativeManifests(release))) {
+            const path = manifestUrl(dir, manifest);
+            mkdirSync(dirname(path), { recursive: true });
+            const upstream = manifestUrl(join(UPSTREAM_MIRROR, "knative"), manifest);
+            if (existsSync(upstream)) symlinkSync(upstream, path);
+            else if (manifest.file === "eventing-kafka-broker.yaml")
+                writeFileSync(
+                    path,
+                    kafkaDataPlaneStandIn(manifest.version)
+                        .map((o) => stringify(o))
+                        .join("---\n"),
+                );
+            else throw new Error(`the upstream mirror ${UPSTREAM_MIRROR} has no ${upstream}`);
+        }
     }
 }
 
@@ -78,15 +49,20 @@ export interface Mirror {
     stop(): Promise<void>;
 }
 
-/** Writes the mirror under `dir` and serves its charts on loopback. */
+/** Lays Knative's manifests out under `dir` and serves the charts on loopback. */
 export async function startMirror(dir: string): Promise<Mirror> {
-    writeMirror(dir);
+    const charts = join(UPSTREAM_MIRROR, "charts");
+    if (!existsSync(charts))
+        throw new Error(
+            `no upstream mirror at ${UPSTREAM_MIRROR}: the end-to-end tests need the shared copy of the pinned charts and Knative manifests (set SERVERLESS_PLATFORM_UPSTREAM_MIRROR)`,
+        );
+    writeKnativeManifests(join(dir, "knative"));
     const requests = new Map<string, number>();
     const server: Server = createServer((request, response) => {
         const path = normalize(decodeURIComponent(new URL(request.url ?? "/", "http://mirror").pathname));
         requests.set(path, (requests.get(path) ?? 0) + 1);
         try {
-            response.end(readFileSync(join(dir, "charts", path)));
+            response.end(readFileSync(join(charts, path)));
         } catch {
             response.statusCode = 404;
             response.end();

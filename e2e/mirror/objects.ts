@@ -1,7 +1,6 @@
 /**
- * Builders for the stand-in objects of the mirror fixture: workloads shaped as upstream ships
- * them (labels, hardened security context, requests and limits), their Services, and
- * permissive CRDs. Each caller states where an upstream fact differs from these defaults.
+ * Builders for stand-in objects: workloads shaped as upstream ships them (labels, hardened
+ * security context, requests and limits), their Services, and permissive CRDs. Each caller states where an upstream fact differs from these defaults.
  */
 import { createHash } from "node:crypto";
 
@@ -89,37 +88,5 @@ export function crd(group: string, kind: string, plural: string, versions: strin
                 subresources: { status: {} },
             })),
         },
-    };
-}
-
-export function configMap(name: string, namespace: string, data: Record<string, string>, labels?: Obj): Obj {
-    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace, ...(labels ? { labels } : {}) }, data };
-}
-
-export function hpa(name: string, namespace: string, target: string, minReplicas: number, maxReplicas: number): Obj {
-    return {
-        apiVersion: "autoscaling/v2",
-        kind: "HorizontalPodAutoscaler",
-        metadata: { name, namespace },
-        spec: {
-            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
-            minReplicas,
-            maxReplicas,
-            metrics: [
-                {
-                    type: "Resource",
-                    resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 100 } },
-                },
-            ],
-        },
-    };
-}
-
-export function pdb(name: string, namespace: string, app: string, minAvailable: string | number): Obj {
-    return {
-        apiVersion: "policy/v1",
-        kind: "PodDisruptionBudget",
-        metadata: { name, namespace },
-        spec: { minAvailable, selector: { matchLabels: { app } } },
     };
 }
