@@ -34,6 +34,8 @@ export interface HostConfig {
     kubeconfig: string;
     /** The Unix socket the API server's egress selector connects to. */
     socket: string;
+    /** The node's address, which stands for kwok's server on loopback. */
+    nodeIp: string;
     /** Host binaries by the name HOST_WORKLOADS uses. */
     binaries: Record<string, string>;
 }
@@ -201,7 +203,7 @@ class ClusterHost {
         const host = target.slice(0, separator).replace(/^\[|\]$/g, "");
         const port = Number(target.slice(separator + 1));
         // The node (kwok's kubelet server) is on loopback.
-        if (host === "127.0.0.1" || host === "localhost" || host === "::1") return port;
+        if ([this.config.nodeIp, "127.0.0.1", "localhost", "::1"].includes(host)) return port;
         const services = await this.kube<{ items: Service[] }>("GET", "/api/v1/services");
         const service = services.items.find(
             (s) =>

@@ -67,6 +67,13 @@ spec:
         - ip: 127.0.0.1
 `;
 
+/**
+ * The node's address: a documentation address (TEST-NET-1, RFC 5737) that routes nowhere. The API
+ * server reaches the node through the cluster host, which answers for it on loopback (kwok's
+ * server); an EndpointSlice of a host-network pod (node-exporter) may not hold a loopback address.
+ */
+const NODE_IP = "192.0.2.10";
+
 /** The cluster host's socket, in the cluster's directory (see cluster-host.ts). */
 const HOST_SOCKET = "host.sock";
 
@@ -106,6 +113,7 @@ function startHost(
         caFile: cluster.caFile,
         kubeconfig: cluster.kubeconfig,
         socket: join(dir, HOST_SOCKET),
+        nodeIp: NODE_IP,
         binaries: { knativeServingWebhook: pieces.knativeServingWebhook },
     };
     writeFileSync(join(dir, "host.json"), JSON.stringify(config), { mode: 0o600 });
@@ -401,7 +409,7 @@ async function startProcesses(
         `--config=${join(dir, "load-balancer-stage.yaml")}`,
         "--manage-all-nodes=true",
         `--server-address=127.0.0.1:${ports.kwok}`,
-        "--node-ip=127.0.0.1",
+        `--node-ip=${NODE_IP}`,
     ]);
 
     const node = await kube(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
