@@ -12,7 +12,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, signCertificate } from "../toolchain/local-cluster.ts";
+import { freePort } from "../toolchain/cluster-host.ts";
+import { signCertificate } from "../toolchain/local-cluster.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
 import type { World } from "./world.ts";
 

@@ -128,7 +128,8 @@ interface Deployment {
 
 const serviceKey = (namespace: string, name: string, port: number): ServiceKey => `${namespace}/${name}:${port}`;
 
-function freePort(): Promise<number> {
+/** A TCP port on loopback that nothing listens on now. */
+export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = createTcpServer();
         server.listen(0, "127.0.0.1", () => {

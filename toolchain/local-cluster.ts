@@ -13,11 +13,10 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apiRequest } from "../components/shared/warm/scheduler.ts";
-import { type HostConfig, UNCHECKED_WEBHOOKS, uncheckedWebhookCertificate } from "./cluster-host.ts";
+import { type HostConfig, UNCHECKED_WEBHOOKS, freePort, uncheckedWebhookCertificate } from "./cluster-host.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
 
 /** How to reach a running local cluster. */
@@ -127,20 +126,6 @@ function startHost(
 interface KubeNode {
     status?: { conditions?: { type: string; status: string }[] };
     spec?: { taints?: { key: string }[] };
-}
-
-/** A TCP port on loopback that nothing listens on now. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as { port: number };
-            server.close(() => {
-                resolve(port);
-            });
-        });
-        server.on("error", reject);
-    });
 }
 
 function alive(pid: number | undefined): boolean {
