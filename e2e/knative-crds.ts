@@ -1,36 +1,46 @@
 /**
- * Knative's API types on the simulated cluster, as CRDs that store any object (with a status
- * subresource): the API server serves, stores, versions and garbage-collects them as it would
- * Knative's own. They do not validate like Knative's webhook: that is Knative's own code's job.
+ * Knative's API types on the simulated cluster, as upstream ships them: the CustomResourceDefinitions
+ * of the pinned release's real manifests (Serving's and Eventing's cores, eventing-kafka-broker's
+ * controller), read from the upstream mirror. The API server serves, stores, prunes and validates
+ * against their schemas as a real cluster does; what Knative's webhooks check is their own code's job.
  */
-import { crd } from "./mirror/objects.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES, knativeManifests, manifestUrl } from "../components/platform/versions.ts";
+import { UPSTREAM_MIRROR } from "./mirror/index.ts";
 import type { World } from "./world.ts";
 
-const KINDS = [
-    ["serving.knative.dev", "Service", "services"],
-    ["serving.knative.dev", "Revision", "revisions"],
-    ["serving.knative.dev", "Configuration", "configurations"],
-    ["serving.knative.dev", "Route", "routes"],
-    ["sources.knative.dev", "PingSource", "pingsources"],
-    ["sources.knative.dev", "KafkaSource", "kafkasources"],
-    ["eventing.knative.dev", "Broker", "brokers"],
-    ["eventing.knative.dev", "Trigger", "triggers"],
-] as const;
+interface CustomResourceDefinition {
+    kind: "CustomResourceDefinition";
+    metadata: { name: string };
+    spec: { group: string; names: { plural: string }; versions: { name: string; storage: boolean }[] };
+}
+
+/** The CRDs of the manifests that define Knative's API types, for the pinned release. */
+function knativeCrds(): CustomResourceDefinition[] {
+    const manifests = knativeManifests(KNATIVE_RELEASES[DEFAULT_KNATIVE]);
+    return [manifests.servingCore, manifests.eventingCore, manifests.kafkaController].flatMap((manifest) =>
+        parseAllDocuments(readFileSync(manifestUrl(join(UPSTREAM_MIRROR, "knative"), manifest), "utf8"))
+            .map((document) => document.toJS() as { kind?: string } | null)
+            .filter((object): object is CustomResourceDefinition => object?.kind === "CustomResourceDefinition"),
+    );
+}
 
 /** Installs the CRDs and returns once the API server serves every one of them. */
 export async function installKnativeCrds(world: World): Promise<void> {
-    for (const [group, kind, plural] of KINDS) {
-        await world.kube(
-            "POST",
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            crd(group, kind, plural, ["v1"]),
-        );
+    const crds = knativeCrds();
+    for (const crd of crds) {
+        await world.kube("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
     }
-    for (const [group, , plural] of KINDS) {
+    for (const { metadata, spec } of crds) {
+        const storage = spec.versions.find((version) => version.storage)?.name;
         for (let attempt = 0; ; attempt++) {
-            const list = await world.kube("GET", `/apis/${group}/v1/${plural}`).catch(() => undefined);
+            const list = await world
+                .kube("GET", `/apis/${spec.group}/${String(storage)}/${spec.names.plural}`)
+                .catch(() => undefined);
             if (list !== undefined) break;
-            if (attempt === 120) throw new Error(`the API server does not serve ${plural}.${group}`);
+            if (attempt === 120) throw new Error(`the API server does not serve ${metadata.name}`);
             await new Promise((resolve) => setTimeout(resolve, 250));
         }
     }

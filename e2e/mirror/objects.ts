@@ -1,6 +1,7 @@
 /**
  * Builders for stand-in objects: workloads shaped as upstream ships them (labels, hardened
- * security context, requests and limits), their Services, and permissive CRDs. Each caller states where an upstream fact differs from these defaults.
+ * security context, requests and limits) and their Services. Each caller states where an upstream
+ * fact differs from these defaults.
  */
 import { createHash } from "node:crypto";
 
@@ -68,25 +69,4 @@ export function workload(name: string, namespace: string, options: WorkloadOptio
 /** A ClusterIP Service selecting `app: <app>`. */
 export function service(name: string, namespace: string, app: string, ports: Obj[]): Obj {
     return { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { selector: { app }, ports } };
-}
-
-/** A namespaced CRD that keeps every field (the stand-in does not check schemas). */
-export function crd(group: string, kind: string, plural: string, versions: string[], scope = "Namespaced"): Obj {
-    return {
-        apiVersion: "apiextensions.k8s.io/v1",
-        kind: "CustomResourceDefinition",
-        metadata: { name: `${plural}.${group}` },
-        spec: {
-            group,
-            scope,
-            names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-            versions: versions.map((name, index) => ({
-                name,
-                served: true,
-                storage: index === 0,
-                schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } },
-                subresources: { status: {} },
-            })),
-        },
-    };
 }
