@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
-import { type World, startWorld } from "./world.ts";
+import { type World, eventually, startWorld } from "./world.ts";
 
 let world: World;
 
@@ -22,14 +22,6 @@ const pod = (namespace: string, name: string) => ({
     metadata: { name, namespace },
     spec: { containers: [{ name: "app", image: "registry.example.com/app:1.0.0" }] },
 });
-
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-    for (let attempt = 0; attempt < 240; attempt++) {
-        if (await check().catch(() => false)) return;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    throw new Error(`${what} did not happen within a minute`);
-}
 
 /** A mutating webhook on pods in namespaces labelled `webhook: <service>`, calling `service` with failure policy Fail. */
 async function podWebhook(namespace: string, service: string, path: string): Promise<void> {

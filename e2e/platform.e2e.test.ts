@@ -2,9 +2,10 @@
  * The platform stack on the real engine and the simulated cluster, in each environment, with
  * every upstream source pointed at a local mirror of upstream's real artefacts (mirror/: the
  * pinned charts and Knative's release manifests; eventing-kafka-broker's data plane is the one
- * stand-in). Upstream webhooks answer as the cluster host runs them (toolchain/cluster-host.ts):
+ * stand-in). Upstream programs run as the cluster host runs them (toolchain/cluster-host.ts):
  * Knative Serving's own webhook, so a ConfigMap value Knative refuses fails `up` as it would on a
- * real cluster. What is asserted is read back from the API server or reported by the engine.
+ * real cluster, and ECK's own operator, which reconciles the logs cluster and validates it. What
+ * is asserted is read back from the API server or reported by the engine.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { readFileSync } from "node:fs";
@@ -29,7 +30,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
-import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 const PLATFORM = project(".");
 const POLICY = join(process.cwd(), "policy");
@@ -45,13 +46,6 @@ function mirrorSources(mirror: Mirror): Record<string, string> {
         Object.entries(mirror.sources).map(([key, value]) => [`serverless-platform:sources.${key}`, value]),
     );
 }
-
-/** Secrets that pods of the platform read and that an operator of the platform creates at run time. */
-const CREATED_BY_OPERATORS: Record<string, string> = {
-    // ECK creates the Elasticsearch cluster's certificates and the elastic user's password.
-    "monitoring/logs-es-http-certs-public": "ECK operator",
-    "monitoring/logs-es-elastic-user": "ECK operator",
-};
 
 /** Every Secret a pod template in the cluster mounts or reads an env var from, as "namespace/name". */
 async function secretsReadByPods(world: World): Promise<Set<string>> {
@@ -128,19 +122,17 @@ for (const environment of ["dev", "staging", "prod"]) {
 
         afterAll(() => stop());
 
-        test("the policy pack passes the platform's own preview, with its documented exceptions", async () => {
-            const preview = await stack.preview({
+        // The policy pack runs inside `up` itself, as it runs in a preview: each resource is checked before
+        // it is created, and a mandatory violation fails the run. One run proves both.
+        test("up succeeds under the policy pack (its documented exceptions only), every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's own config webhook", async () => {
+            const result = await stack.up({
                 ...engineOutput,
                 policyPacks: [POLICY],
                 policyPackConfigs: [join(POLICY, "config", `${environment}.json`)],
             });
-            expect(preview.stdout).toMatch(/Policies:/);
-            expect(preview.stdout).not.toMatch(/mandatory/);
-        }, 600_000);
-
-        test("up succeeds, every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's own config webhook", async () => {
-            const result = await stack.up(engineOutput);
             expect(result.summary.result).toBe("succeeded");
+            expect(result.stdout).toMatch(/Policies:/);
+            expect(result.stdout).not.toMatch(/mandatory/);
             expect(mirror.requests.get("/istio/index.yaml")).toBeGreaterThan(0);
             const autoscaler = await world.kube<V1ConfigMap>(
                 "GET",
@@ -248,17 +240,34 @@ for (const environment of ["dev", "staging", "prod"]) {
             }
         });
 
-        test("every Secret a pod reads exists, or is created at run time by an operator the platform installs", async () => {
-            const missing: string[] = [];
-            for (const secret of await secretsReadByPods(world)) {
-                const [namespace, name] = secret.split("/");
-                const exists = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`).then(
-                    () => true,
-                    () => false,
-                );
-                if (!exists && CREATED_BY_OPERATORS[secret] === undefined) missing.push(secret);
-            }
-            expect(missing).toEqual([]);
+        test("every Secret a pod reads exists: ECK's own operator creates the Elasticsearch cluster's and Kibana's", async () => {
+            const missing = async () => {
+                const absent: string[] = [];
+                for (const secret of await secretsReadByPods(world)) {
+                    const [namespace, name] = secret.split("/");
+                    const exists = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`).then(
+                        () => true,
+                        () => false,
+                    );
+                    if (!exists) absent.push(secret);
+                }
+                return absent;
+            };
+            // The operator reconciles after `up` has returned.
+            await eventually("every Secret read by a pod", async () => (await missing()).length === 0, 3).catch(
+                () => undefined,
+            );
+            expect(await missing()).toEqual([]);
+        }, 600_000);
+
+        test("ECK's own webhook validates the Elasticsearch cluster: a downgrade is refused in ECK's words", async () => {
+            const path = `/apis/elasticsearch.k8s.elastic.co/v1/namespaces/monitoring/elasticsearches/logs`;
+            const live = await world.kube<{ spec: Record<string, unknown> }>("GET", path);
+            await expect(
+                world.kube("PUT", `${path}?dryRun=All`, { ...live, spec: { ...live.spec, version: "8.0.0" } }),
+            ).rejects.toThrow(
+                /admission webhook .{0,2}"elastic-es-validation-v1\.k8s\.elastic\.co.{0,2}" denied the request: .*spec\.version: Invalid value: .{0,2}"8\.0\.0.{0,2}": Downgrades are not supported/,
+            );
         });
 
         test("a second preview shows no changes", async () => {

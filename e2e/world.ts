@@ -129,3 +129,15 @@ export function stepRecorder(): {
         changed: () => steps.filter((step) => step.op !== "same" && step.op !== "read"),
     };
 }
+
+/**
+ * Waits for something the cluster's own controllers or host processes do after a call returns (a
+ * bound for a hang, not a timing assumption: it returns as soon as `check` holds).
+ */
+export async function eventually(what: string, check: () => Promise<boolean>, minutes = 1): Promise<void> {
+    for (let attempt = 0; attempt < minutes * 240; attempt++) {
+        if (await check().catch(() => false)) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    throw new Error(`${what} did not happen within ${String(minutes)} minute(s)`);
+}

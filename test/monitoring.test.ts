@@ -94,6 +94,8 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         );
         const prometheus = values(resources, "monitoring-metrics-kube-prometheus-stack").prometheus.prometheusSpec;
         const nodeSet = es.inputs.spec.nodeSets[0];
+        // The form ECK's own update writes back, so the platform keeps owning the node sets.
+        expect(nodeSet.podTemplate.metadata).toEqual({});
         if (env === "dev") {
             expect(nodeSet.count).toBe(1);
             expect(nodeSet.volumeClaimTemplates).toBeUndefined();

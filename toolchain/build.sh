@@ -2,7 +2,8 @@
 # Builds the local toolchain from the Go module proxy into a cache that later runs reuse, and prints
 # where each piece is as `name=path` lines:
 #   engine   the Pulumi CLI, our language host for policy packs, and the Kubernetes provider
-#   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
+#   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, and the upstream
+#            programs the cluster's host runs as pods (Knative Serving's webhook, ECK's operator)
 #   judge    Knative Serving's own validation code, as a command
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
 # Versions live in toolchain/versions.env. The first build takes about 16 minutes on 2 cores.
@@ -142,10 +143,20 @@ cluster() {
     done > "$stages.partial"
     mv "$stages.partial" "$stages"
   fi
-  # Knative Serving's webhook runs on the cluster's host as its pod would (toolchain/cluster-host.ts).
+  # Knative Serving's webhook runs on the cluster's host as its pod would (toolchain/cluster-host.ts), under
+  # its image's command name, which its client reports as its field manager.
+  mkdir -p "$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION"
   upstream knative-serving-webhook "$KNATIVE_SERVING_MODULE_VERSION" knative.dev/serving knative.dev/serving/cmd/webhook \
-    "$bin/knative-serving-webhook-$KNATIVE_SERVING_MODULE_VERSION"
-  echo "knativeServingWebhook=$bin/knative-serving-webhook-$KNATIVE_SERVING_MODULE_VERSION"
+    "$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION/webhook"
+  echo "knativeServingWebhook=$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION/webhook"
+  # ECK's operator, likewise (the pod's arguments choose `manager`); its module's two replaces count only in
+  # the main module, so the wrapper repeats them.
+  mkdir -p "$bin/eck-$ECK_MODULE_VERSION"
+  upstream eck-operator "$ECK_MODULE_VERSION" github.com/elastic/cloud-on-k8s/v3 github.com/elastic/cloud-on-k8s/v3/cmd \
+    "$bin/eck-$ECK_MODULE_VERSION/elastic-operator" \
+    "replace github.com/dgryski/go-gk => github.com/dgryski/go-gk v0.0.0-20200319235926-a69029f61654
+replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207170358-f8fc36cdbff1"
+  echo "eckOperator=$bin/eck-$ECK_MODULE_VERSION/elastic-operator"
   echo "etcd=$bin/etcd-$ETCD_VERSION"
   echo "kwok=$bin/kwok-$KWOK_VERSION"
   echo "kwokStages=$stages"

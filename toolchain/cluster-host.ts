@@ -7,10 +7,11 @@
  *   CONNECT over a Unix socket. A Service answers only where something on this host stands in
  *   for its pods, and only while the Service has a ready endpoint, as on a real cluster. Nothing
  *   but loopback is ever dialled: a ClusterIP or pod IP of the simulated cluster leads nowhere.
- * - **Upstream code as pods.** An upstream webhook whose code builds here runs as a host process
- *   once its Deployment has a ready pod and its Service a ready endpoint, with that pod's environment, and does what it does on a
- *   real cluster (Knative Serving's webhook makes its certificate and writes its CA, rules and
- *   paths into its own webhook configurations).
+ * - **Upstream code as pods.** An upstream program whose code builds here (Knative Serving's webhook,
+ *   ECK's operator) runs as a host process once its workload has a ready pod and its Services a
+ *   ready endpoint, with that pod's arguments, environment and ConfigMap and Secret volumes, and
+ *   does what it does on a real cluster (each makes its webhook's certificate and writes its CA
+ *   into its webhook configurations itself).
  * - **Admitted without a check.** An upstream webhook whose code is not reachable here is answered
  *   by a TLS server that allows every request and, as the upstream pod does when it starts, writes
  *   its CA into the webhook configurations that name its Service.
@@ -18,7 +19,7 @@
  * Each of these is listed in the README's end-to-end section with why it remains.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
@@ -78,29 +79,50 @@ export function uncheckedWebhookCertificate(webhook: UncheckedWebhook): { name: 
     };
 }
 
-/** An upstream Deployment whose container runs here as a host process while the Deployment has a ready pod. */
+/** How a host workload is told the port to listen on: an environment variable, or a flag added to its arguments. */
+type PortSetting = { env: string } | { flag: string };
+
+/**
+ * An upstream workload whose container runs here as a host process while the workload has a ready
+ * pod: with the container's arguments and environment, its ConfigMap and Secret volumes written to
+ * a directory of the host (and kept current, as the kubelet does), and its listening ports moved to
+ * free ones (on a real pod each has the pod's own address).
+ */
 interface HostWorkload {
     namespace: string;
-    deployment: string;
+    kind: "deployments" | "statefulsets";
+    name: string;
     container: string;
     /** HostConfig.binaries key. */
     binary: string;
-    /** The Service ports it answers, and the environment variable that moves its listening port. */
-    serves: { service: string; port: number; portEnv: string }[];
-    /** Other ports it opens (on a real pod each has the pod's own address): moved to free ones. */
-    otherPortEnvs: string[];
+    /** The Service ports it answers, and how its listening port is moved. */
+    serves: { service: string; port: number; listen: PortSetting }[];
+    /** Other ports it opens. */
+    otherPorts: PortSetting[];
     env: Record<string, string>;
 }
 
 const HOST_WORKLOADS: HostWorkload[] = [
     {
         namespace: "knative-serving",
-        deployment: "webhook",
+        kind: "deployments",
+        name: "webhook",
         container: "webhook",
         binary: "knativeServingWebhook",
-        serves: [{ service: "webhook", port: 443, portEnv: "WEBHOOK_PORT" }],
-        otherPortEnvs: ["PROFILING_PORT", "METRICS_PROMETHEUS_PORT"],
+        serves: [{ service: "webhook", port: 443, listen: { env: "WEBHOOK_PORT" } }],
+        otherPorts: [{ env: "PROFILING_PORT" }, { env: "METRICS_PROMETHEUS_PORT" }],
         env: { METRICS_PROMETHEUS_HOST: "127.0.0.1" },
+    },
+    {
+        // The whole operator runs (its validating webhook is served by the manager that reconciles).
+        namespace: "elastic-system",
+        kind: "statefulsets",
+        name: "elastic-operator",
+        container: "manager",
+        binary: "eckOperator",
+        serves: [{ service: "elastic-operator-webhook", port: 443, listen: { flag: "--webhook-port" } }],
+        otherPorts: [],
+        env: {},
     },
 ];
 
@@ -121,12 +143,42 @@ interface EnvVar {
     value?: string;
     valueFrom?: { fieldRef?: { fieldPath: string } };
 }
-interface Deployment {
+interface Volume {
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string };
+}
+interface Container {
+    name: string;
+    args?: string[];
+    env?: EnvVar[];
+    volumeMounts?: { name: string; mountPath: string }[];
+}
+interface Workload {
     status?: { readyReplicas?: number };
-    spec: { template: { spec: { containers: { name: string; env?: EnvVar[] }[] } } };
+    spec: { template: { spec: { containers: Container[]; volumes?: Volume[] } } };
+}
+/** A ConfigMap's or Secret's data, as the kubelet writes it into a volume. */
+interface VolumeSource {
+    data?: Record<string, string>;
 }
 
 const serviceKey = (namespace: string, name: string, port: number): ServiceKey => `${namespace}/${name}:${port}`;
+
+/** A ConfigMap or Secret volume of a host workload, and where the host writes it. */
+interface Mount {
+    mountPath: string;
+    hostPath: string;
+    source: { kind: string; name: string; encoded: boolean };
+}
+
+/** An argument as the host process sees it: a path under a mount point (`--config=/conf/eck.yaml`) moved under the pod's directory. */
+function inPod(root: string, mounts: Mount[], arg: string): string {
+    const separator = arg.startsWith("-") ? arg.indexOf("=") + 1 : 0;
+    const value = arg.slice(separator);
+    const mounted = mounts.some(({ mountPath }) => value === mountPath || value.startsWith(`${mountPath}/`));
+    return mounted ? `${arg.slice(0, separator)}${join(root, value)}` : arg;
+}
 
 /** A TCP port on loopback that nothing listens on now. */
 export function freePort(): Promise<number> {
@@ -146,7 +198,8 @@ class ClusterHost {
     private readonly target: ApiTarget;
     /** Where each Service port is answered on loopback. */
     private readonly answerers = new Map<ServiceKey, number>();
-    private readonly processes = new Map<string, ChildProcess>();
+    /** The host workloads running, by "namespace/name". */
+    private readonly running = new Map<string, { process: ChildProcess; mounts: Mount[] }>();
     private readonly config: HostConfig;
 
     constructor(config: HostConfig) {
@@ -293,71 +346,113 @@ class ClusterHost {
         }
     }
 
-    /** Starts or stops each host workload as its Deployment has a ready pod or not. */
+    /** Starts or stops each host workload as it has a ready pod or not, and keeps its volumes current. */
     private async superviseWorkloads(): Promise<void> {
         for (const workload of HOST_WORKLOADS) {
-            const id = `${workload.namespace}/${workload.deployment}`;
-            const deployment = await this.kube<Deployment>(
+            const id = `${workload.namespace}/${workload.name}`;
+            const object = await this.kube<Workload>(
                 "GET",
-                `/apis/apps/v1/namespaces/${workload.namespace}/deployments/${workload.deployment}`,
+                `/apis/apps/v1/namespaces/${workload.namespace}/${workload.kind}/${workload.name}`,
             ).catch(() => undefined);
             // A simulated pod is ready at once, where a real one takes seconds to start, by which time the rest
             // of its manifest has landed: the process starts once the Services it answers can reach it too.
-            const podReady = (deployment?.status?.readyReplicas ?? 0) > 0;
+            const podReady = (object?.status?.readyReplicas ?? 0) > 0;
             const reachable = podReady
                 ? await Promise.all(workload.serves.map((s) => this.hasReadyEndpoint(workload.namespace, s.service)))
                 : [];
-            const wanted = podReady && reachable.every(Boolean);
-            const running = this.processes.get(id);
+            const wanted = object !== undefined && podReady && reachable.every(Boolean);
+            const running = this.running.get(id);
             if (!wanted && running !== undefined) {
-                running.kill("SIGTERM");
-                this.processes.delete(id);
+                running.process.kill("SIGTERM");
+                this.running.delete(id);
                 for (const served of workload.serves)
                     this.answerers.delete(serviceKey(workload.namespace, served.service, served.port));
-                this.log(`${id}: stopped (its Deployment has no ready pod)`);
+                this.log(`${id}: stopped (it has no ready pod)`);
             }
-            if (wanted && running === undefined && deployment !== undefined) await this.run(workload, deployment);
+            if (!wanted) continue;
+            if (running === undefined) await this.run(workload, object.spec.template.spec);
+            else await this.writeVolumes(workload.namespace, running.mounts);
         }
     }
 
-    private async run(workload: HostWorkload, deployment: Deployment): Promise<void> {
-        const id = `${workload.namespace}/${workload.deployment}`;
-        const container = deployment.spec.template.spec.containers.find((c) => c.name === workload.container);
-        const pod = `${workload.deployment}-host`;
+    /** The container's ConfigMap and Secret volumes, each at its mount path under the pod's directory. */
+    private mountsOf(root: string, container: Container, volumes: Volume[]): Mount[] {
+        return (container.volumeMounts ?? []).flatMap(({ name, mountPath }) => {
+            const volume = volumes.find((v) => v.name === name);
+            const source = volume?.configMap
+                ? { kind: "configmaps", name: volume.configMap.name, encoded: false }
+                : volume?.secret
+                  ? { kind: "secrets", name: volume.secret.secretName, encoded: true }
+                  : undefined;
+            return source ? [{ mountPath, hostPath: join(root, mountPath), source }] : [];
+        });
+    }
+
+    /** As the kubelet does: each key of the ConfigMap or Secret is a file, replaced whole when it changes. */
+    private async writeVolumes(namespace: string, mounts: Mount[]): Promise<void> {
+        for (const { hostPath, source } of mounts) {
+            const object = await this.kube<VolumeSource>(
+                "GET",
+                `/api/v1/namespaces/${namespace}/${source.kind}/${source.name}`,
+            ).catch(() => undefined);
+            mkdirSync(hostPath, { recursive: true });
+            for (const [key, value] of Object.entries(object?.data ?? {})) {
+                const content = source.encoded ? Buffer.from(value, "base64") : Buffer.from(value);
+                const file = join(hostPath, key);
+                if (existsSync(file) && readFileSync(file).equals(content)) continue;
+                writeFileSync(`${file}.partial`, content, { mode: 0o600 });
+                renameSync(`${file}.partial`, file);
+            }
+        }
+    }
+
+    private async run(workload: HostWorkload, pod: Workload["spec"]["template"]["spec"]): Promise<void> {
+        const id = `${workload.namespace}/${workload.name}`;
+        const container = pod.containers.find((c) => c.name === workload.container);
+        if (container === undefined) throw new Error(`${id} has no container ${workload.container}`);
+        const podName = `${workload.name}-host`;
+        // The pod's filesystem is a directory here: its volumes are written under it, and the paths in its
+        // arguments and its temporary directory point into it.
+        const root = join(this.config.dir, "pods", `${workload.namespace}-${workload.name}`);
+        mkdirSync(join(root, "tmp"), { recursive: true });
+        const mounts = this.mountsOf(root, container, pod.volumes ?? []);
+        await this.writeVolumes(workload.namespace, mounts);
         const env: Record<string, string> = {
             PATH: process.env.PATH ?? "",
             KUBECONFIG: this.config.kubeconfig,
+            TMPDIR: join(root, "tmp"),
             ...workload.env,
         };
-        for (const variable of container?.env ?? []) {
+        for (const variable of container.env ?? []) {
             const field = variable.valueFrom?.fieldRef?.fieldPath;
             if (variable.value !== undefined) env[variable.name] = variable.value;
             else if (field === "metadata.namespace") env[variable.name] = workload.namespace;
-            else if (field === "metadata.name") env[variable.name] = pod;
+            else if (field === "metadata.name") env[variable.name] = podName;
             else if (field === "status.podIP") env[variable.name] = "127.0.0.1";
         }
-        const ports = new Map<string, number>();
-        for (const name of [...workload.serves.map((s) => s.portEnv), ...workload.otherPortEnvs]) {
-            ports.set(name, await freePort());
-            env[name] = String(ports.get(name));
+        const args = (container.args ?? []).map((arg) => inPod(root, mounts, arg));
+        const ports = new Map<PortSetting, number>();
+        for (const setting of [...workload.serves.map((s) => s.listen), ...workload.otherPorts]) {
+            const port = await freePort();
+            ports.set(setting, port);
+            if ("env" in setting) env[setting.env] = String(port);
+            else args.push(`${setting.flag}=${String(port)}`);
         }
-        const log = openSync(join(this.config.dir, `host-${workload.namespace}-${workload.deployment}.log`), "a");
-        const child = spawn(this.config.binaries[workload.binary] ?? workload.binary, [], {
-            env,
-            stdio: ["ignore", log, log],
-        });
+        const binary = this.config.binaries[workload.binary] ?? workload.binary;
+        const log = openSync(join(this.config.dir, `host-${workload.namespace}-${workload.name}.log`), "a");
+        const child = spawn(binary, args, { env, stdio: ["ignore", log, log] });
         child.on("exit", (code) => {
             this.log(`${id}: exited with ${String(code)}`);
-            if (this.processes.get(id) === child) this.processes.delete(id);
+            if (this.running.get(id)?.process === child) this.running.delete(id);
         });
-        this.processes.set(id, child);
+        this.running.set(id, { process: child, mounts });
         for (const served of workload.serves) {
             this.answerers.set(
                 serviceKey(workload.namespace, served.service, served.port),
-                ports.get(served.portEnv) ?? 0,
+                ports.get(served.listen) ?? 0,
             );
         }
-        this.log(`${id}: running ${this.config.binaries[workload.binary] ?? workload.binary} as pod ${pod}`);
+        this.log(`${id}: running ${binary} ${args.join(" ")} as pod ${podName}`);
     }
 
     /** Keeps the cluster's state and the host's in step, once a second. */
@@ -374,7 +469,7 @@ class ClusterHost {
     }
 
     stopAll(): void {
-        for (const child of this.processes.values()) child.kill("SIGTERM");
+        for (const { process } of this.running.values()) process.kill("SIGTERM");
     }
 }
 

@@ -18,6 +18,7 @@ const PIECES = {
         "kwokStages",
         "kubernetesVersion",
         "knativeServingWebhook",
+        "eckOperator",
     ],
     judge: ["knativeJudge"],
 } as const;

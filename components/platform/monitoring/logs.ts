@@ -185,7 +185,11 @@ export function elasticsearchSpec(
                     name: "default",
                     count: config.nodes,
                     config: { "node.store.allow_mmap": false },
+                    // Written as ECK writes it back: ECK updates the Elasticsearch (its annotations) with the
+                    // spec its Go types serialize, which adds an empty `metadata`. Any difference makes ECK
+                    // the owner of the whole `nodeSets` list, and every later change of ours a field conflict.
                     podTemplate: {
+                        metadata: {},
                         spec: {
                             containers: [
                                 {
