@@ -18,6 +18,9 @@ say() { echo "toolchain: $*" >&2; }
 fail() { say "$*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is required ($2)"; }
 need go "Go 1.26.6 or newer builds every piece from the Go module proxy"
+# The compiler spends much of a cold build collecting garbage; with 24 GiB, collecting less often built
+# kwok 11% faster from empty caches here (180 s against 202 s; GOGC=off was no faster).
+export GOGC="${GOGC:-400}"
 
 # wrapper_module DIR MODULE VERSION [go.mod lines]: a throwaway module that pins MODULE@VERSION.
 wrapper_module() {
