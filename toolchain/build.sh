@@ -6,7 +6,8 @@
 #            programs the cluster's host runs as pods (Knative Serving's webhook, ECK's operator)
 #   judge    Knative Serving's own validation code, as a command
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
-# Versions live in toolchain/versions.env. The first build takes about 16 minutes on 2 cores.
+# Versions live in toolchain/versions.env. The first build from empty Go caches takes most of CI's time
+# (README, Set up, measures it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=toolchain/versions.env
