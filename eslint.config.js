@@ -10,7 +10,7 @@ export default defineConfig(
     {
         languageOptions: {
             parserOptions: {
-                projectService: { allowDefaultProject: ["eslint.config.js"] },
+                projectService: { allowDefaultProject: ["eslint.config.js", "scripts/require-node.js"] },
                 tsconfigRootDir: import.meta.dirname,
             },
         },
@@ -20,6 +20,13 @@ export default defineConfig(
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
             "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
         },
+    },
+    {
+        // Plain JavaScript that any Node runs, before the project's own Node is known: package.json, as it
+        // parses, is untyped here.
+        files: ["scripts/require-node.js"],
+        languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } },
+        rules: { "@typescript-eslint/no-unsafe-member-access": "off" },
     },
     {
         // Policies read resource properties as the engine hands them over: untyped.
