@@ -173,7 +173,16 @@ judge() {
 }
 
 pieces=("$@")
-[ ${#pieces[@]} -gt 0 ] || pieces=(engine cluster judge)
+if [ ${#pieces[@]} -eq 0 ]; then
+  # Everything: the engine builds beside the cluster and the judge, so that one side's downloads and
+  # single-threaded links overlap the other's compiles.
+  engine &
+  engine_pid=$!
+  cluster
+  judge
+  wait "$engine_pid"
+  exit
+fi
 for piece in "${pieces[@]}"; do
   case "$piece" in
     engine | cluster | judge) "$piece" ;;
