@@ -25,6 +25,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { type ApiTarget, apiRequest } from "../components/shared/warm/scheduler.ts";
+import type { ClusterPieces } from "./toolchain.ts";
 
 /** What the cluster tells its host (written by local-cluster.ts). */
 export interface HostConfig {
@@ -37,8 +38,8 @@ export interface HostConfig {
     socket: string;
     /** The node's address, which stands for kwok's server on loopback. */
     nodeIp: string;
-    /** Host binaries by the name HOST_WORKLOADS uses. */
-    binaries: Record<string, string>;
+    /** The toolchain's cluster pieces, where each host workload's binary is. */
+    binaries: ClusterPieces;
 }
 
 /** A Service port, as "namespace/name:port". */
@@ -93,8 +94,8 @@ interface HostWorkload {
     kind: "deployments" | "statefulsets";
     name: string;
     container: string;
-    /** HostConfig.binaries key. */
-    binary: string;
+    /** The toolchain piece it runs. */
+    binary: keyof ClusterPieces;
     /** The Service ports it answers, and how its listening port is moved. */
     serves: { service: string; port: number; listen: PortSetting }[];
     /** Other ports it opens. */
@@ -438,7 +439,7 @@ class ClusterHost {
             if ("env" in setting) env[setting.env] = String(port);
             else args.push(`${setting.flag}=${String(port)}`);
         }
-        const binary = this.config.binaries[workload.binary] ?? workload.binary;
+        const binary = this.config.binaries[workload.binary];
         const log = openSync(join(this.config.dir, `host-${workload.namespace}-${workload.name}.log`), "a");
         const child = spawn(binary, args, { env, stdio: ["ignore", log, log] });
         child.on("exit", (code) => {

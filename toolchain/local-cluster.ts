@@ -113,7 +113,7 @@ function startHost(
         kubeconfig: cluster.kubeconfig,
         socket: join(dir, HOST_SOCKET),
         nodeIp: NODE_IP,
-        binaries: { knativeServingWebhook: pieces.knativeServingWebhook, eckOperator: pieces.eckOperator },
+        binaries: pieces,
     };
     writeFileSync(join(dir, "host.json"), JSON.stringify(config), { mode: 0o600 });
     start("cluster-host", process.execPath, [
