@@ -29,27 +29,46 @@ wrapper_module() {
   printf 'module toolchain/wrapper\n\ngo 1.24\n\nrequire %s %s\n%s\n' "$module" "$version" "$extra" > "$dir/go.mod"
 }
 
-# go_build NAME TARGET DIR PACKAGE [ldflags]: builds PACKAGE inside module DIR into TARGET, atomically.
+# go_build NAME TARGET DIR PACKAGE... [-- ldflags]: builds each PACKAGE inside module DIR, atomically: into
+# TARGET for one package, into directory TARGET (each under its command's name) for several.
 go_build() {
-  local name="$1" target="$2" dir="$3" package="$4" ldflags="${5:-}"
+  local name="$1" target="$2" dir="$3"
+  shift 3
+  local packages=() ldflags=""
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do packages+=("$1"); shift; done
+  [ $# -gt 0 ] && ldflags="$2"
+  local output="$target.partial"
+  [ ${#packages[@]} -gt 1 ] && output="$target.partial/"
+  rm -rf "$target.partial"
   if ! (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >&2 \
-      && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$target.partial" "$package" >&2); then
+      && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $ldflags" -o "$output" "${packages[@]}" >&2); then
     fail "could not build $name (the Go output above says why; the module proxy must be reachable)"
   fi
+  rm -rf "$target"
   mv "$target.partial" "$target"
 }
 
-# upstream NAME VERSION MODULE PACKAGE TARGET [go.mod lines] [ldflags]: builds an upstream command once.
+# upstream NAME VERSION MODULE PACKAGES TARGET [go.mod lines] [ldflags]: builds upstream commands once:
+# one package into file TARGET, or several (space-separated) into directory TARGET, in one go build
+# (their shared packages compile once, their links run side by side).
 upstream() {
-  local name="$1" version="$2" module="$3" package="$4" target="$5" extra="${6:-}" ldflags="${7:-}"
-  if [ -x "$target" ]; then return; fi
+  local name="$1" version="$2" module="$3" packages="$4" target="$5" extra="${6:-}" ldflags="${7:-}"
+  local work package built=true
+  if [ "${packages// /}" = "$packages" ]; then
+    [ -x "$target" ] || built=false
+  else
+    for package in $packages; do [ -x "$target/${package##*/}" ] || built=false; done
+  fi
+  if $built; then return; fi
   say "building $name $version from $module (minutes on first use)"
-  local work
   work="$(mktemp -d)"
   wrapper_module "$work" "$module" "$version" "$extra"
-  # The wrapper imports the command so that `go mod tidy` records its dependencies.
-  printf '//go:build tools\n\npackage tools\n\nimport _ "%s"\n' "$package" > "$work/tools.go"
-  go_build "$name" "$target" "$work" "$package" "$ldflags"
+  # The wrapper imports the commands so that `go mod tidy` records their dependencies.
+  { printf '//go:build tools\n\npackage tools\n\nimport (\n'
+    for package in $packages; do printf '\t_ "%s"\n' "$package"; done
+    printf ')\n'; } > "$work/tools.go"
+  # shellcheck disable=SC2086 # the package list splits into words
+  go_build "$name" "$target" "$work" $packages -- "$ldflags"
   rm -rf "$work"
 }
 
@@ -99,7 +118,7 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
         JSON.stringify(JSON.parse(fs.readFileSync(`${from}/terraform-mapping.json`, "utf8"))));
     ' "$upstream_cmd" "$work" "$PULUMI_KUBERNETES_VERSION"
     cp "$here/kubernetes-provider/main.go" "$work/main.go"
-    go_build pulumi-resource-kubernetes "$provider" "$work" . \
+    go_build pulumi-resource-kubernetes "$provider" "$work" . -- \
       "-X $module/pkg/version.Version=$PULUMI_KUBERNETES_VERSION"
     rm -rf "$work"
   fi
@@ -147,12 +166,15 @@ cluster() {
     done > "$stages.partial"
     mv "$stages.partial" "$stages"
   fi
-  # Knative Serving's webhook runs on the cluster's host as its pod would (toolchain/cluster-host.ts), under
-  # its image's command name, which its client reports as its field manager.
-  mkdir -p "$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION"
-  upstream knative-serving-webhook "$KNATIVE_SERVING_MODULE_VERSION" knative.dev/serving knative.dev/serving/cmd/webhook \
-    "$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION/webhook"
-  echo "knativeServingWebhook=$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION/webhook"
+  # Knative Serving's control plane (controller, autoscaler, activator, webhook) runs on the cluster's host as
+  # its pods would (toolchain/cluster-host.ts), each under its image's command name, which its client
+  # reports as its field manager.
+  local knative="$bin/knative-serving-$KNATIVE_SERVING_MODULE_VERSION" command
+  upstream knative-serving "$KNATIVE_SERVING_MODULE_VERSION" knative.dev/serving \
+    "$(for command in $KNATIVE_SERVING_COMMANDS; do printf 'knative.dev/serving/cmd/%s ' "$command"; done)" "$knative"
+  for command in $KNATIVE_SERVING_COMMANDS; do
+    echo "knativeServing${command^}=$knative/$command"
+  done
   # ECK's operator, likewise (the pod's arguments choose `manager`); its module's two replaces count only in
   # the main module, so the wrapper repeats them.
   mkdir -p "$bin/eck-$ECK_MODULE_VERSION"
