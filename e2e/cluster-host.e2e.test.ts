@@ -55,7 +55,7 @@ async function podWebhook(namespace: string, service: string, path: string): Pro
 }
 
 describe("the API server's calls into the cluster", () => {
-    test("a Service nothing stands in for is refused, in the API server's words, naming the Service", async () => {
+    test("a Service nothing stands in for is refused, in the API server's words, naming the Service and its pod", async () => {
         await world.kube("POST", "/api/v1/namespaces/default/services", {
             apiVersion: "v1",
             kind: "Service",
@@ -63,8 +63,21 @@ describe("the API server's calls into the cluster", () => {
             spec: { selector: { app: "nobody" }, ports: [{ port: 443, targetPort: 8443 }] },
         });
         await podWebhook("default", "nobody", "/mutate");
-        await expect(world.kube("POST", "/api/v1/namespaces/nobody-default-pods/pods", pod("", "p"))).rejects.toThrow(
-            /failed calling webhook \\"pods\.nobody\.example\.com\\".*code 503: 503 nothing runs behind default\/nobody:443 on the simulated cluster/,
+        const create = () => world.kube("POST", "/api/v1/namespaces/nobody-default-pods/pods", pod("", "p"));
+        await expect(create()).rejects.toThrow(
+            /failed calling webhook \\"pods\.nobody\.example\.com\\".*code 503: 503 default\/nobody:443 has no ready endpoint/,
+        );
+        // A ready pod behind it, whose container does not run here.
+        await world.kube("POST", "/api/v1/namespaces/default/pods", {
+            ...pod("default", "nobody"),
+            metadata: { name: "nobody", namespace: "default", labels: { app: "nobody" } },
+        });
+        await eventually("the pod behind nobody is a ready endpoint", async () => {
+            const failure = await create().then(() => "", String);
+            return failure.includes("nothing runs behind");
+        });
+        await expect(create()).rejects.toThrow(
+            /503 nothing runs behind default\/nobody:443, pod 10\.244\.\d+\.\d+:8443 on the simulated cluster/,
         );
     });
 

@@ -19,13 +19,17 @@
  * Each of these is listed in the README's end-to-end section with why it remains.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type ApiTarget, apiRequest } from "../components/shared/warm/scheduler.ts";
+import { type SandboxSpec, portSocket } from "./pod-sandbox.ts";
 import type { ClusterPieces } from "./toolchain.ts";
+
+const SANDBOX = fileURLToPath(new URL("./pod-sandbox.ts", import.meta.url));
 
 /** What the cluster tells its host (written by local-cluster.ts). */
 export interface HostConfig {
@@ -38,6 +42,8 @@ export interface HostConfig {
     socket: string;
     /** The node's address, which stands for kwok's server on loopback. */
     nodeIp: string;
+    /** The pod network's range (kwok's), which host workloads' sandboxes route through this host. */
+    podCidr: string;
     /** The toolchain's cluster pieces, where each host workload's binary is. */
     binaries: ClusterPieces;
 }
@@ -80,14 +86,12 @@ export function uncheckedWebhookCertificate(webhook: UncheckedWebhook): { name: 
     };
 }
 
-/** How a host workload is told the port to listen on: an environment variable, or a flag added to its arguments. */
-type PortSetting = { env: string } | { flag: string };
-
 /**
- * An upstream workload whose container runs here as a host process while the workload has a ready
- * pod: with the container's arguments and environment, its ConfigMap and Secret volumes written to
- * a directory of the host (and kept current, as the kubelet does), and its listening ports moved to
- * free ones (on a real pod each has the pod's own address).
+ * An upstream workload whose container runs here while the workload has a ready pod: in a pod
+ * sandbox (pod-sandbox.ts) with that pod's name and IP, the container's arguments and environment,
+ * and its ConfigMap and Secret volumes written to a directory of the host (and kept current, as the
+ * kubelet does). Traffic the cluster sends to the pod's IP reaches it; each listens on its
+ * container's own ports.
  */
 interface HostWorkload {
     namespace: string;
@@ -96,24 +100,38 @@ interface HostWorkload {
     container: string;
     /** The toolchain piece it runs. */
     binary: keyof ClusterPieces;
-    /** The Service ports it answers, and how its listening port is moved. */
-    serves: { service: string; port: number; listen: PortSetting }[];
-    /** Other ports it opens. */
-    otherPorts: PortSetting[];
-    env: Record<string, string>;
+    /** Ports it dials on other pods' IPs. */
+    podPorts?: number[];
+    /** Environment on top of the container's, and why. */
+    env?: Record<string, string>;
 }
 
+/** The port a revision pod's queue-proxy serves the autoscaler's metrics on (networking.AutoscalingQueueMetricsPort). */
+const QUEUE_METRICS_PORT = 9090;
+
+const knativeServing = (
+    name: string,
+    binary: keyof ClusterPieces,
+    extra: Partial<HostWorkload> = {},
+): HostWorkload => ({
+    namespace: "knative-serving",
+    kind: "deployments",
+    name,
+    container: name,
+    binary,
+    ...extra,
+});
+
 const HOST_WORKLOADS: HostWorkload[] = [
-    {
-        namespace: "knative-serving",
-        kind: "deployments",
-        name: "webhook",
-        container: "webhook",
-        binary: "knativeServingWebhook",
-        serves: [{ service: "webhook", port: 443, listen: { env: "WEBHOOK_PORT" } }],
-        otherPorts: [{ env: "PROFILING_PORT" }, { env: "METRICS_PROMETHEUS_PORT" }],
-        env: { METRICS_PROMETHEUS_HOST: "127.0.0.1" },
-    },
+    knativeServing("webhook", "knativeServingWebhook"),
+    knativeServing("controller", "knativeServingController"),
+    // It scrapes each revision pod's queue-proxy on the pod's IP; its own metrics port moves off that port
+    // number, which in this sandbox relays to the other pods.
+    knativeServing("autoscaler", "knativeServingAutoscaler", {
+        podPorts: [QUEUE_METRICS_PORT],
+        env: { METRICS_PROMETHEUS_PORT: "9091" },
+    }),
+    knativeServing("activator", "knativeServingActivator"),
     {
         // The whole operator runs (its validating webhook is served by the manager that reconciles).
         namespace: "elastic-system",
@@ -121,19 +139,27 @@ const HOST_WORKLOADS: HostWorkload[] = [
         name: "elastic-operator",
         container: "manager",
         binary: "eckOperator",
-        serves: [{ service: "elastic-operator-webhook", port: 443, listen: { flag: "--webhook-port" } }],
-        otherPorts: [],
-        env: {},
     },
 ];
 
 /** The fields of Kubernetes objects this host reads. */
 interface Service {
     metadata: { name: string; namespace: string };
-    spec: { clusterIP?: string; clusterIPs?: string[]; ports?: { port: number }[] };
+    spec: {
+        type?: string;
+        clusterIP?: string;
+        clusterIPs?: string[];
+        externalName?: string;
+        ports?: { name?: string; port: number }[];
+    };
 }
 interface EndpointSlice {
-    endpoints?: { conditions?: { ready?: boolean } }[];
+    ports?: { name?: string; port?: number }[];
+    endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
+}
+interface Pod {
+    metadata: { name: string; labels?: Record<string, string> };
+    status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[] };
 }
 interface WebhookConfiguration {
     metadata: { name: string };
@@ -152,12 +178,19 @@ interface Volume {
 interface Container {
     name: string;
     args?: string[];
+    ports?: { containerPort: number }[];
     env?: EnvVar[];
     volumeMounts?: { name: string; mountPath: string }[];
 }
 interface Workload {
-    status?: { readyReplicas?: number };
-    spec: { template: { spec: { containers: Container[]; volumes?: Volume[] } } };
+    spec: {
+        selector: { matchLabels?: Record<string, string> };
+        template: { spec: { containers: Container[]; volumes?: Volume[] } };
+    };
+}
+interface KnativeIngress {
+    metadata: { name: string; namespace: string; generation: number };
+    status?: { observedGeneration?: number };
 }
 /** A ConfigMap's or Secret's data, as the kubelet writes it into a volume. */
 interface VolumeSource {
@@ -181,6 +214,31 @@ function inPod(root: string, mounts: Mount[], arg: string): string {
     return mounted ? `${arg.slice(0, separator)}${join(root, value)}` : arg;
 }
 
+/** A protobuf varint. */
+function varint(value: number): number[] {
+    const bytes: number[] = [];
+    let rest = value;
+    while (rest >= 0x80) {
+        bytes.push((rest % 0x80) | 0x80);
+        rest = Math.floor(rest / 0x80);
+    }
+    return [...bytes, rest];
+}
+
+/** Knative's Stat message (pkg/autoscaler/metrics/stat.proto) of an idle pod: zeros are not encoded in proto3. */
+function idleStat(podName: string, uptimeSeconds: number): Buffer {
+    const name = Buffer.from(podName);
+    const uptime = Buffer.alloc(8);
+    uptime.writeDoubleLE(uptimeSeconds);
+    return Buffer.concat([
+        Buffer.from([(1 << 3) | 2, ...varint(name.length)]), // pod_name
+        name,
+        Buffer.from([(6 << 3) | 1]), // process_uptime, a double
+        uptime,
+        Buffer.from([(7 << 3) | 0, ...varint(Math.floor(Date.now() / 1000))]), // timestamp
+    ]);
+}
+
 /** A TCP port on loopback that nothing listens on now. */
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -195,12 +253,26 @@ export function freePort(): Promise<number> {
     });
 }
 
+/** Where the host connects a route: a loopback port, or a Unix socket (a sandbox's port). */
+type Route = { port: number } | { path: string };
+
+/** A host workload running: its sandbox process, its pod and its volumes. */
+interface Running {
+    process: ChildProcess;
+    podName: string;
+    podIp: string;
+    dir: string;
+    mounts: Mount[];
+}
+
 class ClusterHost {
     private readonly target: ApiTarget;
-    /** Where each Service port is answered on loopback. */
+    /** Where each unchecked webhook's Service port is answered on loopback. */
     private readonly answerers = new Map<ServiceKey, number>();
+    /** The loopback port of the idle queue-proxies' stand-in. */
+    private queueProxyStandIn = 0;
     /** The host workloads running, by "namespace/name". */
-    private readonly running = new Map<string, { process: ChildProcess; mounts: Mount[] }>();
+    private readonly running = new Map<string, Running>();
     private readonly config: HostConfig;
 
     constructor(config: HostConfig) {
@@ -216,12 +288,30 @@ class ClusterHost {
         process.stdout.write(`${new Date().toISOString()} ${line}\n`);
     }
 
-    /** The API server's way into the cluster: HTTP CONNECT to a ClusterIP (or the node's loopback). */
+    /**
+     * The cluster's network as seen from the host: HTTP CONNECT to a ClusterIP, a pod IP or the node
+     * (from the API server's egress and the sandboxes), and cluster DNS (`GET /dns/<name>`, from the
+     * sandboxes' nameservers).
+     */
     async serveNetwork(): Promise<void> {
         rmSync(this.config.socket, { force: true });
-        const server = createServer((_request, response) => {
-            response.statusCode = 405;
-            response.end();
+        const server = createServer((request, response) => {
+            const name = /^\/dns\/(.+)$/.exec(request.url ?? "")?.[1];
+            if (request.method !== "GET" || name === undefined) {
+                response.statusCode = 405;
+                response.end();
+                return;
+            }
+            this.resolve(decodeURIComponent(name)).then(
+                (answer) => {
+                    response.statusCode = answer === undefined ? 404 : 200;
+                    response.end(JSON.stringify(answer ?? {}));
+                },
+                () => {
+                    response.statusCode = 503;
+                    response.end();
+                },
+            );
         });
         server.on("connect", (request: IncomingMessage, client: Socket) => {
             const refuse = (status: string) => {
@@ -234,11 +324,14 @@ class ClusterHost {
                         refuse(route);
                         return;
                     }
-                    const upstream = connect(route, "127.0.0.1", () => {
-                        client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-                        upstream.pipe(client);
-                        client.pipe(upstream);
-                    });
+                    const upstream = connect(
+                        "port" in route ? { port: route.port, host: "127.0.0.1" } : { path: route.path },
+                        () => {
+                            client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+                            upstream.pipe(client);
+                            client.pipe(upstream);
+                        },
+                    );
                     upstream.on("error", () => {
                         refuse(`503 nothing listens for ${request.url ?? ""} yet`);
                     });
@@ -252,26 +345,83 @@ class ClusterHost {
         await new Promise<void>((resolve) => server.listen(this.config.socket, resolve));
     }
 
-    /** The loopback port that answers `target` ("ip:port"), or why not, as an HTTP status and reason. */
-    private async route(target: string): Promise<number | string> {
+    /** Cluster DNS: a Service's ClusterIP and ports (an ExternalName inside the cluster followed once). */
+    private async resolve(name: string, follow = true): Promise<{ ip: string; ports: number[] } | undefined> {
+        const match = /^([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local\.?$/.exec(name);
+        if (match === null) return undefined;
+        const service = await this.kube<Service>("GET", `/api/v1/namespaces/${match[2]}/services/${match[1]}`).catch(
+            () => undefined,
+        );
+        if (service?.spec.type === "ExternalName" && follow)
+            return this.resolve(service.spec.externalName ?? "", false);
+        const ip = service?.spec.clusterIP;
+        if (ip === undefined || ip === "None" || ip === "") return undefined;
+        return { ip, ports: (service?.spec.ports ?? []).map((p) => p.port) };
+    }
+
+    /** Where `target` ("ip:port") is answered, or why not, as an HTTP status and reason. */
+    private async route(target: string): Promise<Route | string> {
         const separator = target.lastIndexOf(":");
         const host = target.slice(0, separator).replace(/^\[|\]$/g, "");
         const port = Number(target.slice(separator + 1));
-        // The node (kwok's kubelet server) is on loopback.
-        if ([this.config.nodeIp, "127.0.0.1", "localhost", "::1"].includes(host)) return port;
+        // The node (kwok's kubelet server) and the API server are on loopback.
+        if ([this.config.nodeIp, "127.0.0.1", "localhost", "::1"].includes(host)) return { port };
         const services = await this.kube<{ items: Service[] }>("GET", "/api/v1/services");
         const service = services.items.find(
             (s) =>
                 (s.spec.clusterIP === host || (s.spec.clusterIPs ?? []).includes(host)) &&
                 (s.spec.ports ?? []).some((p) => p.port === port),
         );
-        if (service === undefined) return `502 ${target} is no Service port of the simulated cluster`;
+        if (service === undefined) return this.routeToPod(host, port);
         const { name, namespace } = service.metadata;
         const key = serviceKey(namespace, name, port);
+        const endpoint = await this.readyEndpoint(
+            namespace,
+            name,
+            service.spec.ports?.find((p) => p.port === port),
+        );
+        if (endpoint === undefined) return `503 ${key} has no ready endpoint`;
         const answerer = this.answerers.get(key);
-        if (answerer === undefined) return `503 nothing runs behind ${key} on the simulated cluster`;
-        if (!(await this.hasReadyEndpoint(namespace, name))) return `503 ${key} has no ready endpoint`;
-        return answerer;
+        if (answerer !== undefined) return { port: answerer };
+        return this.routeToPod(endpoint.ip, endpoint.port, key);
+    }
+
+    /** A pod's port (reached through `service`, if so): its sandbox's, if a host workload runs as that pod, or the queue-proxies' stand-in. */
+    private async routeToPod(ip: string, port: number, service?: ServiceKey): Promise<Route | string> {
+        const running = [...this.running.values()].find((r) => r.podIp === ip);
+        if (running !== undefined) return { path: portSocket(running.dir, port) };
+        if (port === QUEUE_METRICS_PORT && (await this.revisionPod(ip)) !== undefined)
+            return { port: this.queueProxyStandIn };
+        const behind = service === undefined ? "" : `${service}, `;
+        return `503 nothing runs behind ${behind}pod ${ip}:${String(port)} on the simulated cluster (no container runs)`;
+    }
+
+    /** The Knative revision pod with this IP, if there is one. */
+    private async revisionPod(ip: string): Promise<Pod | undefined> {
+        const pods = await this.kube<{ items: Pod[] }>(
+            "GET",
+            `/api/v1/pods?fieldSelector=status.podIP%3D${encodeURIComponent(ip)}`,
+        );
+        return pods.items.find((pod) => pod.metadata.labels?.["serving.knative.dev/revision"] !== undefined);
+    }
+
+    /** A ready endpoint of a Service's port: an address and the port its EndpointSlice gives. */
+    private async readyEndpoint(
+        namespace: string,
+        name: string,
+        servicePort: { name?: string; port: number } | undefined,
+    ): Promise<{ ip: string; port: number } | undefined> {
+        const slices = await this.kube<{ items: EndpointSlice[] }>(
+            "GET",
+            `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
+        );
+        for (const slice of slices.items) {
+            const port = (slice.ports ?? []).find((p) => (p.name ?? "") === (servicePort?.name ?? ""))?.port;
+            const ready = (slice.endpoints ?? []).find((e) => e.conditions?.ready !== false);
+            const ip = ready?.addresses[0];
+            if (port !== undefined && ip !== undefined) return { ip, port };
+        }
+        return undefined;
     }
 
     private async hasReadyEndpoint(namespace: string, name: string): Promise<boolean> {
@@ -280,6 +430,73 @@ class ClusterHost {
             `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
         );
         return slices.items.some((slice) => (slice.endpoints ?? []).some((e) => e.conditions?.ready !== false));
+    }
+
+    /**
+     * Stands in for revision pods' queue-proxies, whose containers do not run here: answers the
+     * autoscaler's scrape of a revision pod with what an idle queue-proxy reports (Knative's Stat
+     * message: the pod's name, no requests, its uptime), in the format the scrape asks for.
+     */
+    async serveIdleQueueProxies(): Promise<void> {
+        const server = createServer((request, response) => {
+            const ip = (request.headers.host ?? "").replace(/:\d+$/, "");
+            this.revisionPod(ip).then(
+                (pod) => {
+                    if (pod === undefined) {
+                        response.statusCode = 404;
+                        response.end();
+                        return;
+                    }
+                    const started = Date.parse(pod.status?.startTime ?? new Date().toISOString());
+                    response.setHeader("content-type", request.headers.accept ?? "application/protobuf");
+                    response.end(idleStat(pod.metadata.name, (Date.now() - started) / 1000));
+                },
+                () => {
+                    response.statusCode = 503;
+                    response.end();
+                },
+            );
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        this.queueProxyStandIn = (server.address() as AddressInfo).port;
+    }
+
+    /**
+     * Stands in for net-istio, which is not served as a Go module: marks each Knative networking
+     * Ingress ready as net-istio does once Istio's gateways are programmed (its generation observed,
+     * LoadBalancerReady, NetworkConfigured and Ready, and the gateways' addresses as its load
+     * balancers), so that Knative's controller makes the Route ready.
+     */
+    private async markIngressesReady(): Promise<void> {
+        const ingresses = await this.kube<{ items: KnativeIngress[] }>(
+            "GET",
+            "/apis/networking.internal.knative.dev/v1alpha1/ingresses",
+        ).catch(() => ({ items: [] }));
+        for (const ingress of ingresses.items) {
+            const { name, namespace, generation } = ingress.metadata;
+            if (ingress.status?.observedGeneration === generation) continue;
+            const now = new Date().toISOString();
+            const loadBalancer = (service: string) => ({
+                ingress: [{ domainInternal: `${service}.istio-system.svc.cluster.local` }],
+            });
+            await this.kube(
+                "PATCH",
+                `/apis/networking.internal.knative.dev/v1alpha1/namespaces/${namespace}/ingresses/${name}/status?fieldManager=net-istio-controller`,
+                {
+                    status: {
+                        observedGeneration: generation,
+                        conditions: ["LoadBalancerReady", "NetworkConfigured", "Ready"].map((type) => ({
+                            type,
+                            status: "True",
+                            lastTransitionTime: now,
+                        })),
+                        privateLoadBalancer: loadBalancer("knative-local-gateway"),
+                        publicLoadBalancer: loadBalancer("istio-ingressgateway"),
+                    },
+                },
+                "application/merge-patch+json",
+            ).catch(() => undefined); // Deleted meanwhile: the next pass sees the new list.
+        }
     }
 
     /** Answers each unchecked webhook's Service: every admission request allowed, as nothing checks it. */
@@ -355,25 +572,33 @@ class ClusterHost {
                 "GET",
                 `/apis/apps/v1/namespaces/${workload.namespace}/${workload.kind}/${workload.name}`,
             ).catch(() => undefined);
-            // A simulated pod is ready at once, where a real one takes seconds to start, by which time the rest
-            // of its manifest has landed: the process starts once the Services it answers can reach it too.
-            const podReady = (object?.status?.readyReplicas ?? 0) > 0;
-            const reachable = podReady
-                ? await Promise.all(workload.serves.map((s) => this.hasReadyEndpoint(workload.namespace, s.service)))
-                : [];
-            const wanted = object !== undefined && podReady && reachable.every(Boolean);
+            const pod = object === undefined ? undefined : await this.readyPod(workload.namespace, object);
             const running = this.running.get(id);
-            if (!wanted && running !== undefined) {
-                running.process.kill("SIGTERM");
+            if (running !== undefined && running.podName !== pod?.metadata.name) {
+                running.process.kill("SIGKILL");
                 this.running.delete(id);
-                for (const served of workload.serves)
-                    this.answerers.delete(serviceKey(workload.namespace, served.service, served.port));
-                this.log(`${id}: stopped (it has no ready pod)`);
+                this.log(`${id}: stopped (pod ${running.podName} is gone or not ready)`);
             }
-            if (!wanted) continue;
-            if (running === undefined) await this.run(workload, object.spec.template.spec);
-            else await this.writeVolumes(workload.namespace, running.mounts);
+            if (object === undefined || pod === undefined) continue;
+            const current = this.running.get(id);
+            if (current === undefined) await this.run(workload, object.spec.template.spec, pod);
+            else await this.writeVolumes(workload.namespace, current.mounts);
         }
+    }
+
+    /** A ready pod of the workload, with its IP: the one the host runs the container as. */
+    private async readyPod(namespace: string, workload: Workload): Promise<Pod | undefined> {
+        const selector = Object.entries(workload.spec.selector.matchLabels ?? {})
+            .map(([key, value]) => `${key}=${value}`)
+            .join(",");
+        const pods = await this.kube<{ items: Pod[] }>(
+            "GET",
+            `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`,
+        );
+        return pods.items
+            .filter((pod) => pod.status?.podIP !== undefined)
+            .filter((pod) => (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"))
+            .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
     }
 
     /** The container's ConfigMap and Secret volumes, each at its mount path under the pod's directory. */
@@ -407,53 +632,72 @@ class ClusterHost {
         }
     }
 
-    private async run(workload: HostWorkload, pod: Workload["spec"]["template"]["spec"]): Promise<void> {
+    private async run(workload: HostWorkload, spec: Workload["spec"]["template"]["spec"], pod: Pod): Promise<void> {
         const id = `${workload.namespace}/${workload.name}`;
-        const container = pod.containers.find((c) => c.name === workload.container);
+        const container = spec.containers.find((c) => c.name === workload.container);
         if (container === undefined) throw new Error(`${id} has no container ${workload.container}`);
-        const podName = `${workload.name}-host`;
+        const podName = pod.metadata.name;
+        const podIp = pod.status?.podIP ?? "";
         // The pod's filesystem is a directory here: its volumes are written under it, and the paths in its
         // arguments and its temporary directory point into it.
         const root = join(this.config.dir, "pods", `${workload.namespace}-${workload.name}`);
         mkdirSync(join(root, "tmp"), { recursive: true });
-        const mounts = this.mountsOf(root, container, pod.volumes ?? []);
+        const mounts = this.mountsOf(root, container, spec.volumes ?? []);
         await this.writeVolumes(workload.namespace, mounts);
         const env: Record<string, string> = {
             PATH: process.env.PATH ?? "",
             KUBECONFIG: this.config.kubeconfig,
             TMPDIR: join(root, "tmp"),
-            ...workload.env,
         };
         for (const variable of container.env ?? []) {
             const field = variable.valueFrom?.fieldRef?.fieldPath;
             if (variable.value !== undefined) env[variable.name] = variable.value;
             else if (field === "metadata.namespace") env[variable.name] = workload.namespace;
             else if (field === "metadata.name") env[variable.name] = podName;
-            else if (field === "status.podIP") env[variable.name] = "127.0.0.1";
+            else if (field === "status.podIP") env[variable.name] = podIp;
         }
-        const args = (container.args ?? []).map((arg) => inPod(root, mounts, arg));
-        const ports = new Map<PortSetting, number>();
-        for (const setting of [...workload.serves.map((s) => s.listen), ...workload.otherPorts]) {
-            const port = await freePort();
-            ports.set(setting, port);
-            if ("env" in setting) env[setting.env] = String(port);
-            else args.push(`${setting.flag}=${String(port)}`);
-        }
+        Object.assign(env, workload.env);
         const binary = this.config.binaries[workload.binary];
-        const log = openSync(join(this.config.dir, `host-${workload.namespace}-${workload.name}.log`), "a");
-        const child = spawn(binary, args, { env, stdio: ["ignore", log, log] });
+        const sandbox: SandboxSpec = {
+            hostSocket: this.config.socket,
+            dir: root,
+            podName,
+            podIp,
+            namespace: workload.namespace,
+            podCidr: this.config.podCidr,
+            apiPort: Number(new URL(this.config.api).port),
+            ports: (container.ports ?? []).map((p) => p.containerPort),
+            podPorts: workload.podPorts ?? [],
+            command: binary,
+            args: (container.args ?? []).map((arg) => inPod(root, mounts, arg)),
+            env,
+            log: join(this.config.dir, `host-${workload.namespace}-${workload.name}.log`),
+        };
+        writeFileSync(join(root, "sandbox.json"), JSON.stringify(sandbox), { mode: 0o600 });
+        const child = spawn(
+            "unshare",
+            // Its own PID namespace too: when the sandbox is killed, the kernel kills the program with it.
+            [
+                "--net",
+                "--mount",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                process.execPath,
+                SANDBOX,
+                join(root, "sandbox.json"),
+            ],
+            { stdio: ["ignore", "inherit", "inherit"] },
+        );
         child.on("exit", (code) => {
             this.log(`${id}: exited with ${String(code)}`);
             if (this.running.get(id)?.process === child) this.running.delete(id);
         });
-        this.running.set(id, { process: child, mounts });
-        for (const served of workload.serves) {
-            this.answerers.set(
-                serviceKey(workload.namespace, served.service, served.port),
-                ports.get(served.listen) ?? 0,
-            );
-        }
-        this.log(`${id}: running ${binary} ${args.join(" ")} as pod ${podName}`);
+        this.running.set(id, { process: child, podName, podIp, dir: root, mounts });
+        this.log(`${id}: running ${binary} ${sandbox.args.join(" ")} as pod ${podName} (${podIp})`);
     }
 
     /** Keeps the cluster's state and the host's in step, once a second. */
@@ -465,12 +709,14 @@ class ClusterHost {
             await this.writeUncheckedCaBundles().catch((error: unknown) => {
                 this.log(`CA bundles: ${String(error)}`);
             });
+            await this.markIngressesReady();
             await new Promise((resolve) => setTimeout(resolve, 1_000));
         }
     }
 
     stopAll(): void {
-        for (const { process } of this.running.values()) process.kill("SIGTERM");
+        // A pod deleted with no grace period: unshare passes no signal on, and its death ends the sandbox.
+        for (const { process } of this.running.values()) process.kill("SIGKILL");
     }
 }
 
@@ -485,6 +731,7 @@ if (import.meta.main) {
         });
     }
     await host.serveUncheckedWebhooks();
+    await host.serveIdleQueueProxies();
     await host.serveNetwork();
     await host.reconcileForever();
 }

@@ -73,6 +73,9 @@ spec:
  */
 const NODE_IP = "192.0.2.10";
 
+/** The node's pod range: kwok gives pods their IPs from it (its own default holds only 254). */
+const POD_CIDR = "10.244.0.0/16";
+
 /** The cluster host's socket, in the cluster's directory (see cluster-host.ts). */
 const HOST_SOCKET = "host.sock";
 
@@ -113,6 +116,7 @@ function startHost(
         kubeconfig: cluster.kubeconfig,
         socket: join(dir, HOST_SOCKET),
         nodeIp: NODE_IP,
+        podCidr: POD_CIDR,
         binaries: pieces,
     };
     writeFileSync(join(dir, "host.json"), JSON.stringify(config), { mode: 0o600 });
@@ -413,6 +417,7 @@ async function startProcesses(
                     type: "kwok",
                 },
             },
+            spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
             status: { capacity, allocatable: capacity },
         });
     }
@@ -434,10 +439,16 @@ async function startProcesses(
 async function stopProcesses(state: ClusterState): Promise<void> {
     // In reverse order of start: the node and controllers first, etcd last.
     for (const pid of Object.values(state.pids).reverse()) {
-        if (!alive(pid)) continue;
-        process.kill(-pid, "SIGTERM");
-        for (let i = 0; i < 40 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 250));
-        if (alive(pid)) process.kill(-pid, "SIGKILL");
+        if (alive(pid)) {
+            process.kill(-pid, "SIGTERM");
+            for (let i = 0; i < 40 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+        // What the process started and may have left behind (a host workload's sandbox) goes with its group.
+        try {
+            process.kill(-pid, "SIGKILL");
+        } catch {
+            // The group is gone already.
+        }
     }
     state.pids = {};
 }
