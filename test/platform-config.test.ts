@@ -18,7 +18,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "an unknown key in a section",
             { "serverless-platform:knative": '{"replica": 2}' },
-            `${S}: knative.replica is not a known key; known keys: version, replicas, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit, scaleToZeroGracePeriod, stableWindow, targetConcurrency, progressDeadline (got "replica")`,
+            `${S}: knative.replica is not a known key; known keys: version, replicas, maxScaleLimit, allowZeroInitialScale, containerConcurrencyMaxLimit, scaleToZeroGracePeriod, stableWindow, targetConcurrency, progressDeadline, registriesSkippingTagResolving (got "replica")`,
         ],
         [
             "an unknown environment",
@@ -104,6 +104,11 @@ describe("a bad stack config fails with a message naming the key, the value and 
             "a progress deadline Knative refuses",
             { "serverless-platform:knative": '{"progressDeadline": "0s"}' },
             `${S}: knative.progressDeadline must be positive (Knative refuses 0s) (got "0s")`,
+        ],
+        [
+            "a registry that is not a host",
+            { "serverless-platform:knative": '{"registriesSkippingTagResolving": ["https://registry.corp.example"]}' },
+            `${S}: knative.registriesSkippingTagResolving must be a list of registry hosts, e.g. ["registry.corp.example:5000"] (got ["https://registry.corp.example"])`,
         ],
         [
             "PERMISSIVE mTLS in prod",

@@ -143,7 +143,10 @@ describe.each(STACKS)("the %s platform", async (env) => {
             "metrics-protocol": "prometheus",
             "request-metrics-protocol": "prometheus",
         });
-        expect(data("config-deployment")).toEqual({ "progress-deadline": "600s" });
+        expect(data("config-deployment")).toEqual({
+            "progress-deadline": "600s",
+            "registries-skipping-tag-resolving": "kind.local,ko.local,dev.local",
+        });
     });
 
     test("mesh-wide mTLS is STRICT, and Knative's webhooks still answer the API server", () => {

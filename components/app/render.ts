@@ -190,7 +190,8 @@ export function inspectServerlessService(
         name: d.containerName,
         image,
         ports: [{ containerPort: port, ...(protocol === "h2c" ? { name: "h2c" } : {}) }],
-        env,
+        // Knative's webhook drops an empty list: sending one would be a difference at every preview.
+        ...(env.length > 0 ? { env } : {}),
         resources: runtime.resources,
         securityContext: restrictedSecurityContext(readOnlyRootFilesystem, args.runAsUser),
         ...(runtime.startupProbe ? { startupProbe: runtime.startupProbe } : {}),

@@ -61,30 +61,14 @@ export class KnativeServing extends pulumi.ComponentResource {
 
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
-        const { config, manifestSource } = args;
-        const release = KNATIVE_RELEASES[config.version];
+        const release = KNATIVE_RELEASES[args.config.version];
         const manifests = knativeManifests(release);
-        const core = installCore(this, name, {
-            core: manifests.servingCore,
-            namespace: NAMESPACE,
-            manifestSource,
-            strictMtls: args.strictMtls,
-            dependsOn: args.mesh,
-            replicas: config.replicas,
-            controlPlane: SERVING_CONTROL_PLANE,
-            edits: [leaveWebhookRulesToKnative(SERVING_WEBHOOKS)],
-        });
+        const { manifestSource } = args;
+        const core = installServingCore(this, name, args);
         const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [
             core,
             ...args.mesh,
         ]);
-        // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
-        installManifest(this, `${name}-hpa`, manifests.servingHpa, manifestSource, [core]);
-
-        const settings = knativeServingSettings(args.domain, config);
-        for (const [configMap, data] of Object.entries(settings)) {
-            patchConfigMap(this, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]);
-        }
         if (args.strictMtls) {
             for (const app of ["webhook", "net-istio-webhook"]) {
                 webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]);
@@ -94,6 +78,32 @@ export class KnativeServing extends pulumi.ComponentResource {
         this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
     }
+}
+
+/**
+ * Serving's core (CRDs, controller, autoscaler, activator, webhook) and its HPA autoscaling, with
+ * the platform's settings in Knative's own ConfigMaps: everything Knative Services need but the
+ * networking layer. Returns the core, which the networking layer waits for.
+ */
+export function installServingCore(parent: pulumi.Resource, name: string, args: KnativeServingArgs): pulumi.Resource {
+    const { config, manifestSource } = args;
+    const manifests = knativeManifests(KNATIVE_RELEASES[config.version]);
+    const core = installCore(parent, name, {
+        core: manifests.servingCore,
+        namespace: NAMESPACE,
+        manifestSource,
+        strictMtls: args.strictMtls,
+        dependsOn: args.mesh,
+        replicas: config.replicas,
+        controlPlane: SERVING_CONTROL_PLANE,
+        edits: [leaveWebhookRulesToKnative(SERVING_WEBHOOKS)],
+    });
+    // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
+    installManifest(parent, `${name}-hpa`, manifests.servingHpa, manifestSource, [core]);
+    for (const [configMap, data] of Object.entries(knativeServingSettings(args.domain, config))) {
+        patchConfigMap(parent, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]);
+    }
+    return core;
 }
 
 /** The data each Knative Serving ConfigMap gets, by ConfigMap name. */
@@ -117,7 +127,10 @@ export function knativeServingSettings(domain: string, config: KnativeConfig): R
             "kubernetes.podspec-volumes-emptydir": "enabled",
             "secure-pod-defaults": "enabled",
         },
-        "config-deployment": { "progress-deadline": config.progressDeadline },
+        "config-deployment": {
+            "progress-deadline": config.progressDeadline,
+            "registries-skipping-tag-resolving": config.registriesSkippingTagResolving.join(","),
+        },
         // Knative ≥ 1.19 exports no metrics unless told: expose them for Prometheus to scrape.
         "config-observability": { "metrics-protocol": "prometheus", "request-metrics-protocol": "prometheus" },
     };

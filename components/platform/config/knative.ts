@@ -5,6 +5,12 @@ import { type ValueOf, duration, field, flag, section, wholeNumber } from "./sch
 
 const RELEASES = Object.keys(KNATIVE_RELEASES) as KnativeMinor[];
 
+/** A registry as Knative compares it with an image's: a host name with an optional port. */
+const REGISTRY_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?$/i;
+
+/** Knative's own default: the local registries of kind and ko. */
+const KNATIVE_SKIPPED_REGISTRIES = ["kind.local", "ko.local", "dev.local"];
+
 export const KNATIVE_SCHEMA = section(
     "Knative Serving: its release and replicas, and the settings it reads from its ConfigMaps",
     {
@@ -41,6 +47,24 @@ export const KNATIVE_SCHEMA = section(
             min: 1n,
             why: "must be positive (Knative refuses 0s)",
         }),
+        registriesSkippingTagResolving: field<string[]>(
+            "config-deployment registries-skipping-tag-resolving: registries whose image tags Knative's controller does not resolve to digests (ones it cannot reach or authenticate to); their revisions run the tag as written",
+            KNATIVE_SKIPPED_REGISTRIES,
+            (problems, path, registries) => {
+                const valid =
+                    Array.isArray(registries) &&
+                    registries.every((r) => typeof r === "string" && REGISTRY_HOST.test(r));
+                if (!valid) {
+                    problems.add(
+                        path,
+                        'must be a list of registry hosts, e.g. ["registry.corp.example:5000"]',
+                        registries,
+                    );
+                    return KNATIVE_SKIPPED_REGISTRIES;
+                }
+                return registries as string[];
+            },
+        ),
     },
     (problems, path, knative) => {
         if (knative.targetConcurrency > knative.containerConcurrencyMaxLimit) {
