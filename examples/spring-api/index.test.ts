@@ -4,6 +4,9 @@ import { validateAllKnative } from "../../test/knative-schemas.ts";
 import { platformOutputs } from "../../test/stacks.ts";
 import springApi from "./index.ts";
 
+/** The second release, v2, as a canary beside v1. */
+const CANARY = { "spring-api:release": "v2", "spring-api:stableRelease": "v1" };
+
 async function run(config: Record<string, string> = {}) {
     const platformStack = "acme/serverless-platform/dev";
     let outputs: Awaited<ReturnType<typeof springApi>> | undefined;
@@ -31,8 +34,15 @@ describe("the Spring Boot API", () => {
     });
 
     // Its URL and the canary's URL are Knative's to report: e2e/app-stacks reads them back on the real engine.
-    test("a 90/10 canary, with a tag of its own for testing", async () => {
+    test("the first release takes all traffic", async () => {
         const { ksvc } = await run();
+        expect(ksvc.inputs.spec.template.metadata.name).toBe("spring-api-v1");
+        expect(ksvc.inputs.spec.traffic).toEqual([{ latestRevision: true, percent: 100 }]);
+    });
+
+    test("the next release is a 90/10 canary beside the stable one, with a tag of its own for testing", async () => {
+        const { ksvc } = await run(CANARY);
+        expect(ksvc.inputs.spec.template.metadata.name).toBe("spring-api-v2");
         expect(ksvc.inputs.spec.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
             { latestRevision: true, percent: 10, tag: "canary" },
@@ -40,7 +50,7 @@ describe("the Spring Boot API", () => {
     });
 
     test("finishing the rollout is one config change", async () => {
-        const { ksvc } = await run({ "spring-api:canaryPercent": "100" });
+        const { ksvc } = await run({ ...CANARY, "spring-api:canaryPercent": "100" });
         expect(ksvc.inputs.spec.traffic).toEqual([{ latestRevision: true, percent: 100 }]);
     });
 

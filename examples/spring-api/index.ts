@@ -1,8 +1,10 @@
 /**
  * A Spring Boot API: the JVM preset, one warm instance so that no player
- * waits for a cold start, and a canary that sends 10% of traffic to v2
- * while v1 keeps the rest. Rolling back is `canaryPercent: 0`; finishing
- * the rollout is `canaryPercent: 100`.
+ * waits for a cold start, and canary releases. The first release (`release:
+ * v1`) takes all traffic; the next names the one it replaces (`release: v2`,
+ * `stableRelease: v1`) and takes `canaryPercent` of traffic while v1 keeps
+ * the rest. Rolling back is `canaryPercent: 0`; finishing the rollout is
+ * `canaryPercent: 100`.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformReference, ServerlessService, Traffic } from "serverless-platform";
@@ -10,6 +12,8 @@ import { PlatformReference, ServerlessService, Traffic } from "serverless-platfo
 export default async function springApi() {
     const config = new pulumi.Config();
     const platform = await PlatformReference.fromStack(config.require("platformStack"));
+    const release = config.get("release") ?? "v1";
+    const stableRelease = config.get("stableRelease") ?? "";
     const canaryPercent = config.getNumber("canaryPercent") ?? 10;
 
     const api = new ServerlessService("spring-api", {
@@ -19,8 +23,11 @@ export default async function springApi() {
         runtime: "jvm",
         healthPath: "/actuator/health/readiness",
         scaling: { minScale: 1, maxScale: 5, target: 50 },
-        revisionName: "spring-api-v2",
-        traffic: canaryPercent === 100 ? Traffic.latest() : Traffic.canary("spring-api-v1", canaryPercent),
+        revisionName: `spring-api-${release}`,
+        traffic:
+            stableRelease === "" || canaryPercent === 100
+                ? Traffic.latest()
+                : Traffic.canary(`spring-api-${stableRelease}`, canaryPercent),
         visibility: "public",
         env: { SPRING_PROFILES_ACTIVE: pulumi.getStack() },
         secretEnv: { SPRING_DATASOURCE_PASSWORD: config.requireSecret("dbPassword") },
