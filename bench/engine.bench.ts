@@ -1,7 +1,8 @@
 /**
  * `npm run bench:engine`: what ServerlessService costs on the real engine. For 1, 10, 100 and
- * 1,000 services (bench/workload.ts) on the local simulated cluster, the wall time of the first
- * `up` and of a no-change `preview`, with the component and with the same objects written by hand
+ * 1,000 services (bench/workload.ts) on the local simulated cluster, with Knative Serving's own
+ * control plane running, the wall time of the first `up` (until Knative reports every service
+ * Ready) and of a no-change `preview`, with the component and with the same objects written by hand
  * as CustomResources, in the same run; and the peak memory of the engine (the `pulumi` CLI) and
  * of the Kubernetes provider. Between variants the objects are deleted through the API and the
  * stack forgotten (a timed `destroy` would double the run for a figure nobody waits on). Not a
@@ -11,7 +12,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { installKnativeCrds } from "../e2e/knative-crds.ts";
+import { deployPlatformStandIn } from "../e2e/platform-stand-in.ts";
 import { type World, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
 import { NAMESPACE, VARIANTS, type Variant, registerServices } from "./workload.ts";
@@ -80,12 +81,8 @@ async function measure(world: World, variant: Variant, count: number): Promise<F
 
 const world = await startWorld();
 try {
-    await installKnativeCrds(world);
-    await world.kube("POST", "/api/v1/namespaces", {
-        apiVersion: "v1",
-        kind: "Namespace",
-        metadata: { name: NAMESPACE },
-    });
+    // The dev platform's namespaces and Knative Serving, whose controller reports each service Ready.
+    await deployPlatformStandIn(world);
     const cpu = cpus()[0]?.model ?? "unknown CPU";
     const pieces = toolchain("engine");
     const engine = execFileSync(pieces.pulumi, ["version"], { encoding: "utf8" }).trim();

@@ -17,7 +17,8 @@ function viaComponent(name: string): void {
         namespace: NAMESPACE,
         image,
         runtime: "jvm",
-        scaling: { maxScale: 3 },
+        // Woken by its cron trigger: no pod until then (the dev platform allows a zero initial scale).
+        scaling: { maxScale: 3, initialScale: 0 },
         triggers: { cron: [{ schedule: "0 * * * *", timezone: "Asia/Seoul" }] },
     });
 }
@@ -41,7 +42,7 @@ function byHand(name: string): void {
                         "autoscaling.knative.dev/metric": "concurrency",
                         "autoscaling.knative.dev/min-scale": "0",
                         "autoscaling.knative.dev/max-scale": "3",
-                        "autoscaling.knative.dev/initial-scale": "1",
+                        "autoscaling.knative.dev/initial-scale": "0",
                         "autoscaling.knative.dev/scale-down-delay": "5m",
                         "serving.knative.dev/progress-deadline": "10m",
                     },

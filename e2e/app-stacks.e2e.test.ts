@@ -2,21 +2,22 @@
  * App stacks on the real engine and the simulated cluster: the two examples and a few one-off
  * stacks go through `up`, a no-change preview, in-place updates, the policy pack inside a real
  * preview, and `destroy`. What is asserted is read back from the API server or reported by the
- * engine itself. Knative's readiness comes from a stand-in (knative-status.ts).
+ * engine itself, and what Knative Serving's own control plane (its controller, autoscaler, activator
+ * and webhook, run by the cluster host) made of it: Revisions, their Deployments and PodAutoscalers,
+ * Routes, readiness. The one stand-in on that path marks Knative's networking Ingresses ready for
+ * net-istio (cluster-host.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
-import type { V1DeploymentList, V1Namespace, V1Secret, V1SecretList } from "@kubernetes/client-node";
+import type { V1Deployment, V1DeploymentList, V1Namespace, V1Secret, V1SecretList } from "@kubernetes/client-node";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { ServerlessService } from "serverless-platform";
+import { ServerlessService, Warm } from "serverless-platform";
+import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { engineOutput } from "../toolchain/engine.ts";
-import { installKnativeCrds } from "./knative-crds.ts";
-import { startKnativeAdmission } from "./knative-admission.ts";
-import { startKnativeStatusStandIn } from "./knative-status.ts";
-import { platformStandIn } from "./platform-stand-in.ts";
-import { type World, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { deployPlatformStandIn } from "./platform-stand-in.ts";
+import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A list of Knative objects, read for their specs. */
 interface KnativeList {
@@ -27,29 +28,49 @@ const SERVING = "/apis/serving.knative.dev/v1";
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
 let world: World;
-let knative: { stop(): Promise<void> };
-let admission: { stop(): void };
 const stacks: automation.Stack[] = [];
 let platform: automation.Stack;
 
 beforeAll(async () => {
     world = await startWorld();
-    await installKnativeCrds(world);
-    knative = startKnativeStatusStandIn(world);
-    platform = await stackOf(world, project("."), "dev", { program: () => Promise.resolve(platformStandIn()) });
-    const { outputs } = await platform.up(engineOutput);
-    // Knative's webhooks, with the Knative config the dev platform writes.
-    admission = await startKnativeAdmission(
-        world,
-        outputs.knativeSettings?.value as Record<string, Record<string, string>>,
-    );
+    platform = await deployPlatformStandIn(world);
 }, 1_800_000);
 
 afterAll(async () => {
-    await knative.stop();
-    admission.stop();
     await world.stop();
 });
+
+/** A Revision, and the objects Knative's controller and autoscaler derive from it. */
+interface Derived {
+    revision: { metadata: { name: string; annotations: Record<string, string> } };
+    podAutoscaler: {
+        metadata: { annotations: Record<string, string> };
+        spec: { containerConcurrency?: number; reachability?: string };
+        status?: { desiredScale?: number };
+    };
+    deployment: V1Deployment;
+}
+
+/** What Knative made of one revision of a Service: read from the API server, as its controllers left them. */
+async function knativeMade(namespace: string, revision: string): Promise<Derived> {
+    const read = <T>(path: string) => world.kube<T>("GET", path);
+    return {
+        revision: await read(`${SERVING}/namespaces/${namespace}/revisions/${revision}`),
+        podAutoscaler: await read(
+            `/apis/autoscaling.internal.knative.dev/v1alpha1/namespaces/${namespace}/podautoscalers/${revision}`,
+        ),
+        deployment: await read(`/apis/apps/v1/namespaces/${namespace}/deployments/${revision}-deployment`),
+    };
+}
+
+/** Waits until Knative's autoscaler has set the revision's Deployment to `replicas`. */
+async function scaledTo(namespace: string, revision: string, replicas: number, minutes = 3): Promise<void> {
+    await eventually(
+        `Knative scales ${namespace}/${revision} to ${String(replicas)}`,
+        async () => (await knativeMade(namespace, revision)).deployment.spec?.replicas === replicas,
+        minutes,
+    );
+}
 
 /** The inputs the engine recorded for one resource of a stack (what Pulumi sent to the API server). */
 async function recordedInputs(stack: automation.Stack, type: string, name: string): Promise<any> {
@@ -85,6 +106,21 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
             "autoscaling.knative.dev/initial-scale": "0",
         });
         expect(live.spec?.template?.spec).toMatchObject({ containerConcurrency: 1, timeoutSeconds: 600 });
+        // The status is Knative's controller's alone (its client's field manager is its command's name).
+        const statusWriters = (live.metadata?.managedFields ?? []).filter((f) => f.subresource === "status");
+        expect(statusWriters.map((f) => f.manager)).toEqual(["controller"]);
+        // Knative's controller made the revision and reported it ready; its autoscaler holds no pod for it.
+        const revision = live.status?.latestReadyRevisionName ?? "";
+        expect(revision).toMatch(/^hourly-stats-/);
+        const made = await knativeMade("games-batch", revision);
+        expect(made.revision.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "0",
+            "autoscaling.knative.dev/initial-scale": "0",
+        });
+        expect(made.podAutoscaler.spec.containerConcurrency).toBe(1);
+        // The app's container and the queue-proxy Knative adds beside it.
+        expect(made.deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["app", "queue-proxy"]);
+        await scaledTo("games-batch", revision, 0);
 
         const ping = await world.kube<KnativeList>(
             "GET",
@@ -106,10 +142,10 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
     });
 });
 
-describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () => {
+describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigger)", () => {
     let stack: automation.Stack;
 
-    test("up creates the Knative Service with the split, its Secret and the Trigger", async () => {
+    test("the first release takes all traffic, with one warm pod, once Knative reports it ready", async () => {
         stack = await stackOf(world, project("examples/spring-api"), "dev", {
             secrets: { "spring-api:dbPassword": "s3cret" },
         });
@@ -117,15 +153,46 @@ describe("spring-api (a JVM API with a 90/10 canary and a broker trigger)", () =
         const result = await stack.up(engineOutput);
 
         const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(live.status?.latestReadyRevisionName).toBe("spring-api-v1");
+        expect(result.outputs.url?.value).toBe(live.status?.url);
+        expect(live.status?.traffic).toEqual([{ revisionName: "spring-api-v1", latestRevision: true, percent: 100 }]);
+        const made = await knativeMade("games-web", "spring-api-v1");
+        expect(made.revision.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "1",
+            "autoscaling.knative.dev/max-scale": "5",
+            "autoscaling.knative.dev/target": "50",
+        });
+        expect(made.podAutoscaler.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "1",
+            "autoscaling.knative.dev/max-scale": "5",
+            "autoscaling.knative.dev/target": "50",
+        });
+        await scaledTo("games-web", "spring-api-v1", 1);
+    });
+
+    test("the next release is a canary: Knative routes 10% to it and gives it a tag URL", async () => {
+        await stack.setConfig("spring-api:release", { value: "v2" });
+        await stack.setConfig("spring-api:stableRelease", { value: "v1" });
+        const result = await stack.up(engineOutput);
+
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
         expect(result.outputs.url?.value).toBe(live.status?.url);
         const canary = live.status?.traffic?.find((t) => t.tag === "canary");
         expect(result.outputs.canaryUrl?.value).toBe(canary?.url);
-        expect(result.outputs.canaryUrl?.value).not.toBe("");
+        expect(result.outputs.canaryUrl?.value).toMatch(/^http:\/\/canary-spring-api\.games-web\./);
         expect(live.spec).toMatchObject((await recordedInputs(stack, KSVC, "spring-api")).spec);
         expect(live.spec?.traffic).toEqual([
             { revisionName: "spring-api-v1", latestRevision: false, percent: 90, tag: "stable" },
             { latestRevision: true, percent: 10, tag: "canary" },
         ]);
+        // The split as Knative's Route serves it: both revisions, each tag with its URL.
+        const route = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/routes/spring-api`);
+        expect(route.status?.traffic?.map((t) => [t.revisionName, t.percent, t.tag])).toEqual([
+            ["spring-api-v1", 90, "stable"],
+            ["spring-api-v2", 10, "canary"],
+        ]);
+        expect(route.status?.traffic?.find((t) => t.tag === "canary")?.url).toBe(canary?.url);
+        await scaledTo("games-web", "spring-api-v2", 1);
         const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
         expect(Buffer.from(secret.data?.SPRING_DATASOURCE_PASSWORD ?? "", "base64").toString()).toBe("s3cret");
         const env = live.spec?.template?.spec?.containers[0]?.env ?? [];
@@ -273,6 +340,54 @@ describe("one-off app stacks", () => {
     });
 });
 
+describe("warm capacity and scale to zero, by Knative's own autoscaler", () => {
+    test("inside its window the scheduler raises the live revision's min-scale and Knative scales it up; after, to zero", async () => {
+        const program = () => {
+            const service = new ServerlessService("evening", {
+                namespace: "games-web",
+                image: "registry.example.com/games/evening:1.0.0",
+                scaling: {
+                    minScale: 0,
+                    maxScale: 3,
+                    // Knative's shortest stable window: the autoscaler sees an idle revision within seconds.
+                    window: "6s",
+                    schedule: [Warm.between("18:00", "02:00", { timezone: "Asia/Seoul", minScale: 2 })],
+                },
+            });
+            return Promise.resolve({ name: service.serviceName });
+        };
+        const stack = await stackOf(world, scratchProject(world, "evening-app"), "dev", { program });
+        stacks.push(stack);
+        await stack.up(engineOutput);
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/evening`);
+        const revision = live.status?.latestReadyRevisionName ?? "";
+
+        // The scheduler's code, as the scheduler's own service account (the Role the platform gives it).
+        const { status } = await world.kube<{ status: { token: string } }>(
+            "POST",
+            "/api/v1/namespaces/games-web/serviceaccounts/warm-scheduler/token",
+            { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } },
+        );
+        const { client, namespace } = clientFromEnvironment({
+            KUBE_API: world.cluster.api,
+            KUBE_TOKEN: status.token,
+            KUBE_CA_FILE: world.cluster.caFile,
+            NAMESPACE: "games-web",
+        });
+        const pass = (at: string) => reconcile(client, namespace, new Date(at), () => Promise.resolve());
+
+        expect((await pass("2026-11-26T12:00:00Z")).errors).toEqual([]); // 21:00 in Seoul
+        expect((await knativeMade("games-web", revision)).revision.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "2",
+        });
+        await scaledTo("games-web", revision, 2);
+
+        expect((await pass("2026-11-26T03:00:00Z")).errors).toEqual([]); // noon in Seoul
+        // No traffic: after its stable window and the platform's grace period, Knative scales the revision to zero.
+        await scaledTo("games-web", revision, 0, 5);
+    });
+});
+
 describe("destroy", () => {
     test("leaves nothing behind in the app namespaces; the platform lets go of the namespaces without deleting them", async () => {
         for (const stack of stacks.reverse()) await stack.destroy(engineOutput);
@@ -291,8 +406,14 @@ describe("destroy", () => {
         // App namespaces are retained on delete: what the platform put in them is gone, the namespace stays.
         const namespace = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/games-web");
         expect(namespace.status?.phase).toBe("Active");
-        const deployments = await world.kube<V1DeploymentList>("GET", "/apis/apps/v1/namespaces/games-web/deployments");
-        expect(deployments.items).toEqual([]);
+        // Knative's revision Deployments go with their Services (the garbage collector follows the owners).
+        await eventually("the app namespace holds no Deployment", async () => {
+            const deployments = await world.kube<V1DeploymentList>(
+                "GET",
+                "/apis/apps/v1/namespaces/games-web/deployments",
+            );
+            return deployments.items.length === 0;
+        });
         const { deployment } = await platform.exportStack();
         expect(deployment.resources ?? []).toEqual([]);
     });

@@ -17,19 +17,24 @@ interface CustomResourceDefinition {
     spec: { group: string; names: { plural: string }; versions: { name: string; storage: boolean }[] };
 }
 
-/** The CRDs of the manifests that define Knative's API types, for the pinned release. */
-function knativeCrds(): CustomResourceDefinition[] {
+/** The manifests that define Knative's API types. */
+type ApiManifest = "servingCore" | "eventingCore" | "kafkaController";
+
+/** The CRDs of these manifests of the pinned release. */
+function knativeCrds(which: ApiManifest[]): CustomResourceDefinition[] {
     const manifests = knativeManifests(KNATIVE_RELEASES[DEFAULT_KNATIVE]);
-    return [manifests.servingCore, manifests.eventingCore, manifests.kafkaController].flatMap((manifest) =>
-        parseAllDocuments(readFileSync(manifestUrl(join(UPSTREAM_MIRROR, "knative"), manifest), "utf8"))
-            .map((document) => document.toJS() as { kind?: string } | null)
-            .filter((object): object is CustomResourceDefinition => object?.kind === "CustomResourceDefinition"),
-    );
+    return which
+        .map((name) => manifests[name])
+        .flatMap((manifest) =>
+            parseAllDocuments(readFileSync(manifestUrl(join(UPSTREAM_MIRROR, "knative"), manifest), "utf8"))
+                .map((document) => document.toJS() as { kind?: string } | null)
+                .filter((object): object is CustomResourceDefinition => object?.kind === "CustomResourceDefinition"),
+        );
 }
 
-/** Installs the CRDs and returns once the API server serves every one of them. */
-export async function installKnativeCrds(world: World): Promise<void> {
-    const crds = knativeCrds();
+/** Installs the CRDs of these manifests and returns once the API server serves every one of them. */
+export async function installKnativeCrds(world: World, which: ApiManifest[]): Promise<void> {
+    const crds = knativeCrds(which);
     for (const crd of crds) {
         await world.kube("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
     }

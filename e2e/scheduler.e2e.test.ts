@@ -40,7 +40,7 @@ beforeAll(async () => {
     const started = await startWorld();
     world = started;
     const admin = started.kube;
-    await installKnativeCrds(started);
+    await installKnativeCrds(started, ["servingCore"]);
     await admin("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
 
     // The scheduler's identity: exactly the Role the platform gives it.

@@ -8,11 +8,6 @@
 //
 // Input: one JSON object per line, {"id": "...", "object": <a serving.knative.dev/v1 Service>}.
 // Output: one JSON object per line, {"id": "...", "accepted": bool, "errors": ["..."]}.
-//
-// `knative-judge serve ADDRESS CERT KEY CONFIG` instead answers as Knative's own admission webhooks
-// do, for a test cluster whose API server calls it: /defaults (SetDefaults, as a JSON patch) and
-// /validate (Validate, on CREATE and UPDATE), for serving.knative.dev/v1 Services, with the
-// cluster's config-autoscaler, config-defaults and config-features (CONFIG: a JSON file).
 package main
 
 import (
@@ -101,13 +96,6 @@ func judge(routes context.Context, raw json.RawMessage) []string {
 }
 
 func main() {
-	if len(os.Args) == 6 && os.Args[1] == "serve" {
-		if err := serve(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
-			fmt.Fprintf(os.Stderr, "knative-judge: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
 	routes, err := routeContext()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "knative-judge: %v\n", err)
