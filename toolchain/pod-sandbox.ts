@@ -233,7 +233,8 @@ class Sandbox {
 
 if (import.meta.main) {
     const specFile = process.argv[2];
-    if (specFile === undefined) throw new Error("usage: unshare --net --mount --pid --fork node toolchain/pod-sandbox.ts <spec>");
+    if (specFile === undefined)
+        throw new Error("usage: unshare --net --mount --pid --fork node toolchain/pod-sandbox.ts <spec>");
     const sandbox = new Sandbox(JSON.parse(readFileSync(specFile, "utf8")) as SandboxSpec);
     sandbox.network();
     sandbox.etc();
