@@ -5,6 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { ServerlessService } from "../components/index.ts";
+import type { KnativeLimits } from "../components/shared/knative-limits.ts";
 
 export type Variant = "component" | "raw";
 export const VARIANTS: readonly Variant[] = ["component", "raw"];
@@ -12,9 +13,17 @@ export const NAMESPACE = "games-batch";
 
 const image = "registry.example.com/games/stats:2.3.1";
 
+/** The dev platform's limits (stacks/Pulumi.dev.yaml), which bench:engine deploys onto: a zero initial scale is allowed. */
+const DEV_PLATFORM: KnativeLimits = {
+    maxScaleLimit: 5,
+    allowZeroInitialScale: true,
+    containerConcurrencyMaxLimit: 1000,
+};
+
 function viaComponent(name: string): void {
     new ServerlessService(name, {
         namespace: NAMESPACE,
+        platform: DEV_PLATFORM,
         image,
         runtime: "jvm",
         // Woken by its cron trigger: no pod until then (the dev platform allows a zero initial scale).
@@ -32,6 +41,8 @@ function byHand(name: string): void {
             name,
             namespace: NAMESPACE,
             labels: { ...labels, "networking.knative.dev/visibility": "cluster-local" },
+            // Waits, as the component does, until Knative reports the service Ready.
+            annotations: { "pulumi.com/waitFor": "condition=Ready" },
         },
         spec: {
             template: {
