@@ -104,6 +104,20 @@ function startHost(
     pieces: ClusterPieces,
     start: (name: string, command: string, args: string[]) => number,
 ): void {
+    try {
+        execFileSync(
+            "unshare",
+            ["--net", "--mount", "--pid", "--fork", "--mount-proc", "ip", "link", "set", "lo", "up"],
+            {
+                stdio: "ignore",
+            },
+        );
+    } catch {
+        throw new Error(
+            "local cluster: its host runs each upstream program in network, mount and PID namespaces of its own " +
+                "(util-linux's unshare and iproute2's ip, as root), and this machine could not make them",
+        );
+    }
     for (const webhook of UNCHECKED_WEBHOOKS) {
         const { name, dnsName } = uncheckedWebhookCertificate(webhook);
         if (!existsSync(join(dir, `${name}.crt`))) signCertificate(dir, name, `/CN=${dnsName}`, `DNS:${dnsName}`);
