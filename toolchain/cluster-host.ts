@@ -1,20 +1,21 @@
 /**
- * The simulated cluster's host: what a node's network and container runtime are to the API
- * server, for the calls the API server itself makes into the cluster (admission webhooks, CRD
- * conversion). One process beside the control plane (`node toolchain/cluster-host.ts <file>`):
+ * The simulated cluster's host: what a node's network and container runtime are to the cluster.
+ * One process beside the control plane (`node toolchain/cluster-host.ts <file>`):
  *
- * - **The network.** The API server's egress selector sends its "cluster" traffic here, as HTTP
- *   CONNECT over a Unix socket. A Service answers only where something on this host stands in
- *   for its pods, and only while the Service has a ready endpoint, as on a real cluster. Nothing
- *   but loopback is ever dialled: a ClusterIP or pod IP of the simulated cluster leads nowhere.
- * - **Upstream code as pods.** An upstream program whose code builds here (Knative Serving's webhook,
- *   ECK's operator) runs as a host process once its workload has a ready pod and its Services a
- *   ready endpoint, with that pod's arguments, environment and ConfigMap and Secret volumes, and
- *   does what it does on a real cluster (each makes its webhook's certificate and writes its CA
- *   into its webhook configurations itself).
- * - **Admitted without a check.** An upstream webhook whose code is not reachable here is answered
- *   by a TLS server that allows every request and, as the upstream pod does when it starts, writes
- *   its CA into the webhook configurations that name its Service.
+ * - **The network.** The API server's egress selector and every pod sandbox send their traffic
+ *   into the cluster here, as HTTP CONNECT over a Unix socket; the sandboxes' nameservers ask it
+ *   for cluster DNS. A ClusterIP reaches a ready endpoint of its Service, a pod IP that pod's
+ *   program if one runs here; anything else is refused with the reason. Nothing but loopback and
+ *   the sandboxes' sockets is ever dialled: a ClusterIP or pod IP leads nowhere on this machine.
+ * - **Upstream code as pods.** An upstream program whose code builds here (Knative Serving's
+ *   controller, autoscaler, activator and webhook, ECK's operator) runs once its workload has a
+ *   ready pod, as that pod, in a sandbox of its own (pod-sandbox.ts), with the pod's arguments,
+ *   environment and ConfigMap and Secret volumes, and does what it does on a real cluster.
+ * - **Stand-ins.** An upstream webhook whose code is not reachable here is answered by a TLS
+ *   server that allows every request and, as the upstream pod does when it starts, writes its CA
+ *   into the webhook configurations that name its Service. Knative's networking Ingresses are
+ *   marked ready as net-istio marks them, and revision pods' queue-proxies answer the autoscaler's
+ *   scrapes as idle ones do.
  *
  * Each of these is listed in the README's end-to-end section with why it remains.
  */
