@@ -136,8 +136,10 @@ function answer(query: Buffer, address: string | undefined): Buffer {
 
 class Sandbox {
     private readonly spec: SandboxSpec;
-    /** ClusterIP:port pairs this sandbox already listens on. */
+    /** "address:port" pairs this sandbox already listens on. */
     private readonly listening = new Set<string>();
+    /** ClusterIPs given to loopback, once each resolved. */
+    private readonly addresses = new Set<string>();
 
     constructor(spec: SandboxSpec) {
         this.spec = spec;
@@ -186,16 +188,20 @@ class Sandbox {
         server.on("message", (query, peer) => {
             const { name } = question(query);
             const cluster = /^[a-z0-9-]+\.[a-z0-9-]+\.svc\.cluster\.local$/.test(name);
-            (cluster ? resolve(this.spec, name) : Promise.resolve(undefined))
+            void (cluster ? resolve(this.spec, name) : Promise.resolve(undefined))
                 .then(async (service) => {
-                    if (service !== undefined && !this.listening.has(`${service.ip}:added`)) {
+                    if (service !== undefined && !this.addresses.has(service.ip)) {
                         ip("addr", "add", `${service.ip}/32`, "dev", "lo");
-                        this.listening.add(`${service.ip}:added`);
+                        this.addresses.add(service.ip);
                     }
                     for (const port of service?.ports ?? []) await this.listen(service?.ip ?? "", port);
-                    server.send(answer(query, service?.ip), peer.port, peer.address);
+                    return service?.ip;
                 })
-                .catch(() => undefined);
+                // Unresolvable now: NXDOMAIN at once rather than a resolver left waiting.
+                .catch(() => undefined)
+                .then((address) => {
+                    server.send(answer(query, address), peer.port, peer.address);
+                });
         });
         await new Promise<void>((done) => server.bind(53, NAMESERVER, done));
     }
