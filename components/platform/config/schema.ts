@@ -167,9 +167,9 @@ export function storageClass(doc: string): Field<string | undefined> {
     return optionalText(doc, (v) => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v), "must be a StorageClass name");
 }
 
-/** Helm values merged over the platform's, passed as they are. */
+/** Helm values merged over the platform's: any object, passed as it is. */
 export function helmValues(doc: string): Field<Json> {
-    return { doc, shown: "{}", read: (_problems, _path, raw) => (raw as Json | undefined) ?? {} };
+    return { doc, shown: "{}", read: (problems, path, raw) => objectOf(problems, path, raw) };
 }
 
 /** What a section holds when the stack sets none of its keys. */
