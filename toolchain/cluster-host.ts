@@ -8,9 +8,10 @@
  *   program if one runs here; anything else is refused with the reason. Nothing but loopback and
  *   the sandboxes' sockets is ever dialled: a ClusterIP or pod IP leads nowhere on this machine.
  * - **Upstream code as pods.** An upstream program whose code builds here (Knative Serving's
- *   controller, autoscaler, activator and webhook, ECK's operator) runs once its workload has a
- *   ready pod, as that pod, in a sandbox of its own (pod-sandbox.ts), with the pod's arguments,
- *   environment and ConfigMap and Secret volumes, and does what it does on a real cluster.
+ *   controller, autoscaler, activator and webhook, ECK's operator) runs
+ *   once its workload has a ready pod, as that pod, in a sandbox of its own (pod-sandbox.ts), with
+ *   the pod's arguments, environment, ConfigMap and Secret volumes and service account token, and
+ *   does what it does on a real cluster, with the permissions its manifest or chart gives it.
  * - **Stand-ins.** An upstream webhook whose code is not reachable here is answered by a TLS
  *   server that allows every request and, as the upstream pod does when it starts, writes its CA
  *   into the webhook configurations that name its Service. Knative's networking Ingresses are
@@ -38,7 +39,6 @@ export interface HostConfig {
     api: string;
     token: string;
     caFile: string;
-    kubeconfig: string;
     /** The Unix socket the API server's egress selector connects to. */
     socket: string;
     /** The node's address, which stands for kwok's server on loopback. */
@@ -143,6 +143,9 @@ const HOST_WORKLOADS: HostWorkload[] = [
     },
 ];
 
+/** How long a projected service account token lives; it is renewed at 80% of that, as the kubelet does. */
+const TOKEN_SECONDS = 3600;
+
 /** The fields of Kubernetes objects this host reads. */
 interface Service {
     metadata: { name: string; namespace: string };
@@ -159,7 +162,7 @@ interface EndpointSlice {
     endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
 }
 interface Pod {
-    metadata: { name: string; labels?: Record<string, string> };
+    metadata: { name: string; uid: string; labels?: Record<string, string> };
     status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[] };
 }
 interface WebhookConfiguration {
@@ -186,7 +189,14 @@ interface Container {
 interface Workload {
     spec: {
         selector: { matchLabels?: Record<string, string> };
-        template: { spec: { containers: Container[]; volumes?: Volume[] } };
+        template: {
+            spec: {
+                containers: Container[];
+                volumes?: Volume[];
+                serviceAccountName?: string;
+                automountServiceAccountToken?: boolean;
+            };
+        };
     };
 }
 interface KnativeIngress {
@@ -257,14 +267,21 @@ export function freePort(): Promise<number> {
 /** Where the host connects a route: a loopback port, or a Unix socket (a sandbox's port). */
 type Route = { port: number } | { path: string };
 
-/** A host workload running: its sandbox process, its pod and its volumes. */
+/** A host workload running: its sandbox process, its pod, its volumes and its service account token. */
 interface Running {
     process: ChildProcess;
-    podName: string;
+    pod: Pod;
     podIp: string;
     dir: string;
     mounts: Mount[];
+    /** The service account its token is for, if its pod mounts one. */
+    serviceAccount: string | undefined;
+    /** When its token is renewed (ms since the epoch). */
+    renewTokenAt: number;
 }
+
+/** Where a pod's service account token, CA and namespace are mounted, as client-go's in-cluster config reads them. */
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 class ClusterHost {
     private readonly target: ApiTarget;
@@ -406,7 +423,11 @@ class ClusterHost {
         return pods.items.find((pod) => pod.metadata.labels?.["serving.knative.dev/revision"] !== undefined);
     }
 
-    /** A ready endpoint of a Service's port: an address and the port its EndpointSlice gives. */
+    /**
+     * A ready endpoint of a Service's port: an address and the port its EndpointSlice gives. Of a
+     * workload's ready pods the host runs one (a Deployment of two replicas has one program here), so
+     * the pod it runs as is chosen when it is one of them, as a real Service reaches a pod that answers.
+     */
     private async readyEndpoint(
         namespace: string,
         name: string,
@@ -416,13 +437,15 @@ class ClusterHost {
             "GET",
             `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
         );
-        for (const slice of slices.items) {
+        const running = new Set([...this.running.values()].map((r) => r.podIp));
+        const endpoints = slices.items.flatMap((slice) => {
             const port = (slice.ports ?? []).find((p) => (p.name ?? "") === (servicePort?.name ?? ""))?.port;
-            const ready = (slice.endpoints ?? []).find((e) => e.conditions?.ready !== false);
-            const ip = ready?.addresses[0];
-            if (port !== undefined && ip !== undefined) return { ip, port };
-        }
-        return undefined;
+            if (port === undefined) return [];
+            return (slice.endpoints ?? [])
+                .filter((e) => e.conditions?.ready !== false && e.addresses[0] !== undefined)
+                .map((e) => ({ ip: e.addresses[0] ?? "", port }));
+        });
+        return endpoints.find((e) => running.has(e.ip)) ?? endpoints[0];
     }
 
     private async hasReadyEndpoint(namespace: string, name: string): Promise<boolean> {
@@ -575,15 +598,20 @@ class ClusterHost {
             ).catch(() => undefined);
             const pod = object === undefined ? undefined : await this.readyPod(workload.namespace, object);
             const running = this.running.get(id);
-            if (running !== undefined && running.podName !== pod?.metadata.name) {
+            if (running !== undefined && running.pod.metadata.name !== pod?.metadata.name) {
                 running.process.kill("SIGKILL");
                 this.running.delete(id);
-                this.log(`${id}: stopped (pod ${running.podName} is gone or not ready)`);
+                this.log(`${id}: stopped (pod ${running.pod.metadata.name} is gone or not ready)`);
             }
             if (object === undefined || pod === undefined) continue;
             const current = this.running.get(id);
-            if (current === undefined) await this.run(workload, object.spec.template.spec, pod);
-            else await this.writeVolumes(workload.namespace, current.mounts);
+            if (current === undefined) {
+                await this.run(workload, object.spec.template.spec, pod);
+                continue;
+            }
+            await this.writeVolumes(workload.namespace, current.mounts);
+            if (current.serviceAccount !== undefined && Date.now() >= current.renewTokenAt)
+                current.renewTokenAt = await this.projectToken(workload.namespace, current.serviceAccount, current);
         }
     }
 
@@ -633,6 +661,42 @@ class ClusterHost {
         }
     }
 
+    /**
+     * As the kubelet projects it: a token of the pod's service account, bound to the pod, with the
+     * cluster's CA and the namespace, in the files client-go's in-cluster config reads. Returns when
+     * to renew it.
+     */
+    private async projectToken(
+        namespace: string,
+        serviceAccount: string,
+        { pod, dir }: Pick<Running, "pod" | "dir">,
+    ): Promise<number> {
+        const request = await this.kube<{ status: { token: string } }>(
+            "POST",
+            `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+            {
+                apiVersion: "authentication.k8s.io/v1",
+                kind: "TokenRequest",
+                spec: {
+                    expirationSeconds: TOKEN_SECONDS,
+                    boundObjectRef: { apiVersion: "v1", kind: "Pod", name: pod.metadata.name, uid: pod.metadata.uid },
+                },
+            },
+        );
+        const files = {
+            token: request.status.token,
+            "ca.crt": readFileSync(this.config.caFile, "utf8"),
+            namespace,
+        };
+        mkdirSync(join(dir, "serviceaccount"), { recursive: true });
+        for (const [name, content] of Object.entries(files)) {
+            const file = join(dir, "serviceaccount", name);
+            writeFileSync(`${file}.partial`, content, { mode: 0o600 });
+            renameSync(`${file}.partial`, file);
+        }
+        return Date.now() + TOKEN_SECONDS * 800;
+    }
+
     private async run(workload: HostWorkload, spec: Workload["spec"]["template"]["spec"], pod: Pod): Promise<void> {
         const id = `${workload.namespace}/${workload.name}`;
         const container = spec.containers.find((c) => c.name === workload.container);
@@ -645,9 +709,19 @@ class ClusterHost {
         mkdirSync(join(root, "tmp"), { recursive: true });
         const mounts = this.mountsOf(root, container, spec.volumes ?? []);
         await this.writeVolumes(workload.namespace, mounts);
+        const serviceAccount =
+            spec.automountServiceAccountToken === false ? undefined : (spec.serviceAccountName ?? "default");
+        const renewTokenAt =
+            serviceAccount === undefined
+                ? Infinity
+                : await this.projectToken(workload.namespace, serviceAccount, { pod, dir: root });
+        const apiPort = new URL(this.config.api).port;
+        // The API server as a pod finds it (the sandbox relays loopback's API port to it), so that
+        // client-go's in-cluster config applies, with the pod's service account.
         const env: Record<string, string> = {
             PATH: process.env.PATH ?? "",
-            KUBECONFIG: this.config.kubeconfig,
+            KUBERNETES_SERVICE_HOST: "127.0.0.1",
+            KUBERNETES_SERVICE_PORT: apiPort,
             TMPDIR: join(root, "tmp"),
         };
         for (const variable of container.env ?? []) {
@@ -666,7 +740,11 @@ class ClusterHost {
             podIp,
             namespace: workload.namespace,
             podCidr: this.config.podCidr,
-            apiPort: Number(new URL(this.config.api).port),
+            apiPort: Number(apiPort),
+            serviceAccount:
+                serviceAccount === undefined
+                    ? undefined
+                    : { from: join(root, "serviceaccount"), to: SERVICE_ACCOUNT_DIR },
             ports: (container.ports ?? []).map((p) => p.containerPort),
             podPorts: workload.podPorts ?? [],
             command: binary,
@@ -697,8 +775,9 @@ class ClusterHost {
             this.log(`${id}: exited with ${String(code)}`);
             if (this.running.get(id)?.process === child) this.running.delete(id);
         });
-        this.running.set(id, { process: child, podName, podIp, dir: root, mounts });
-        this.log(`${id}: running ${binary} ${sandbox.args.join(" ")} as pod ${podName} (${podIp})`);
+        this.running.set(id, { process: child, pod, podIp, dir: root, mounts, serviceAccount, renewTokenAt });
+        const as = serviceAccount === undefined ? "" : `, service account ${serviceAccount}`;
+        this.log(`${id}: running ${binary} ${sandbox.args.join(" ")} as pod ${podName} (${podIp}${as})`);
     }
 
     /** Keeps the cluster's state and the host's in step, once a second. */

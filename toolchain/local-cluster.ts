@@ -127,7 +127,6 @@ function startHost(
         api: cluster.api,
         token: cluster.token,
         caFile: cluster.caFile,
-        kubeconfig: cluster.kubeconfig,
         socket: join(dir, HOST_SOCKET),
         nodeIp: NODE_IP,
         podCidr: POD_CIDR,

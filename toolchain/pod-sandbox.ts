@@ -35,6 +35,8 @@ export interface SandboxSpec {
     podCidr: string;
     /** The API server's port on loopback, as the kubeconfig names it. */
     apiPort: number;
+    /** The pod's service account files (`from`, kept current by the host), mounted where its pod has them. */
+    serviceAccount?: { from: string; to: string };
     /** The container's ports, each reachable as `<dir>/ports/<port>.sock`. */
     ports: number[];
     /** Ports the program dials on other pods' IPs (the autoscaler scrapes queue-proxies on 9090). */
@@ -152,7 +154,7 @@ class Sandbox {
         ip("route", "add", "local", this.spec.podCidr, "dev", "lo", "table", "local");
     }
 
-    /** The pod's /etc/hosts and /etc/resolv.conf, bind-mounted in this mount namespace only. */
+    /** The pod's /etc/hosts and /etc/resolv.conf and its service account, bind-mounted in this mount namespace only. */
     etc(): void {
         const { dir, podIp, podName, namespace } = this.spec;
         mkdirSync(join(dir, "etc"), { recursive: true });
@@ -163,6 +165,11 @@ class Sandbox {
         for (const [name, content] of Object.entries(files)) {
             writeFileSync(join(dir, "etc", name), content);
             execFileSync("mount", ["--bind", join(dir, "etc", name), `/etc/${name}`]);
+        }
+        const { serviceAccount } = this.spec;
+        if (serviceAccount !== undefined) {
+            mkdirSync(serviceAccount.to, { recursive: true });
+            execFileSync("mount", ["--bind", serviceAccount.from, serviceAccount.to]);
         }
     }
 
