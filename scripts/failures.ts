@@ -1,8 +1,9 @@
 /**
  * Turns a failed engine run into a short message. The engine's own output has already been
- * shown; what is added here is the one thing a user needs most when this machine cannot reach
- * an upstream source (air-gapped, offline): which URL, and which `sources.*` key points it at a
- * mirror.
+ * shown; what is added here is the one thing a user needs most: when this machine cannot reach
+ * an upstream source (air-gapped, offline), which URL, and which `sources.*` key points it at a
+ * mirror; when another run holds the stack's lock, who holds it and how to clear it if that run
+ * is dead.
  */
 import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
@@ -19,9 +20,24 @@ function sourceUrls(stackConfig: Record<string, unknown>): [key: string, url: st
 /** What the provider says when a chart or manifest URL cannot be fetched. */
 const UNREACHABLE = /no such host|dial tcp|connection refused|i\/o timeout|fetching YAML over network|failed to fetch/i;
 
-/** A message for a failed run: the mirror advice when an upstream URL could not be fetched. */
-export function explainFailure(error: unknown, stackConfig: Record<string, unknown>): string {
+/** The file backend's refusal while another run holds the stack's lock, and its lines naming each holder. */
+const LOCKED = /the stack is currently locked by \d+ lock\(s\)/;
+const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
+
+/** A message for a failed run: who holds the stack's lock, or the mirror advice when an upstream URL could not be fetched. */
+export function explainFailure(error: unknown, stackConfig: Record<string, unknown>, stack = "<stack>"): string {
     const text = error instanceof Error ? error.message : String(error);
+    if (LOCKED.test(text)) {
+        const holders = [...text.matchAll(LOCK_HOLDER)].map(
+            ([, file, who, pid, when]) => `  ${who ?? ""}, process ${pid ?? ""}, since ${when ?? ""} (${file ?? ""})`,
+        );
+        return (
+            `Another run of stack ${stack} holds its lock:\n${holders.join("\n")}\n` +
+            "If it is still running, wait for it to end. If it is not (killed, or its machine gone), clear the stale " +
+            `lock with \`pulumi cancel --stack ${stack}\` on the same backend (or delete the lock file above), then ` +
+            `run again with --refresh, so that the state is read back from the cluster first: npm run up -- ${stack} --refresh`
+        );
+    }
     if (UNREACHABLE.test(text)) {
         for (const [url] of text.matchAll(/https?:\/\/[^\s"'`)]+/g)) {
             const source = sourceUrls(stackConfig).find(([, prefix]) => url.startsWith(prefix));
@@ -35,4 +51,20 @@ export function explainFailure(error: unknown, stackConfig: Record<string, unkno
         }
     }
     return "The operation failed; the engine's output above says why.";
+}
+
+/** What to do when the stack's last run was interrupted with operations in flight. */
+export function explainPendingOperations(stack: string, pending: { type: string; urn: string }[]): string {
+    const lines = pending.map(({ type, urn }) => {
+        // urn:pulumi:<stack>::<project>::<parent types$>type::name
+        const [, , resourceType, name] = urn.split("::").map((part) => part.split("$").at(-1));
+        return `  ${type} ${resourceType ?? ""} ${name ?? urn}`;
+    });
+    return (
+        `The last run of stack ${stack} was interrupted with ${String(pending.length)} operation(s) in flight:\n` +
+        `${lines.join("\n")}\n` +
+        "The cluster may hold what they did while the state does not record it. Run again with --refresh: " +
+        `npm run up -- ${stack} --refresh reads every object back from the cluster and drops the operations in flight, ` +
+        "and the run that follows takes over any object they had made instead of making it twice."
+    );
 }

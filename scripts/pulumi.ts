@@ -24,11 +24,12 @@ import {
     engineOutput,
     localClusterConfig,
     openStack,
+    pendingOperations,
     readProject,
     stackFile,
 } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
-import { explainFailure } from "./failures.ts";
+import { explainFailure, explainPendingOperations } from "./failures.ts";
 import { LOCAL_CLUSTER_DIR } from "./local.ts";
 
 const OPERATIONS = ["preview", "up", "destroy"] as const;
@@ -176,10 +177,20 @@ async function main(op: Operation, stackName: string): Promise<number> {
         ...(workDir ? { workDir } : {}),
     });
     try {
+        // A run killed mid-operation leaves operations in flight: the state must be read back from the
+        // cluster (refresh) before anything else runs on it.
+        const pending = await pendingOperations(stack);
+        if (pending.length > 0) {
+            if (!options.refresh) {
+                console.error(explainPendingOperations(stackName, pending));
+                return 1;
+            }
+            await stack.refresh({ ...engineOutput, color: "auto", clearPendingCreates: true });
+        }
         await run(stack, op);
         return 0;
     } catch (error) {
-        console.error(explainFailure(error, config));
+        console.error(explainFailure(error, config, stackName));
         return 1;
     }
 }

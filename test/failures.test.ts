@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { explainFailure } from "../scripts/failures.ts";
+import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 
 // The provider's own words when this machine cannot reach GitHub (seen on the real engine).
 const offline = new Error(
@@ -25,6 +25,37 @@ describe("explaining a failed run", () => {
         const config = { "serverless-platform:sources": { istioChartRepository: "https://charts.corp.example/istio" } };
         expect(explainFailure(mirror, config)).toMatch(
             /^The platform could not fetch https:\/\/charts\.corp\.example\/istio from this machine\.\nPoint serverless-platform:sources\.istioChartRepository \(now https:\/\/charts\.corp\.example\/istio\)/,
+        );
+    });
+
+    test("a stack another run holds names the holder, and says how to clear a stale lock and what to run next", () => {
+        // The file backend's own words (pkg/backend/diy/lock.go).
+        const locked = new Error(
+            "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.\n" +
+                "  file:///state/.pulumi/locks/organization/serverless-platform/dev/1f0c.json: created by ci@runner-7 (pid 4242) at 2026-12-01T18:00:00Z",
+        );
+        expect(explainFailure(locked, {}, "dev")).toBe(
+            "Another run of stack dev holds its lock:\n" +
+                "  ci@runner-7, process 4242, since 2026-12-01T18:00:00Z (file:///state/.pulumi/locks/organization/serverless-platform/dev/1f0c.json)\n" +
+                "If it is still running, wait for it to end. If it is not (killed, or its machine gone), clear the stale lock with " +
+                "`pulumi cancel --stack dev` on the same backend (or delete the lock file above), then run again with --refresh, " +
+                "so that the state is read back from the cluster first: npm run up -- dev --refresh",
+        );
+    });
+
+    test("a run interrupted with operations in flight lists them and says to run again with --refresh", () => {
+        const pending = [
+            {
+                type: "creating",
+                urn: "urn:pulumi:dev::serverless-platform::serverless-platform:knative:KnativeServing$kubernetes:apps/v1:Deployment::knative-serving/controller",
+            },
+        ];
+        expect(explainPendingOperations("dev", pending)).toBe(
+            "The last run of stack dev was interrupted with 1 operation(s) in flight:\n" +
+                "  creating kubernetes:apps/v1:Deployment knative-serving/controller\n" +
+                "The cluster may hold what they did while the state does not record it. Run again with --refresh: " +
+                "npm run up -- dev --refresh reads every object back from the cluster and drops the operations in flight, " +
+                "and the run that follows takes over any object they had made instead of making it twice.",
         );
     });
 

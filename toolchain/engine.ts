@@ -199,6 +199,21 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
     return workspaceStack;
 }
 
+/** An operation an interrupted run left in flight: the state does not know how it ended. */
+export interface PendingOperation {
+    /** `creating`, `updating`, `deleting`, `reading`, … as the state records it. */
+    type: string;
+    urn: string;
+}
+
+/** The operations the stack's last run left in flight (none unless it was interrupted). */
+export async function pendingOperations(stack: automation.Stack): Promise<PendingOperation[]> {
+    const { deployment } = (await stack.exportStack()) as {
+        deployment: { pending_operations?: { type: string; resource: { urn: string } }[] };
+    };
+    return (deployment.pending_operations ?? []).map((op) => ({ type: op.type, urn: op.resource.urn }));
+}
+
 /** The engine's own output, as it comes, to this process's stdout and stderr (pass to preview, up, destroy). */
 export const engineOutput = {
     onOutput: (text: string): void => {
