@@ -1,0 +1,107 @@
+/**
+ * Faults on the real engine: runs that meet each other or die. What is asserted is what the
+ * engine and the backend do, and that what `npm run up` then tells the user works.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { explainFailure } from "../scripts/failures.ts";
+import { type Backend, openStack, readProject } from "../toolchain/engine.ts";
+
+/** A promise and the function that settles it. */
+function signal(): { promise: Promise<void>; settle: () => void } {
+    let settle!: () => void;
+    const promise = new Promise<void>((resolve) => (settle = resolve));
+    return { promise, settle };
+}
+
+/** Kills the engine of the `up` this test process runs (the Automation API runs the CLI as a child) at once. */
+function killEngine(): void {
+    const lines = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+    const engines = lines
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/))
+        .filter(([, command, operation]) => command?.endsWith("/pulumi") === true && operation === "up");
+    expect(engines).toHaveLength(1);
+    process.kill(Number(engines[0]?.[0]), "SIGKILL");
+}
+
+describe("two runs at once on one stack", () => {
+    let dir: string;
+    let backend: Backend;
+    /** The stack's lock files in the file backend. */
+    const locks = () => {
+        const path = join(dir, "state", ".pulumi", "locks", "organization", "lock-test", "dev");
+        return readdirSync(path, { recursive: false }).filter((name) => String(name).endsWith(".json"));
+    };
+    /** A workspace of the one stack, as a second person or CI job opens it, running `program`. */
+    const open = (program: automation.PulumiFn) =>
+        openStack({ project: readProject(join(dir, "project")), stack: "dev", backend, program });
+
+    beforeAll(() => {
+        dir = mkdtempSync(join(tmpdir(), "serverless-platform-faults-"));
+        mkdirSync(join(dir, "project"));
+        writeFileSync(join(dir, "project", "Pulumi.yaml"), "name: lock-test\nruntime: nodejs\nmain: .\n");
+        backend = { url: `file://${join(dir, "state")}`, passphrase: "faults" };
+    });
+
+    afterAll(() => {
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    test("the second is refused by the backend's lock, naming who holds it; once the first ends, it runs", async () => {
+        const running = signal();
+        const release = signal();
+        const first = await open(async () => {
+            running.settle();
+            await release.promise;
+            return { run: "first" };
+        });
+        const second = await open(() => Promise.resolve({ run: "second" }));
+        const firstUp = first.up();
+        await running.promise;
+        const refused: unknown = await second.up().then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        release.settle();
+        expect((await firstUp).summary.result).toBe("succeeded");
+        expect(String(refused)).toMatch(
+            /the stack is currently locked by 1 lock\(s\)\. Either wait for the other process\(es\) to end or delete the lock file with `pulumi cancel`\.\n\s+file:\/\/\S+\.json\S*: created by \S+@\S+ \(pid \d+\) at \S+/,
+        );
+        expect(explainFailure(refused, {}, "dev")).toMatch(
+            /^Another run of stack dev holds its lock:\n {2}\S+@\S+, process \d+, since \S+ \(file:\/\/\S+\.json\S*\)\nIf it is still running, wait/,
+        );
+        expect((await second.up()).outputs.run?.value).toBe("second");
+    });
+
+    test("a run killed mid-up (SIGKILL) leaves its lock; `pulumi cancel`, as the message says, clears it and the next run converges", async () => {
+        const running = signal();
+        const killed = await open(async () => {
+            running.settle();
+            await new Promise(() => undefined); // never returns: the engine is killed while it runs
+        });
+        const killedUp = killed.up().then(
+            () => "finished",
+            () => "failed",
+        );
+        await running.promise;
+        killEngine();
+        expect(await killedUp).toBe("failed");
+        expect(locks()).toHaveLength(1);
+        const next = await open(() => Promise.resolve({ run: "after the kill" }));
+        const refused: unknown = await next.up().then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        expect(explainFailure(refused, {}, "dev")).toMatch(/clear the stale lock with `pulumi cancel --stack dev`/);
+        await next.cancel();
+        expect(locks()).toHaveLength(0);
+        const result = await next.up({ refresh: true });
+        expect(result.summary.result).toBe("succeeded");
+        expect(result.outputs.run?.value).toBe("after the kill");
+    });
+});
