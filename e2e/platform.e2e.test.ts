@@ -29,6 +29,7 @@ import { VERSIONS } from "../components/platform/versions.ts";
 import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
+import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
 import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
@@ -112,6 +113,8 @@ for (const environment of ["dev", "staging", "prod"]) {
         const knative = stackSection(environment, "knative");
         const eventing = stackSection(environment, "eventing");
         const logs = stackSection(environment, "monitoring").logs;
+        /** What the engine printed for the stack's runs (to look for secrets in). */
+        let printed = "";
 
         beforeAll(async () => {
             ({ world, mirror, stack, stop } = await platformWorld(
@@ -130,6 +133,7 @@ for (const environment of ["dev", "staging", "prod"]) {
                 policyPacks: [POLICY],
                 policyPackConfigs: [join(POLICY, "config", `${environment}.json`)],
             });
+            printed += result.stdout + result.stderr;
             expect(result.summary.result).toBe("succeeded");
             expect(result.stdout).toMatch(/Policies:/);
             expect(result.stdout).not.toMatch(/mandatory/);
@@ -272,8 +276,21 @@ for (const environment of ["dev", "staging", "prod"]) {
 
         test("a second preview shows no changes", async () => {
             const recorder = stepRecorder();
-            await stack.preview({ onEvent: recorder.onEvent });
+            const preview = await stack.preview({ diff: true, onEvent: recorder.onEvent });
+            printed += preview.stdout + preview.stderr;
             expect(recorder.changed()).toEqual([]);
+        }, 600_000);
+
+        test("no secret is readable in plain text but in its own Secret: not in the state, the engine's output or any other object", async () => {
+            const readable: Record<string, string[]> = {};
+            for (const key of ["grafanaAdminPassword", "logShipperPassword"]) {
+                const { value } = await stack.getConfig(`serverless-platform:${key}`);
+                readable[key] = await whereReadable(world, printed, value);
+            }
+            expect(readable).toEqual({
+                grafanaAdminPassword: ["Secret monitoring/grafana-admin"],
+                logShipperPassword: ["Secret monitoring/fluent-bit-elasticsearch"],
+            });
         }, 600_000);
 
         if (environment === "dev") {
