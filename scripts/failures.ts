@@ -28,11 +28,12 @@ const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
 export function explainFailure(error: unknown, stackConfig: Record<string, unknown>, stack = "<stack>"): string {
     const text = error instanceof Error ? error.message : String(error);
     if (LOCKED.test(text)) {
+        // The Automation API repeats the engine's stderr in its error: each holder once.
         const holders = [...text.matchAll(LOCK_HOLDER)].map(
             ([, file, who, pid, when]) => `  ${who ?? ""}, process ${pid ?? ""}, since ${when ?? ""} (${file ?? ""})`,
         );
         return (
-            `Another run of stack ${stack} holds its lock:\n${holders.join("\n")}\n` +
+            `Another run of stack ${stack} holds its lock:\n${[...new Set(holders)].join("\n")}\n` +
             "If it is still running, wait for it to end. If it is not (killed, or its machine gone), clear the stale " +
             `lock with \`pulumi cancel --stack ${stack}\` on the same backend (or delete the lock file above), then ` +
             `run again with --refresh, so that the state is read back from the cluster first: npm run up -- ${stack} --refresh`
