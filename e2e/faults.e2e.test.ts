@@ -35,7 +35,7 @@ describe("two runs at once on one stack", () => {
     /** The stack's lock files in the file backend. */
     const locks = () => {
         const path = join(dir, "state", ".pulumi", "locks", "organization", "lock-test", "dev");
-        return readdirSync(path, { recursive: false }).filter((name) => String(name).endsWith(".json"));
+        return readdirSync(path).filter((name) => name.endsWith(".json"));
     };
     /** A workspace of the one stack, as a second person or CI job opens it, running `program`. */
     const open = (program: automation.PulumiFn) =>

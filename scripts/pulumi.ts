@@ -109,11 +109,12 @@ function defaultBackend(): Backend {
     return { url, passphrase };
 }
 
-async function run(stack: automation.Stack, op: Operation): Promise<void> {
+/** Runs the operation; `refresh` reads the cluster back first (unless that was just done). */
+async function run(stack: automation.Stack, op: Operation, refresh: boolean): Promise<void> {
     const common = {
         ...engineOutput,
         color: "auto" as const,
-        refresh: options.refresh,
+        refresh,
         ...(options["policy-pack"] ? { policyPacks: [resolve(options["policy-pack"])] } : {}),
         ...(options["policy-pack-config"] ? { policyPackConfigs: [resolve(options["policy-pack-config"])] } : {}),
     };
@@ -122,7 +123,7 @@ async function run(stack: automation.Stack, op: Operation): Promise<void> {
     } else if (op === "up") {
         await stack.up({ ...common, diff: options.diff, expectNoChanges: options["expect-no-changes"] });
     } else {
-        await stack.destroy({ ...engineOutput, color: "auto", refresh: options.refresh });
+        await stack.destroy({ ...engineOutput, color: "auto", refresh });
     }
 }
 
@@ -187,7 +188,7 @@ async function main(op: Operation, stackName: string): Promise<number> {
             }
             await stack.refresh({ ...engineOutput, color: "auto", clearPendingCreates: true });
         }
-        await run(stack, op);
+        await run(stack, op, options.refresh && pending.length === 0);
         return 0;
     } catch (error) {
         console.error(explainFailure(error, config, stackName));

@@ -18,14 +18,11 @@ const STACK = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
 const DEV = stackConfig("dev");
 
 type Kind = "string" | "number" | "boolean" | "array" | "object";
-const kindOf = (value: unknown): Kind | undefined =>
-    Array.isArray(value)
-        ? "array"
-        : value === null || value === undefined
-          ? undefined
-          : (typeof value as Kind | "bigint" | "function" | "symbol" | "undefined") === "object"
-            ? "object"
-            : (typeof value as Kind);
+/** The kind of a JSON value (the config is JSON), or undefined for none. */
+function kindOf(value: unknown): Kind | undefined {
+    if (value === null || value === undefined) return undefined;
+    return Array.isArray(value) ? "array" : (typeof value as Kind);
+}
 
 /** A key of the config inside an object-valued top-level key, with the kind of value it takes. */
 interface Key {

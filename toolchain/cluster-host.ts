@@ -271,7 +271,6 @@ type Route = { port: number } | { path: string };
 interface Running {
     process: ChildProcess;
     pod: Pod;
-    podIp: string;
     dir: string;
     mounts: Mount[];
     /** The service account its token is for, if its pod mounts one. */
@@ -279,9 +278,6 @@ interface Running {
     /** When its token is renewed (ms since the epoch). */
     renewTokenAt: number;
 }
-
-/** Where a pod's service account token, CA and namespace are mounted, as client-go's in-cluster config reads them. */
-const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 class ClusterHost {
     private readonly target: ApiTarget;
@@ -406,7 +402,7 @@ class ClusterHost {
 
     /** A pod's port (reached through `service`, if so): its sandbox's, if a host workload runs as that pod, or the queue-proxies' stand-in. */
     private async routeToPod(ip: string, port: number, service?: ServiceKey): Promise<Route | string> {
-        const running = [...this.running.values()].find((r) => r.podIp === ip);
+        const running = [...this.running.values()].find((r) => r.pod.status?.podIP === ip);
         if (running !== undefined) return { path: portSocket(running.dir, port) };
         if (port === QUEUE_METRICS_PORT && (await this.revisionPod(ip)) !== undefined)
             return { port: this.queueProxyStandIn };
@@ -437,7 +433,7 @@ class ClusterHost {
             "GET",
             `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3D${name}`,
         );
-        const running = new Set([...this.running.values()].map((r) => r.podIp));
+        const running = new Set([...this.running.values()].map((r) => r.pod.status?.podIP));
         const endpoints = slices.items.flatMap((slice) => {
             const port = (slice.ports ?? []).find((p) => (p.name ?? "") === (servicePort?.name ?? ""))?.port;
             if (port === undefined) return [];
@@ -741,10 +737,7 @@ class ClusterHost {
             namespace: workload.namespace,
             podCidr: this.config.podCidr,
             apiPort: Number(apiPort),
-            serviceAccount:
-                serviceAccount === undefined
-                    ? undefined
-                    : { from: join(root, "serviceaccount"), to: SERVICE_ACCOUNT_DIR },
+            serviceAccount: serviceAccount === undefined ? undefined : join(root, "serviceaccount"),
             ports: (container.ports ?? []).map((p) => p.containerPort),
             podPorts: workload.podPorts ?? [],
             command: binary,
@@ -775,7 +768,7 @@ class ClusterHost {
             this.log(`${id}: exited with ${String(code)}`);
             if (this.running.get(id)?.process === child) this.running.delete(id);
         });
-        this.running.set(id, { process: child, pod, podIp, dir: root, mounts, serviceAccount, renewTokenAt });
+        this.running.set(id, { process: child, pod, dir: root, mounts, serviceAccount, renewTokenAt });
         const as = serviceAccount === undefined ? "" : `, service account ${serviceAccount}`;
         this.log(`${id}: running ${binary} ${sandbox.args.join(" ")} as pod ${podName} (${podIp}${as})`);
     }

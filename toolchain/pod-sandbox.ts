@@ -35,8 +35,8 @@ export interface SandboxSpec {
     podCidr: string;
     /** The API server's port on loopback, as the kubeconfig names it. */
     apiPort: number;
-    /** The pod's service account files (`from`, kept current by the host), mounted where its pod has them. */
-    serviceAccount?: { from: string; to: string };
+    /** The directory of the pod's service account files (kept current by the host), if its pod mounts them. */
+    serviceAccount?: string;
     /** The container's ports, each reachable as `<dir>/ports/<port>.sock`. */
     ports: number[];
     /** Ports the program dials on other pods' IPs (the autoscaler scrapes queue-proxies on 9090). */
@@ -46,6 +46,9 @@ export interface SandboxSpec {
     env: Record<string, string>;
     log: string;
 }
+
+/** Where a pod has its service account token, CA and namespace, as client-go's in-cluster config reads them. */
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** The nameserver's address inside the sandbox. */
 const NAMESERVER = "127.0.0.53";
@@ -168,8 +171,8 @@ class Sandbox {
         }
         const { serviceAccount } = this.spec;
         if (serviceAccount !== undefined) {
-            mkdirSync(serviceAccount.to, { recursive: true });
-            execFileSync("mount", ["--bind", serviceAccount.from, serviceAccount.to]);
+            mkdirSync(SERVICE_ACCOUNT_DIR, { recursive: true });
+            execFileSync("mount", ["--bind", serviceAccount, SERVICE_ACCOUNT_DIR]);
         }
     }
 
