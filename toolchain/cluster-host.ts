@@ -143,6 +143,9 @@ const HOST_WORKLOADS: HostWorkload[] = [
     },
 ];
 
+/** How long a call to a host workload's pod waits for its program to serve the port (a webhook call times out at 10 s). */
+const PORT_READY_SECONDS = 8;
+
 /** How long a projected service account token lives; it is renewed at 80% of that, as the kubelet does. */
 const TOKEN_SECONDS = 3600;
 
@@ -162,7 +165,7 @@ interface EndpointSlice {
     endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[];
 }
 interface Pod {
-    metadata: { name: string; uid: string; labels?: Record<string, string> };
+    metadata: { name: string; namespace: string; uid: string; labels?: Record<string, string> };
     status?: { podIP?: string; startTime?: string; conditions?: { type: string; status: string }[] };
 }
 interface WebhookConfiguration {
@@ -400,23 +403,55 @@ class ClusterHost {
         return this.routeToPod(endpoint.ip, endpoint.port, key);
     }
 
-    /** A pod's port (reached through `service`, if so): its sandbox's, if a host workload runs as that pod, or the queue-proxies' stand-in. */
+    /**
+     * A pod's port (reached through `service`, if so): its sandbox's, if a host workload runs as that pod, or
+     * the queue-proxies' stand-in. Kwok makes a pod Ready at once, before the host has started its program
+     * (a rollout's new pod, say) or the program listens; on a real cluster its readiness probe would keep
+     * it out of the Service until it serves. So a call to a host workload's pod waits, a while, for its
+     * program to serve that port.
+     */
     private async routeToPod(ip: string, port: number, service?: ServiceKey): Promise<Route | string> {
-        const running = [...this.running.values()].find((r) => r.pod.status?.podIP === ip);
-        if (running !== undefined) return { path: portSocket(running.dir, port) };
+        const serving = () => {
+            const running = [...this.running.values()].find((r) => r.pod.status?.podIP === ip);
+            const path = running === undefined ? undefined : portSocket(running.dir, port);
+            return path !== undefined && existsSync(path) ? path : undefined;
+        };
+        if (serving() === undefined && (await this.isHostWorkloadPod(ip))) {
+            for (let waited = 0; waited < PORT_READY_SECONDS * 10 && serving() === undefined; waited++) {
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
+        const path = serving();
+        if (path !== undefined) return { path };
         if (port === QUEUE_METRICS_PORT && (await this.revisionPod(ip)) !== undefined)
             return { port: this.queueProxyStandIn };
         const behind = service === undefined ? "" : `${service}, `;
         return `503 nothing runs behind ${behind}pod ${ip}:${String(port)} on the simulated cluster (no container runs)`;
     }
 
-    /** The Knative revision pod with this IP, if there is one. */
-    private async revisionPod(ip: string): Promise<Pod | undefined> {
+    /** The pods with this IP (one, unless a finished pod's IP was reused). */
+    private async podsAt(ip: string): Promise<Pod[]> {
         const pods = await this.kube<{ items: Pod[] }>(
             "GET",
             `/api/v1/pods?fieldSelector=status.podIP%3D${encodeURIComponent(ip)}`,
         );
-        return pods.items.find((pod) => pod.metadata.labels?.["serving.knative.dev/revision"] !== undefined);
+        return pods.items;
+    }
+
+    /** The Knative revision pod with this IP, if there is one. */
+    private async revisionPod(ip: string): Promise<Pod | undefined> {
+        return (await this.podsAt(ip)).find(
+            (pod) => pod.metadata.labels?.["serving.knative.dev/revision"] !== undefined,
+        );
+    }
+
+    /** Whether the pod with this IP is one of a host workload's (a Deployment's pods are named `<name>-…`). */
+    private async isHostWorkloadPod(ip: string): Promise<boolean> {
+        return (await this.podsAt(ip)).some((pod) =>
+            HOST_WORKLOADS.some(
+                (w) => pod.metadata.namespace === w.namespace && pod.metadata.name.startsWith(`${w.name}-`),
+            ),
+        );
     }
 
     /**
@@ -592,8 +627,9 @@ class ClusterHost {
                 "GET",
                 `/apis/apps/v1/namespaces/${workload.namespace}/${workload.kind}/${workload.name}`,
             ).catch(() => undefined);
-            const pod = object === undefined ? undefined : await this.readyPod(workload.namespace, object);
             const running = this.running.get(id);
+            const pod =
+                object === undefined ? undefined : await this.readyPod(workload.namespace, object, running?.pod);
             if (running !== undefined && running.pod.metadata.name !== pod?.metadata.name) {
                 running.process.kill("SIGKILL");
                 this.running.delete(id);
@@ -611,8 +647,8 @@ class ClusterHost {
         }
     }
 
-    /** A ready pod of the workload, with its IP: the one the host runs the container as. */
-    private async readyPod(namespace: string, workload: Workload): Promise<Pod | undefined> {
+    /** A ready pod of the workload, with its IP: the one the host runs the container as (`current` while it stays ready). */
+    private async readyPod(namespace: string, workload: Workload, current: Pod | undefined): Promise<Pod | undefined> {
         const selector = Object.entries(workload.spec.selector.matchLabels ?? {})
             .map(([key, value]) => `${key}=${value}`)
             .join(",");
@@ -620,10 +656,11 @@ class ClusterHost {
             "GET",
             `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`,
         );
-        return pods.items
+        const ready = pods.items
             .filter((pod) => pod.status?.podIP !== undefined)
             .filter((pod) => (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"))
-            .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
+            .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+        return ready.find((pod) => pod.metadata.uid === current?.metadata.uid) ?? ready[0];
     }
 
     /** The container's ConfigMap and Secret volumes, each at its mount path under the pod's directory. */

@@ -17,7 +17,7 @@
  */
 import { spawn, execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { type Socket, connect, createServer } from "node:net";
 import { join } from "node:path";
@@ -222,18 +222,40 @@ class Sandbox {
         for (const port of this.spec.podPorts) await this.listen("0.0.0.0", port);
         mkdirSync(join(this.spec.dir, "ports"), { recursive: true });
         for (const port of this.spec.ports) {
-            const path = portSocket(this.spec.dir, port);
-            rmSync(path, { force: true });
-            const server = createServer((client) => {
-                const inside = connect(port, this.spec.podIp, () => {
-                    inside.pipe(client);
-                    client.pipe(inside);
-                });
-                inside.on("error", () => client.destroy());
-                client.on("error", () => inside.destroy());
-            });
-            await new Promise<void>((done) => server.listen(path, done));
+            rmSync(portSocket(this.spec.dir, port), { force: true });
+            void this.exposeWhenListening(port);
         }
+    }
+
+    /**
+     * Makes a container port reachable from the host once the program accepts connections on it (a TCP
+     * readiness probe, as the kubelet's): until then the host knows the pod is not serving that port yet.
+     */
+    private async exposeWhenListening(port: number): Promise<void> {
+        const accepts = () =>
+            new Promise<boolean>((done) => {
+                const probe = connect(port, this.spec.podIp, () => {
+                    probe.destroy();
+                    done(true);
+                });
+                probe.on("error", () => {
+                    done(false);
+                });
+            });
+        while (!(await accepts())) await new Promise((resolve) => setTimeout(resolve, 200));
+        const server = createServer((client) => {
+            const inside = connect(port, this.spec.podIp, () => {
+                inside.pipe(client);
+                client.pipe(inside);
+            });
+            inside.on("error", () => client.destroy());
+            client.on("error", () => inside.destroy());
+        });
+        // Bound under another name of the same length (a socket's path is limited to 107 bytes) and renamed,
+        // so that it appears listening: the host takes the socket's existence as the port's readiness.
+        const bound = join(this.spec.dir, "ports", `${String(port)}.new`);
+        await new Promise<void>((done) => server.listen(bound, done));
+        renameSync(bound, portSocket(this.spec.dir, port));
     }
 
     /** Runs the program; the sandbox ends with it (and it with the sandbox, the PID namespace's first process). */
