@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the local toolchain from the Go module proxy into a cache that later runs reuse, and prints
 # where each piece is as `name=path` lines:
-#   engine   the Pulumi CLI, our language host for policy packs, and the Kubernetes provider
+#   engine   the Pulumi CLI, the YAML language host, our Node plugin host (policy packs, component
+#            packages), and the Kubernetes provider
 #   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, and the upstream
-#            programs the cluster's host runs as pods (Knative Serving's webhook, ECK's operator)
+#            programs the cluster's host runs as pods (Knative Serving's control plane, ECK's operator)
 #   judge    Knative Serving's own validation code, as a command
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
 # Versions live in toolchain/versions.env. The first build from empty Go caches takes most of CI's time
@@ -96,6 +97,11 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   # With ambient plugins ignored the CLI finds language hosts next to itself only.
   own pulumi-language-nodejs "$here/policy-host" "$root/bin"
+  # The YAML language host, on the Pulumi modules it was released with (the CLI's are API-incompatible with it).
+  upstream pulumi-language-yaml "$PULUMI_YAML_VERSION" github.com/pulumi/pulumi-yaml \
+    github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$root/bin/pulumi-language-yaml" \
+    "replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e" \
+    "-X github.com/pulumi/pulumi-yaml/pkg/version.Version=${PULUMI_YAML_VERSION#v}"
 
   local provider="$cache/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION"
   if [ ! -x "$provider" ]; then

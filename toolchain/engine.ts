@@ -21,6 +21,8 @@ import { type EnginePieces, toolchain } from "./toolchain.ts";
 export interface Project {
     dir: string;
     name: string;
+    /** The language runtime's name: `nodejs`, or `yaml` for a program written in Pulumi.yaml itself. */
+    runtime: string;
     /** Absolute path of the program (`main` in Pulumi.yaml, `index.ts` by default). */
     main: string;
     /** Where the stack files are (`stackConfigDir`, the project directory by default). */
@@ -34,6 +36,7 @@ export function readProject(dir: string): Project {
     if (!existsSync(file)) throw new Error(`${dir} is not a Pulumi project (no Pulumi.yaml)`);
     const settings = parse(readFileSync(file, "utf8")) as {
         name: string;
+        runtime: string | { name: string };
         main?: string;
         stackConfigDir?: string;
         config?: Record<string, { secret?: boolean }>;
@@ -41,6 +44,7 @@ export function readProject(dir: string): Project {
     return {
         dir: resolve(dir),
         name: settings.name,
+        runtime: typeof settings.runtime === "string" ? settings.runtime : settings.runtime.name,
         main: resolve(dir, settings.main ?? "index.ts"),
         stackConfigDir: resolve(dir, settings.stackConfigDir ?? "."),
         secretKeys: Object.entries(settings.config ?? {})
@@ -70,9 +74,16 @@ export function copyProject(project: Project, stack: string, workDir: string): s
     const salt = existsSync(copiedStack)
         ? /^encryptionsalt: .*$/m.exec(readFileSync(copiedStack, "utf8"))?.[0]
         : undefined;
-    // The CLI checks that `main` exists: the copy names the checkout's program.
     const settings = parseDocument(readFileSync(join(project.dir, "Pulumi.yaml"), "utf8"));
-    settings.set("main", project.main);
+    if (project.runtime === "nodejs") {
+        // The CLI checks that `main` exists: the copy names the checkout's program.
+        settings.set("main", project.main);
+    }
+    // A package at a path (a component package of this repository) is found from the copy too.
+    const { packages = {} } = settings.toJS() as { packages?: Record<string, string> };
+    for (const [name, source] of Object.entries(packages)) {
+        if (source.startsWith(".")) settings.setIn(["packages", name], resolve(project.dir, source));
+    }
     writeFileSync(join(workDir, "Pulumi.yaml"), settings.toString());
     const original = existsSync(stackPath) ? readFileSync(stackPath, "utf8") : "config: {}\n";
     writeFileSync(
@@ -183,16 +194,20 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
     const envVars = engineEnvironment(pieces, backend);
     if (backend.url.startsWith("file://")) mkdirSync(backend.url.slice("file://".length), { recursive: true });
     const pulumiCommand = await automation.PulumiCommand.get({ root: pieces.pulumiRoot });
-    const program =
-        options.program ??
-        (async () => {
-            const module = (await import(pathToFileURL(project.main).href)) as { default: () => unknown };
-            return (await module.default()) as Record<string, unknown> | undefined;
-        });
-    const workspaceStack = await automation.LocalWorkspace.createOrSelectStack(
-        { projectName: project.name, stackName: stack, program },
-        { workDir: options.workDir ?? project.dir, pulumiCommand, envVars, pulumiHome: envVars.PULUMI_HOME },
-    );
+    const workDir = options.workDir ?? project.dir;
+    const workspace = { workDir, pulumiCommand, envVars, pulumiHome: envVars.PULUMI_HOME };
+    const nodeProgram = async () => {
+        const module = (await import(pathToFileURL(project.main).href)) as { default: () => unknown };
+        return (await module.default()) as Record<string, unknown> | undefined;
+    };
+    // A program in another language (Pulumi YAML) is run by the CLI with that language's host.
+    const workspaceStack =
+        options.program === undefined && project.runtime !== "nodejs"
+            ? await automation.LocalWorkspace.createOrSelectStack({ stackName: stack, workDir }, workspace)
+            : await automation.LocalWorkspace.createOrSelectStack(
+                  { projectName: project.name, stackName: stack, program: options.program ?? nodeProgram },
+                  workspace,
+              );
     for (const [key, entry] of Object.entries(options.config ?? {})) {
         await workspaceStack.setConfig(key, { value: entry.value, secret: entry.secret ?? false }, entry.path);
     }

@@ -1,12 +1,14 @@
-// pulumi-language-nodejs, reduced to the one thing the local toolchain needs from a Node language
-// host: running a Node policy pack for `pulumi preview --policy-pack`. The Pulumi CLI (3.274)
-// starts a policy pack through its language host's RunPlugin; the real Node host is not served
-// by the Go module proxy. Pulumi programs themselves do not come here: the engine driver runs
-// them as Automation API inline programs, which need no language host.
+// pulumi-language-nodejs, reduced to what the local toolchain needs from a Node language host:
+// running Node plugins through RunPlugin, which the Pulumi CLI (3.274) uses to start a Node policy
+// pack (`pulumi preview --policy-pack`) and a Node component package (a `packages:` entry of a
+// project, such as this repository's provider/). The real Node host is not served by the Go module
+// proxy. Pulumi programs themselves do not come here: the engine driver runs them as Automation API
+// inline programs, which need no language host.
 //
-// A policy pack learns its stack from the engine's ConfigureStack call. The SDK's PolicyProxy
-// receives that call, so the pack starts with PULUMI_NODEJS_STACK and friends set, as under the
-// real host, and then forwards the engine's calls to the pack.
+// Both kinds run under @pulumi/pulumi's own runners, as under the real host. A policy pack learns its
+// stack from the engine's ConfigureStack call: the SDK's PolicyProxy receives that call, so the pack
+// starts with PULUMI_NODEJS_STACK and friends set, and then forwards the engine's calls to the pack.
+// A component package is served by run-plugin, which hosts the components its entry point exports.
 package main
 
 import (
@@ -40,7 +42,7 @@ func (policyHost) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.Plu
 
 func (policyHost) Run(context.Context, *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	return nil, status.Error(codes.Unimplemented,
-		"this toolchain's Node host only runs policy packs: run programs with `npm run up|preview -- <env>` "+
+		"this toolchain's Node host only runs plugins (policy packs, component packages): run programs with `npm run up|preview -- <env>` "+
 			"(an Automation API inline program), or install the Pulumi CLI with its own Node language host")
 }
 
@@ -65,11 +67,57 @@ func (w streamWriter) Write(p []byte) (int, error) {
 func (policyHost) RunPlugin(
 	req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
 ) error {
-	if req.Kind != "analyzer" {
-		return status.Errorf(codes.Unimplemented, "this toolchain's Node host runs policy packs only, not %q plugins", req.Kind)
+	switch req.Kind {
+	case "analyzer":
+		return runPolicyPack(req, server)
+	case "resource":
+		return runComponentPackage(req, server)
+	default:
+		return status.Errorf(codes.Unimplemented,
+			"this toolchain's Node host runs policy packs and component packages, not %q plugins", req.Kind)
 	}
+}
+
+// typeStrippedOnly tells ts-node, which @pulumi/pulumi's runners always register, to leave every file
+// alone when the plugin says `typescript: false`: its TypeScript is for Node's own type stripping.
+func typeStrippedOnly(req *pulumirpc.RunPluginRequest) []string {
+	if typescript, set := req.GetInfo().GetOptions().AsMap()["typescript"]; set && typescript == false {
+		return []string{"TS_NODE_IGNORE=."}
+	}
+	return nil
+}
+
+// exitCode reports how node ended to the engine, or the error that kept it from running.
+func exitCode(server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse], err error) error {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return server.Send(&pulumirpc.RunPluginResponse{
+			Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exit.ExitCode())},
+		})
+	}
+	return err
+}
+
+func runComponentPackage(
+	req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse],
+) error {
+	dir := req.GetInfo().GetProgramDirectory()
+	runner, err := sdkCommand(dir, "run-plugin")
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(server.Context(), "node", append([]string{runner, dir}, req.Args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), req.Env...), typeStrippedOnly(req)...)
+	// The provider's first line of output is its port, which the engine reads.
+	cmd.Stdout = streamWriter{server: server}
+	cmd.Stderr = streamWriter{server: server, stderr: true}
+	return exitCode(server, cmd.Run())
+}
+
+func runPolicyPack(req *pulumirpc.RunPluginRequest, server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]) error {
 	packDir := req.GetInfo().GetProgramDirectory()
-	runner, err := runPolicyPackPath(packDir)
+	runner, err := sdkCommand(packDir, "run-policy-pack")
 	if err != nil {
 		return err
 	}
@@ -101,34 +149,23 @@ func (policyHost) RunPlugin(
 		"PULUMI_CONFIG="+string(config),
 		"PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys),
 	)
-	if typescript, set := req.GetInfo().GetOptions().AsMap()["typescript"]; set && typescript == false {
-		// run-policy-pack always registers its vendored ts-node; a pack that says `typescript: false`
-		// is for Node's own type stripping to load, so ts-node is told to leave every file alone.
-		cmd.Env = append(cmd.Env, "TS_NODE_IGNORE=.")
-	}
+	cmd.Env = append(cmd.Env, typeStrippedOnly(req)...)
 	cmd.Stdout = packStdout
 	cmd.Stderr = streamWriter{server: server, stderr: true}
 	if err := cmd.Start(); err != nil {
 		proxy.Abort(err)
 		return fmt.Errorf("starting node for the policy pack in %s: %w", packDir, err)
 	}
-	attachErr := proxy.Attach(ctx, cmd)
-	var exit *exec.ExitError
-	if errors.As(attachErr, &exit) {
-		return server.Send(&pulumirpc.RunPluginResponse{
-			Output: &pulumirpc.RunPluginResponse_Exitcode{Exitcode: int32(exit.ExitCode())},
-		})
-	}
-	return attachErr
+	return exitCode(server, proxy.Attach(ctx, cmd))
 }
 
-// runPolicyPackPath finds the policy runner of the @pulumi/pulumi that the pack itself resolves.
-func runPolicyPackPath(packDir string) (string, error) {
+// sdkCommand finds a runner (cmd/<name>) of the @pulumi/pulumi that the plugin itself resolves.
+func sdkCommand(pluginDir, name string) (string, error) {
 	out, err := exec.Command("node", "-p",
-		`require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [process.argv[1]] })`,
-		filepath.Clean(packDir)).Output()
+		`require.resolve("@pulumi/pulumi/cmd/"+process.argv[2], { paths: [process.argv[1]] })`,
+		filepath.Clean(pluginDir), name).Output()
 	if err != nil {
-		return "", fmt.Errorf("the policy pack in %s cannot resolve @pulumi/pulumi (run npm ci): %w", packDir, err)
+		return "", fmt.Errorf("the plugin in %s cannot resolve @pulumi/pulumi (run npm ci): %w", pluginDir, err)
 	}
 	return strings.TrimSpace(string(out)), nil
 }
