@@ -13,7 +13,7 @@ import type { V1Deployment, V1DeploymentList, V1Namespace, V1Secret, V1SecretLis
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { ServerlessService, Warm } from "serverless-platform";
+import { ServerlessService, Warm, renderServerlessService } from "serverless-platform";
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
@@ -241,6 +241,92 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
         });
         expect(preview.stdout).toMatch(/Policies:/);
         expect(preview.stdout).not.toMatch(/mandatory/);
+    });
+});
+
+describe("yaml-api (Pulumi YAML, through the ServerlessService component package)", () => {
+    let stack: automation.Stack;
+    const PACKAGE_COMPONENT = "serverless-platform:index:ServerlessService";
+
+    test("up through the YAML language host and the component package: Knative makes what the TypeScript component makes", async () => {
+        stack = await stackOf(world, project("examples/yaml-api"), "dev", {
+            secrets: { "yaml-api:apiKey": "k3y" },
+        });
+        stacks.push(stack);
+        const result = await stack.up(engineOutput);
+        expect(result.summary.result).toBe("succeeded");
+
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/yaml-api`);
+        expect(result.outputs.url?.value).toBe(live.status?.url);
+        expect(result.outputs.revision?.value).toBe("yaml-api-v1");
+        expect(live.status?.latestReadyRevisionName).toBe("yaml-api-v1");
+        expect(live.spec).toMatchObject((await recordedInputs(stack, KSVC, "yaml-api")).spec);
+        // The package's component holds the TypeScript component, which holds what it always makes.
+        const { deployment } = await stack.exportStack();
+        const byUrn = new Map((deployment.resources as any[]).map((r) => [r.urn as string, r]));
+        const typeOf = (urn: string | undefined) => (urn === undefined ? undefined : byUrn.get(urn)?.type);
+        const made = (deployment.resources as any[])
+            .filter((r) => typeOf(r.parent) === "serverless-platform:app:ServerlessService")
+            .map((r) => r.type as string)
+            .sort();
+        expect(made).toEqual(["kubernetes:core/v1:Secret", KSVC, "kubernetes:sources.knative.dev/v1:PingSource"]);
+        const component = (deployment.resources as any[]).find(
+            (r) => r.type === "serverless-platform:app:ServerlessService",
+        );
+        expect(typeOf(component.parent)).toBe(PACKAGE_COMPONENT);
+
+        const revision = await knativeMade("games-web", "yaml-api-v1");
+        expect(revision.revision.metadata.annotations).toMatchObject({
+            "autoscaling.knative.dev/min-scale": "1",
+            "autoscaling.knative.dev/max-scale": "3",
+        });
+        expect(revision.deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["app", "queue-proxy"]);
+        await scaledTo("games-web", "yaml-api-v1", 1);
+        const env = live.spec?.template?.spec?.containers[0]?.env ?? [];
+        expect(env).toEqual(
+            expect.arrayContaining([
+                { name: "GREETING", value: "hello" },
+                { name: "API_KEY", valueFrom: { secretKeyRef: { name: "yaml-api-env", key: "API_KEY" } } },
+            ]),
+        );
+        const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/yaml-api-env");
+        expect(Buffer.from(secret.data?.API_KEY ?? "", "base64").toString()).toBe("k3y");
+        const ping = await world.kube<KnativeList>(
+            "GET",
+            "/apis/sources.knative.dev/v1/namespaces/games-web/pingsources",
+        );
+        expect(ping.items.map((p) => p.spec)).toEqual([
+            expect.objectContaining({ schedule: "*/15 * * * *", timezone: "Asia/Seoul", data: '{"job":"refresh"}' }),
+        ]);
+    });
+
+    test("an immediate second preview reports no changes", async () => {
+        const recorder = stepRecorder();
+        await stack.preview({ ...engineOutput, expectNoChanges: true, onEvent: recorder.onEvent });
+        expect(recorder.changed()).toEqual([]);
+    });
+
+    test("a bad argument fails the preview with the TypeScript component's own message, before anything changes", async () => {
+        await stack.setConfig("yaml-api:release", { value: "V2" });
+        const failure = await stack.preview(engineOutput).then(
+            () => "",
+            (error: unknown) => String(error),
+        );
+        await stack.setConfig("yaml-api:release", { value: "v1" });
+        const typescript = (() => {
+            try {
+                renderServerlessService("yaml-api", {
+                    namespace: "games-web",
+                    image: "registry.example.com/games/yaml-api:1.0.0",
+                    revisionName: "yaml-api-V2",
+                });
+                return "";
+            } catch (error) {
+                return (error as Error).message;
+            }
+        })();
+        expect(typescript).toMatch(/revisionName/);
+        expect(failure).toContain(typescript);
     });
 });
 
