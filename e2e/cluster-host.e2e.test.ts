@@ -4,6 +4,8 @@
  * where something stands in for a Service's pods, and only while the Service has a ready endpoint.
  * What is asserted is the API server's own answer to an admission request.
  */
+import { connect } from "node:net";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
 import { type World, eventually, startWorld } from "./world.ts";
@@ -120,5 +122,29 @@ describe("the API server's calls into the cluster", () => {
         });
         const admitted = await injected();
         expect(admitted).toMatchObject({ metadata: { name: "injected" } });
+    });
+
+    test("a caller that hangs up before its tunnel is answered ends that tunnel, not the host", async () => {
+        const hostSocket = join(world.cluster.dir, "host.sock");
+        // The host answers only after reading the cluster; this caller closes the connection first, as the API
+        // server does when a webhook call times out.
+        const caller = connect(hostSocket, () => {
+            caller.write("CONNECT 10.96.0.99:443 HTTP/1.1\r\nHost: 10.96.0.99:443\r\n\r\n", () => {
+                caller.destroy();
+            });
+        });
+        await new Promise((resolve) => caller.on("close", resolve));
+        const answer = await new Promise<string>((resolve, reject) => {
+            const next = connect(hostSocket, () => {
+                next.write("CONNECT 10.96.0.99:443 HTTP/1.1\r\nHost: 10.96.0.99:443\r\n\r\n");
+            });
+            let received = "";
+            next.on("data", (chunk: Buffer) => (received += chunk.toString()));
+            next.on("close", () => {
+                resolve(received);
+            });
+            next.on("error", reject);
+        });
+        expect(answer).toMatch(/^HTTP\/1\.1 503 nothing runs behind pod 10\.96\.0\.99:443/);
     });
 });

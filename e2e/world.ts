@@ -38,7 +38,7 @@ export async function startWorld(): Promise<World> {
         backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e", finalCheckpointOnly: true },
         kube: <T>(method: string, path: string, body?: unknown, contentType?: string) =>
             kube<T>(cluster, method, path, body, contentType),
-        stop: () => stopLocalCluster(join(dir, "cluster"), { remove: true }),
+        stop: () => stopLocalCluster(join(dir, "cluster"), { remove: process.env.E2E_KEEP_WORLD === undefined }),
     };
 }
 

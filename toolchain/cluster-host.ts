@@ -331,9 +331,13 @@ class ClusterHost {
             );
         });
         server.on("connect", (request: IncomingMessage, client: Socket) => {
+            let upstream: Socket | undefined;
+            // The caller may hang up while its route is looked up or its pod starts (a webhook call gives up
+            // after its timeout): that ends this tunnel, never the host.
+            client.on("error", () => upstream?.destroy());
             const refuse = (status: string) => {
                 this.log(`refused CONNECT ${request.url ?? ""}: ${status}`);
-                client.end(`HTTP/1.1 ${status.replace(/[\r\n]+/g, " ")}\r\n\r\n`);
+                if (client.writable) client.end(`HTTP/1.1 ${status.replace(/[\r\n]+/g, " ")}\r\n\r\n`);
             };
             this.route(request.url ?? "").then(
                 (route) => {
@@ -341,18 +345,19 @@ class ClusterHost {
                         refuse(route);
                         return;
                     }
-                    const upstream = connect(
+                    if (!client.writable) return;
+                    const tunnel = connect(
                         "port" in route ? { port: route.port, host: "127.0.0.1" } : { path: route.path },
                         () => {
                             client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-                            upstream.pipe(client);
-                            client.pipe(upstream);
+                            tunnel.pipe(client);
+                            client.pipe(tunnel);
                         },
                     );
-                    upstream.on("error", () => {
+                    tunnel.on("error", () => {
                         refuse(`503 nothing listens for ${request.url ?? ""} yet`);
                     });
-                    client.on("error", () => upstream.destroy());
+                    upstream = tunnel;
                 },
                 (error: unknown) => {
                     refuse(`503 the cluster host could not read the cluster: ${String(error)}`);
