@@ -7,6 +7,8 @@
  * Routes, readiness. The one stand-in on that path marks Knative's networking Ingresses ready for
  * net-istio (cluster-host.ts).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import type { V1Deployment, V1DeploymentList, V1Namespace, V1Secret, V1SecretList } from "@kubernetes/client-node";
@@ -423,6 +425,48 @@ describe("one-off app stacks", () => {
         await expect(preview).rejects.toThrow(/read-only-root-filesystem/);
         await expect(preview).rejects.not.toThrow(/admission webhook/);
         await expect(world.kube("GET", `${SERVING}/namespaces/games-web/services/writable`)).rejects.toThrow(/404/);
+    });
+});
+
+describe("a rollout of Knative's control plane", () => {
+    test("admits throughout: the webhook's old pod answers until the new pod serves its readiness probe's port", async () => {
+        const deployments = "/apis/apps/v1/namespaces/knative-serving/deployments";
+        const podsOf = async () =>
+            (
+                await world.kube<{ items: { metadata: { name: string } }[] }>(
+                    "GET",
+                    "/api/v1/namespaces/knative-serving/pods?labelSelector=app%3Dwebhook",
+                )
+            ).items.map((pod) => pod.metadata.name);
+        const [before] = await podsOf();
+        await world.kube(
+            "PATCH",
+            `${deployments}/webhook`,
+            { spec: { template: { metadata: { annotations: { "serverless-platform.test/restarted": "1" } } } } },
+            "application/merge-patch+json",
+        );
+        // Kwok makes the new pod ready at once, so the Deployment replaces the old pod before the new
+        // pod's program serves: on a real cluster its readiness probe would hold the old one in place.
+        await eventually("the webhook's new pod replaces the old", async () => {
+            const pods = await podsOf();
+            return pods.length === 1 && pods[0] !== before;
+        });
+        const [after] = await podsOf();
+        const refused = world.kube(
+            "PATCH",
+            "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
+            { data: { "max-scale": "0" } },
+            "application/merge-patch+json",
+        );
+        await expect(refused).rejects.toThrow(/max-scale = 0, must be in \[1, max-scale-limit/);
+        const hostLog = () => readFileSync(join(world.cluster.dir, "cluster-host.log"), "utf8");
+        await eventually("the old pod's program stops once the new one is ready", () =>
+            Promise.resolve(
+                hostLog().includes(
+                    `knative-serving/webhook: stopped the program of pod ${String(before)} (pod ${String(after)} is ready)`,
+                ),
+            ),
+        );
     });
 });
 

@@ -182,10 +182,16 @@ interface Volume {
     configMap?: { name: string };
     secret?: { secretName: string };
 }
+/** A probe's port: a number, or the name of one of the container's ports. */
+interface Probe {
+    httpGet?: { port: number | string };
+    tcpSocket?: { port: number | string };
+}
 interface Container {
     name: string;
     args?: string[];
-    ports?: { containerPort: number }[];
+    ports?: { name?: string; containerPort: number }[];
+    readinessProbe?: Probe;
     env?: EnvVar[];
     volumeMounts?: { name: string; mountPath: string }[];
 }
@@ -280,6 +286,20 @@ interface Running {
     serviceAccount: string | undefined;
     /** When its token is renewed (ms since the epoch). */
     renewTokenAt: number;
+    /** The port its readiness probe checks, if it has one: the program is ready once it serves that port. */
+    readinessPort: number | undefined;
+}
+
+/** The port a container's readiness probe checks (a named port resolved), if it has a probe on a port. */
+function readinessPort(container: Container): number | undefined {
+    const port = container.readinessProbe?.httpGet?.port ?? container.readinessProbe?.tcpSocket?.port;
+    if (typeof port === "number") return port;
+    return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+/** Whether a program serves its readiness probe's port (a program with no probe is ready once it runs). */
+function isReady({ dir, readinessPort }: Running): boolean {
+    return readinessPort === undefined || existsSync(portSocket(dir, readinessPort));
 }
 
 class ClusterHost {
@@ -290,6 +310,11 @@ class ClusterHost {
     private queueProxyStandIn = 0;
     /** The host workloads running, by "namespace/name". */
     private readonly running = new Map<string, Running>();
+    /**
+     * A rolled-out workload's previous program, by "namespace/name": it answers until its successor is
+     * ready, as the old pod of a rollout stays in its Service until the new pod passes its readiness probe.
+     */
+    private readonly retiring = new Map<string, Running>();
     private readonly config: HostConfig;
 
     constructor(config: HostConfig) {
@@ -411,15 +436,18 @@ class ClusterHost {
     /**
      * A pod's port (reached through `service`, if so): its sandbox's, if a host workload runs as that pod, or
      * the queue-proxies' stand-in. Kwok makes a pod Ready at once, before the host has started its program
-     * (a rollout's new pod, say) or the program listens; on a real cluster its readiness probe would keep
-     * it out of the Service until it serves. So a call to a host workload's pod waits, a while, for its
-     * program to serve that port.
+     * or the program listens; on a real cluster its readiness probe would keep it out of the Service until
+     * it serves. So a rollout's new pod is answered by its predecessor's program until its own serves the
+     * port, and a first pod's caller waits, a while, for its program.
      */
     private async routeToPod(ip: string, port: number, service?: ServiceKey): Promise<Route | string> {
         const serving = () => {
-            const running = [...this.running.values()].find((r) => r.pod.status?.podIP === ip);
-            const path = running === undefined ? undefined : portSocket(running.dir, port);
-            return path !== undefined && existsSync(path) ? path : undefined;
+            const programs = [...this.running.entries(), ...this.retiring.entries()];
+            const [id, program] = programs.find(([, r]) => r.pod.status?.podIP === ip) ?? [];
+            if (id === undefined) return undefined;
+            return [program, this.retiring.get(id)]
+                .map((answerer) => answerer && portSocket(answerer.dir, port))
+                .find((path) => path !== undefined && existsSync(path));
         };
         if (serving() === undefined && (await this.isHostWorkloadPod(ip))) {
             for (let waited = 0; waited < PORT_READY_SECONDS * 10 && serving() === undefined; waited++) {
@@ -624,7 +652,10 @@ class ClusterHost {
         }
     }
 
-    /** Starts or stops each host workload as it has a ready pod or not, and keeps its volumes current. */
+    /**
+     * Starts or stops each host workload as it has a ready pod or not, and keeps its volumes current. When
+     * its pod is replaced (a rollout), the old program runs on until the new one is ready.
+     */
     private async superviseWorkloads(): Promise<void> {
         for (const workload of HOST_WORKLOADS) {
             const id = `${workload.namespace}/${workload.name}`;
@@ -635,21 +666,35 @@ class ClusterHost {
             const running = this.running.get(id);
             const pod =
                 object === undefined ? undefined : await this.readyPod(workload.namespace, object, running?.pod);
-            if (running !== undefined && running.pod.metadata.name !== pod?.metadata.name) {
-                running.process.kill("SIGKILL");
+            if (running !== undefined && running.pod.metadata.uid !== pod?.metadata.uid) {
                 this.running.delete(id);
-                this.log(`${id}: stopped (pod ${running.pod.metadata.name} is gone or not ready)`);
+                const previous = this.retiring.get(id);
+                if (pod === undefined) this.stop(id, running, "its pod is gone or not ready");
+                else if (previous !== undefined && !isReady(running))
+                    this.stop(id, running, "replaced before it was ready");
+                else {
+                    this.stop(id, previous, "a newer pod replaced its successor");
+                    this.retiring.set(id, running);
+                }
             }
-            if (object === undefined || pod === undefined) continue;
-            const current = this.running.get(id);
-            if (current === undefined) {
-                await this.run(workload, object.spec.template.spec, pod);
+            if (object === undefined || pod === undefined) {
+                this.stop(id, this.retiring.get(id), "its workload has no ready pod");
                 continue;
             }
+            const current = this.running.get(id) ?? (await this.run(workload, object.spec.template.spec, pod));
+            if (isReady(current)) this.stop(id, this.retiring.get(id), `pod ${pod.metadata.name} is ready`);
             await this.writeVolumes(workload.namespace, current.mounts);
             if (current.serviceAccount !== undefined && Date.now() >= current.renewTokenAt)
                 current.renewTokenAt = await this.projectToken(workload.namespace, current.serviceAccount, current);
         }
+    }
+
+    /** Stops a program, as a pod deleted with no grace period: unshare passes no signal on, and its death ends the sandbox. */
+    private stop(id: string, program: Running | undefined, why: string): void {
+        if (program === undefined) return;
+        if (this.retiring.get(id) === program) this.retiring.delete(id);
+        program.process.kill("SIGKILL");
+        this.log(`${id}: stopped the program of pod ${program.pod.metadata.name} (${why})`);
     }
 
     /** A ready pod of the workload, with its IP: the one the host runs the container as (`current` while it stays ready). */
@@ -735,15 +780,16 @@ class ClusterHost {
         return Date.now() + TOKEN_SECONDS * 800;
     }
 
-    private async run(workload: HostWorkload, spec: Workload["spec"]["template"]["spec"], pod: Pod): Promise<void> {
+    private async run(workload: HostWorkload, spec: Workload["spec"]["template"]["spec"], pod: Pod): Promise<Running> {
         const id = `${workload.namespace}/${workload.name}`;
         const container = spec.containers.find((c) => c.name === workload.container);
         if (container === undefined) throw new Error(`${id} has no container ${workload.container}`);
         const podName = pod.metadata.name;
         const podIp = pod.status?.podIP ?? "";
-        // The pod's filesystem is a directory here: its volumes are written under it, and the paths in its
+        // The pod's filesystem is a directory here, named by its UID as the kubelet names it (shortened: a
+        // port's socket path must fit in 107 bytes): its volumes are written under it, and the paths in its
         // arguments and its temporary directory point into it.
-        const root = join(this.config.dir, "pods", `${workload.namespace}-${workload.name}`);
+        const root = join(this.config.dir, "pods", pod.metadata.uid.slice(0, 8));
         mkdirSync(join(root, "tmp"), { recursive: true });
         const mounts = this.mountsOf(root, container, spec.volumes ?? []);
         await this.writeVolumes(workload.namespace, mounts);
@@ -807,12 +853,24 @@ class ClusterHost {
             { stdio: ["ignore", "inherit", "inherit"] },
         );
         child.on("exit", (code) => {
-            this.log(`${id}: exited with ${String(code)}`);
+            this.log(`${id}: the program of pod ${podName} exited with ${String(code)}`);
             if (this.running.get(id)?.process === child) this.running.delete(id);
+            if (this.retiring.get(id)?.process === child) this.retiring.delete(id);
+            rmSync(root, { recursive: true, force: true });
         });
-        this.running.set(id, { process: child, pod, dir: root, mounts, serviceAccount, renewTokenAt });
+        const running: Running = {
+            process: child,
+            pod,
+            dir: root,
+            mounts,
+            serviceAccount,
+            renewTokenAt,
+            readinessPort: readinessPort(container),
+        };
+        this.running.set(id, running);
         const as = serviceAccount === undefined ? "" : `, service account ${serviceAccount}`;
         this.log(`${id}: running ${binary} ${sandbox.args.join(" ")} as pod ${podName} (${podIp}${as})`);
+        return running;
     }
 
     /** Keeps the cluster's state and the host's in step, once a second. */
@@ -830,8 +888,8 @@ class ClusterHost {
     }
 
     stopAll(): void {
-        // A pod deleted with no grace period: unshare passes no signal on, and its death ends the sandbox.
-        for (const { process } of this.running.values()) process.kill("SIGKILL");
+        for (const [id, program] of [...this.running.entries(), ...this.retiring.entries()])
+            this.stop(id, program, "the cluster host stops");
     }
 }
 
