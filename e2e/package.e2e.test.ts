@@ -10,6 +10,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { toolchain } from "../toolchain/toolchain.ts";
 import { REPO } from "./world.ts";
 
 const run = (command: string, args: string[], cwd: string) =>
@@ -131,4 +132,31 @@ describe("the npm package", () => {
         }
         expect(said).toMatch(/ServerlessService "orders".*scaling\.maxScale/s);
     });
+});
+
+describe("the component package", () => {
+    test("`pulumi package get-schema ./provider`, as the README gives it, prints ServerlessService's schema (through the toolchain's Node host)", () => {
+        const { pulumi, pulumiRoot } = toolchain("engine");
+        const schema = JSON.parse(
+            execFileSync(pulumi, ["package", "get-schema", "./provider"], {
+                cwd: REPO,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+                env: {
+                    ...process.env,
+                    // The CLI finds the language host beside itself; nothing is downloaded.
+                    PATH: `${join(pulumiRoot, "bin")}:${process.env.PATH ?? ""}`,
+                    PULUMI_HOME: mkdtempSync(join(tmpdir(), "serverless-platform-pulumi-home-")),
+                    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+                    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+                    PULUMI_SKIP_UPDATE_CHECK: "true",
+                },
+            }),
+        ) as { name: string; resources: Record<string, { isComponent?: boolean; requiredInputs?: string[] }> };
+        expect(schema.name).toBe("serverless-platform");
+        expect(schema.resources["serverless-platform:index:ServerlessService"]).toMatchObject({
+            isComponent: true,
+            requiredInputs: expect.arrayContaining(["namespace", "image"]),
+        });
+    }, 300_000);
 });

@@ -46,6 +46,16 @@ func (policyHost) Run(context.Context, *pulumirpc.RunRequest) (*pulumirpc.RunRes
 			"(an Automation API inline program), or install the Pulumi CLI with its own Node language host")
 }
 
+// InstallDependencies installs nothing: a plugin here is this repository's (its policy pack, its component
+// package), whose dependencies are the repository's, installed by `npm ci`. It checks that they resolve, so
+// that `pulumi package get-schema|gen-sdk ./provider` fail with what to do rather than later.
+func (policyHost) InstallDependencies(
+	req *pulumirpc.InstallDependenciesRequest, _ grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
+) error {
+	_, err := sdkCommand(req.GetDirectory(), "run-plugin")
+	return err
+}
+
 // streamWriter sends what a stream of the pack's output receives to the engine.
 type streamWriter struct {
 	server grpc.ServerStreamingServer[pulumirpc.RunPluginResponse]
