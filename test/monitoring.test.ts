@@ -32,6 +32,21 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         ]);
     });
 
+    test("the Prometheus Operator starts again once the chart's CRDs and RBAC are applied, once per chart version", () => {
+        const restart = find(resources, "kubernetes:apps/v1:DeploymentPatch", "monitoring-metrics-operator-restart");
+        expect(restart.inputs.metadata).toEqual({ name: "prometheus-stack-operator", namespace: "monitoring" });
+        // Only the pod template's annotation: the chart keeps every other field.
+        expect(restart.inputs.spec).toEqual({
+            template: {
+                metadata: {
+                    annotations: { "serverless-platform/restarted-after-chart": VERSIONS.kubePrometheusStack },
+                },
+            },
+        });
+        expect(dependsOnNames(restart)).toEqual(["monitoring-metrics-kube-prometheus-stack"]);
+        expect(values(resources, "monitoring-metrics-kube-prometheus-stack").fullnameOverride).toBe("prometheus-stack");
+    });
+
     test("Kiali reads the Prometheus and Grafana the metrics chart creates, and knows Istio", () => {
         const kps = values(resources, "monitoring-metrics-kube-prometheus-stack");
         const kiali = values(resources, "monitoring-kiali");

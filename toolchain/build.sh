@@ -4,8 +4,9 @@
 #   engine   the Pulumi CLI, the YAML language host, our Node plugin host (policy packs, component
 #            packages), and the Kubernetes provider
 #   cluster  etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok, and the upstream
-#            programs the cluster's host runs as pods (Knative Serving's control plane, ECK's operator)
-#   judge    Knative Serving's own validation code, as a command
+#            programs the cluster's host runs as pods (Knative Serving's control plane, ECK's operator,
+#            the Prometheus Operator)
+#   judge    Knative Serving's own validation code, and Prometheus's own discovery and relabelling, as commands
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
 # Versions live in toolchain/versions.env. The first build from empty Go caches takes most of CI's time
 # (README, Set up, measures it).
@@ -189,6 +190,17 @@ cluster() {
     "replace github.com/dgryski/go-gk => github.com/dgryski/go-gk v0.0.0-20200319235926-a69029f61654
 replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207170358-f8fc36cdbff1"
   echo "eckOperator=$bin/eck-$ECK_MODULE_VERSION/elastic-operator"
+  # The Prometheus Operator, likewise, and its config reloader, which expands the generated configuration
+  # in Prometheus's pod; its API and client modules are required at the same version (the module's own go.mod
+  # replaces them with its subdirectories, which counts only there).
+  local operator="$bin/prometheus-operator-$PROMETHEUS_OPERATOR_MODULE_VERSION"
+  upstream prometheus-operator "$PROMETHEUS_OPERATOR_MODULE_VERSION" github.com/prometheus-operator/prometheus-operator \
+    "github.com/prometheus-operator/prometheus-operator/cmd/operator github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader" \
+    "$operator" \
+    "require github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring $PROMETHEUS_OPERATOR_MODULE_VERSION
+require github.com/prometheus-operator/prometheus-operator/pkg/client $PROMETHEUS_OPERATOR_MODULE_VERSION"
+  echo "prometheusOperator=$operator/operator"
+  echo "prometheusConfigReloader=$operator/prometheus-config-reloader"
   echo "etcd=$bin/etcd-$ETCD_VERSION"
   echo "kwok=$bin/kwok-$KWOK_VERSION"
   echo "kwokStages=$stages"
@@ -198,6 +210,8 @@ replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207
 judge() {
   own knative-judge "$here/knative-judge" "$cache/bin"
   echo "knativeJudge=$cache/bin/knative-judge"
+  own prometheus-targets "$here/prometheus-targets" "$cache/bin"
+  echo "prometheusTargets=$cache/bin/prometheus-targets"
 }
 
 pieces=("$@")

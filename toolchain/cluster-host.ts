@@ -141,6 +141,14 @@ const HOST_WORKLOADS: HostWorkload[] = [
         container: "manager",
         binary: "eckOperator",
     },
+    {
+        // kube-prometheus-stack's operator: renders Prometheus's scrape configuration from the monitors.
+        namespace: "monitoring",
+        kind: "deployments",
+        name: "prometheus-stack-operator",
+        container: "kube-prometheus-stack",
+        binary: "prometheusOperator",
+    },
 ];
 
 /** How long a call to a host workload's pod waits for its program to serve the port (a webhook call times out at 10 s). */

@@ -22,8 +22,10 @@ const PIECES = {
         "knativeServingActivator",
         "knativeServingWebhook",
         "eckOperator",
+        "prometheusOperator",
+        "prometheusConfigReloader",
     ],
-    judge: ["knativeJudge"],
+    judge: ["knativeJudge", "prometheusTargets"],
 } as const;
 type Pieces = { [Group in keyof typeof PIECES]: Record<(typeof PIECES)[Group][number], string> };
 export type EnginePieces = Pieces["engine"];

@@ -219,7 +219,11 @@ export function installCore(parent: pulumi.Resource, name: string, layers: Knati
     return core;
 }
 
-/** Adds keys to one of Knative's ConfigMaps, leaving the manifest's own keys alone (server-side apply). */
+/**
+ * Adds keys to one of Knative's ConfigMaps, leaving the manifest's own keys alone (server-side apply). The
+ * keys are the stack's settings: a hand edit of one (`kubectl edit`) takes the field over, and the next `up`
+ * takes it back (`pulumi.com/patchForce`) instead of failing on the field conflict.
+ */
 export function patchConfigMap(
     parent: pulumi.Resource,
     name: string,
@@ -230,7 +234,7 @@ export function patchConfigMap(
 ): k8s.core.v1.ConfigMapPatch {
     return new k8s.core.v1.ConfigMapPatch(
         name,
-        { metadata: { name: configMap, namespace }, data },
+        { metadata: { name: configMap, namespace, annotations: { "pulumi.com/patchForce": "true" } }, data },
         { parent, dependsOn },
     );
 }

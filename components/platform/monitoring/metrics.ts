@@ -20,6 +20,9 @@ export const METRICS_SERVICES = {
     grafana: { name: "grafana", port: 80 },
 } as const;
 
+/** The chart's Prometheus Operator Deployment (by `fullnameOverride`). */
+const OPERATOR_DEPLOYMENT = "prometheus-stack-operator";
+
 /** Where Istio's sidecar writes the workload certificates Prometheus scrapes mTLS-only pods with. */
 const ISTIO_CERTS = "/etc/istio-output-certs";
 
@@ -72,6 +75,26 @@ export class Metrics extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [adminSecret] },
         );
+        // The operator turns a controller on only if that controller's CRD is installed and its RBAC
+        // allows it when the operator starts, and never looks again. Helm applies a chart's CRDs first and
+        // its RBAC before its workloads; Pulumi's Chart v4 applies them side by side. So once the chart is
+        // applied, the operator's pod is restarted (as `kubectl rollout restart` does), once per chart version.
+        const operatorRestart = new k8s.apps.v1.DeploymentPatch(
+            `${name}-operator-restart`,
+            {
+                metadata: { name: OPERATOR_DEPLOYMENT, namespace },
+                spec: {
+                    template: {
+                        metadata: {
+                            annotations: {
+                                "serverless-platform/restarted-after-chart": VERSIONS.kubePrometheusStack,
+                            },
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [chart] },
+        );
         const monitors = scrapeTargets().map(
             (monitor) =>
                 new k8s.apiextensions.CustomResource(
@@ -96,7 +119,7 @@ export class Metrics extends pulumi.ComponentResource {
                 ),
         );
 
-        this.ready = [chart, ...monitors, ...dashboards];
+        this.ready = [chart, operatorRestart, ...monitors, ...dashboards];
         this.prometheusUrl = pulumi.interpolate`http://${METRICS_SERVICES.prometheus.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.prometheus.port}`;
         this.grafanaUrl = pulumi.interpolate`http://${METRICS_SERVICES.grafana.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.grafana.port}`;
         this.grafanaAdminPassword = pulumi.secret(config.grafanaAdminPassword);
