@@ -4,12 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { explainFailure } from "../scripts/failures.ts";
-import { type Backend, openStack, readProject } from "../toolchain/engine.ts";
+import { type Backend, engineOutput, openStack, readProject } from "../toolchain/engine.ts";
+import { startLocalCluster } from "../toolchain/local-cluster.ts";
+import { type World, eventually, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A promise and the function that settles it. */
 function signal(): { promise: Promise<void>; settle: () => void } {
@@ -104,4 +107,75 @@ describe("two runs at once on one stack", () => {
         expect(result.summary.result).toBe("succeeded");
         expect(result.outputs.run?.value).toBe("after the kill");
     });
+});
+
+describe("the cluster goes away mid-up", () => {
+    let world: World;
+
+    beforeAll(async () => {
+        world = await startWorld();
+    }, 600_000);
+
+    afterAll(() => world.stop());
+
+    test("the run fails naming the cluster; once it answers again, `up --refresh` converges", async () => {
+        const created = signal();
+        const outage = signal();
+        const configMap = (name: string) =>
+            new k8s.core.v1.ConfigMap(name, { metadata: { name, namespace: "default" }, data: { run: "faults" } });
+        const program = async () => {
+            const first = configMap("before-the-outage");
+            // The second object is registered once the first exists and the API server has stopped.
+            first.id.apply(() => {
+                created.settle();
+            });
+            await created.promise;
+            await outage.promise;
+            configMap("after-the-outage");
+            return {};
+        };
+        const stack = await stackOf(world, scratchProject(world, "outage-app"), "dev", { program });
+        const interrupted = stack.up(engineOutput).then(
+            () => undefined,
+            (error: unknown) => error,
+        );
+        await created.promise;
+        const state = JSON.parse(readFileSync(join(world.cluster.dir, "cluster.json"), "utf8")) as {
+            pids: Record<string, number>;
+        };
+        const apiServer = state.pids["kube-apiserver"] ?? 0;
+        // Killed, as a crash or a lost machine ends it (on SIGTERM it stops answering at once but takes
+        // its time to exit, and the cluster counts as running until it has).
+        process.kill(apiServer, "SIGKILL");
+        await eventually("the API server stops", () => {
+            try {
+                process.kill(apiServer, 0);
+                return Promise.resolve(false);
+            } catch {
+                return Promise.resolve(true);
+            }
+        });
+        outage.settle();
+        const failure = await interrupted;
+        expect(failure).toBeDefined();
+        expect(explainFailure(failure, {}, "dev")).toBe(
+            `The cluster of stack dev stopped answering at ${world.cluster.api} during the run; what the run did ` +
+                "until then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` " +
+                "for the local one), run again with --refresh, which reads it back first: npm run up -- dev --refresh",
+        );
+
+        await startLocalCluster(world.cluster.dir);
+        const converged = await stack.up({ ...engineOutput, refresh: true });
+        expect(converged.summary.result).toBe("succeeded");
+        for (const name of ["before-the-outage", "after-the-outage"]) {
+            const live = await world.kube<{ data: Record<string, string> }>(
+                "GET",
+                `/api/v1/namespaces/default/configmaps/${name}`,
+            );
+            expect(live.data).toEqual({ run: "faults" });
+        }
+        const recorder = stepRecorder();
+        await stack.preview({ refresh: true, onEvent: recorder.onEvent });
+        expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
+    }, 600_000);
 });

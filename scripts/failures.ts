@@ -3,7 +3,7 @@
  * shown; what is added here is the one thing a user needs most: when this machine cannot reach
  * an upstream source (air-gapped, offline), which URL, and which `sources.*` key points it at a
  * mirror; when another run holds the stack's lock, who holds it and how to clear it if that run
- * is dead.
+ * is dead; when the cluster stopped answering, which one and how to resume.
  */
 import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
@@ -24,7 +24,13 @@ const UNREACHABLE = /no such host|dial tcp|connection refused|i\/o timeout|fetch
 const LOCKED = /the stack is currently locked by \d+ lock\(s\)/;
 const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
 
-/** A message for a failed run: who holds the stack's lock, or the mirror advice when an upstream URL could not be fetched. */
+/** A call of the provider to the Kubernetes API (`/api/…`, `/apis/…`), and the API server it went to. */
+const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/apis?\//;
+
+/**
+ * A message for a failed run: who holds the stack's lock, which cluster stopped answering, or the mirror
+ * advice when an upstream URL could not be fetched.
+ */
 export function explainFailure(error: unknown, stackConfig: Record<string, unknown>, stack = "<stack>"): string {
     const text = error instanceof Error ? error.message : String(error);
     if (LOCKED.test(text)) {
@@ -40,6 +46,14 @@ export function explainFailure(error: unknown, stackConfig: Record<string, unkno
         );
     }
     if (UNREACHABLE.test(text)) {
+        const cluster = KUBERNETES_API_CALL.exec(text)?.[1];
+        if (cluster !== undefined) {
+            return (
+                `The cluster of stack ${stack} stopped answering at ${cluster} during the run; what the run did until ` +
+                "then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` for " +
+                `the local one), run again with --refresh, which reads it back first: npm run up -- ${stack} --refresh`
+            );
+        }
         for (const [url] of text.matchAll(/https?:\/\/[^\s"'`)]+/g)) {
             const source = sourceUrls(stackConfig).find(([, prefix]) => url.startsWith(prefix));
             if (source !== undefined) {

@@ -59,6 +59,20 @@ describe("explaining a failed run", () => {
         );
     });
 
+    test("a cluster that stops answering mid-run is named, with how to resume", () => {
+        // The provider's own words when the API server went away mid-up (seen on the real engine).
+        const outage = new Error(
+            'error: resource "urn:pulumi:dev::orders::kubernetes:core/v1:ConfigMap::after" was not successfully created by the Kubernetes API server: ' +
+                'Patch "https://10.0.0.1:6443/api/v1/namespaces/default/configmaps/after?fieldManager=pulumi-kubernetes-095fcc50&force=false": ' +
+                "dial tcp 10.0.0.1:6443: connect: connection refused",
+        );
+        expect(explainFailure(outage, {}, "dev")).toBe(
+            "The cluster of stack dev stopped answering at https://10.0.0.1:6443 during the run; what the run did until then " +
+                "is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` for the local one), " +
+                "run again with --refresh, which reads it back first: npm run up -- dev --refresh",
+        );
+    });
+
     test("any other failure points at the engine's own output", () => {
         expect(explainFailure(new Error("error: 1 resource failed"), {})).toBe(
             "The operation failed; the engine's output above says why.",
