@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { explainFailure } from "../scripts/failures.ts";
-import { type Backend, engineOutput, openStack, readProject } from "../toolchain/engine.ts";
+import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
+import { type Backend, engineOutput, openStack, pendingOperations, readProject } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { type World, eventually, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
@@ -109,7 +109,7 @@ describe("two runs at once on one stack", () => {
     });
 });
 
-describe("the cluster goes away mid-up", () => {
+describe("runs cut short on a cluster", () => {
     let world: World;
 
     beforeAll(async () => {
@@ -118,7 +118,7 @@ describe("the cluster goes away mid-up", () => {
 
     afterAll(() => world.stop());
 
-    test("the run fails naming the cluster; once it answers again, `up --refresh` converges", async () => {
+    test("the API server goes away mid-up: the run fails naming the cluster; once it answers again, `up --refresh` converges", async () => {
         const created = signal();
         const outage = signal();
         const configMap = (name: string) =>
@@ -178,4 +178,76 @@ describe("the cluster goes away mid-up", () => {
         await stack.preview({ refresh: true, onEvent: recorder.onEvent });
         expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
     }, 600_000);
+
+    test("a run killed (SIGKILL) while it creates an object leaves that operation in flight; `npm run up`'s advice takes the object over, and the cluster holds it once", async () => {
+        const program = () => {
+            new k8s.apps.v1.Deployment("in-flight", {
+                metadata: { name: "in-flight", namespace: "default" },
+                spec: {
+                    selector: { matchLabels: { app: "in-flight" } },
+                    template: {
+                        metadata: { labels: { app: "in-flight" } },
+                        spec: {
+                            // On no node until the test labels one: the provider waits for the rollout.
+                            nodeSelector: { "serverless-platform.test/rollout": "allowed" },
+                            containers: [{ name: "api", image: "registry.example.com/games/in-flight:1.0.0" }],
+                        },
+                    },
+                },
+            });
+            return Promise.resolve({});
+        };
+        const stack = await stackOf(world, scratchProject(world, "in-flight-app"), "dev", {
+            program,
+            checkpoints: true,
+        });
+        const killedUp = stack.up(engineOutput).then(
+            () => "finished",
+            () => "failed",
+        );
+        await eventually("the Deployment is being created", () =>
+            world.kube("GET", "/apis/apps/v1/namespaces/default/deployments/in-flight").then(
+                () => true,
+                () => false,
+            ),
+        );
+        killEngine();
+        expect(await killedUp).toBe("failed");
+        await stack.cancel();
+        const pending = await pendingOperations(stack);
+        expect(pending.map((op) => `${op.type} ${op.urn.split("::").at(-1) ?? ""}`)).toEqual(["creating in-flight"]);
+        expect(explainPendingOperations("dev", pending)).toContain("creating kubernetes:apps/v1:Deployment in-flight");
+
+        // What `npm run up -- dev --refresh` does with operations in flight, once the cause is fixed (a node for the pod).
+        await world.kube(
+            "PATCH",
+            "/api/v1/nodes/kwok-node-0",
+            { metadata: { labels: { "serverless-platform.test/rollout": "allowed" } } },
+            "application/merge-patch+json",
+        );
+        await stack.refresh({ ...engineOutput, clearPendingCreates: true });
+        expect(await pendingOperations(stack)).toEqual([]);
+        const converged = await stack.up(engineOutput);
+        expect(converged.summary.result).toBe("succeeded");
+        const deployments = await world.kube<{ items: { metadata: { name: string } }[] }>(
+            "GET",
+            "/apis/apps/v1/namespaces/default/deployments?labelSelector=",
+        );
+        expect(deployments.items.map((d) => d.metadata.name)).toEqual(["in-flight"]);
+        const replicaSets = await world.kube<{ items: unknown[] }>(
+            "GET",
+            "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Din-flight",
+        );
+        expect(replicaSets.items).toHaveLength(1);
+        // The run that took the object over applies under a field manager of its own: the interrupted run's
+        // stays on the object, co-owning what it had set (the README's Faults table says what that means).
+        const live = await world.kube<{ metadata: { managedFields: { manager: string }[] } }>(
+            "GET",
+            "/apis/apps/v1/namespaces/default/deployments/in-flight",
+        );
+        expect(live.metadata.managedFields.filter((f) => f.manager.startsWith("pulumi-kubernetes-"))).toHaveLength(2);
+        const recorder = stepRecorder();
+        await stack.preview({ refresh: true, onEvent: recorder.onEvent });
+        expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
+    }, 900_000);
 });

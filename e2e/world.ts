@@ -34,7 +34,8 @@ export async function startWorld(): Promise<World> {
     return {
         dir,
         cluster,
-        // No test resumes an interrupted run: the state is saved at the end of each operation only.
+        // The state is saved at the end of each operation only, unless a stack asks for every step's
+        // checkpoint (`stackOf`'s `checkpoints`, a test that interrupts a run).
         backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e", finalCheckpointOnly: true },
         kube: <T>(method: string, path: string, body?: unknown, contentType?: string) =>
             kube<T>(cluster, method, path, body, contentType),
@@ -71,6 +72,8 @@ export function stackOf(
         configPaths?: Record<string, string>;
         secrets?: Record<string, string>;
         program?: automation.PulumiFn;
+        /** Save the state after every step, as users' runs do (for a run interrupted mid-way). */
+        checkpoints?: boolean;
     } = {},
 ): Promise<automation.Stack> {
     const workDir = copyProject(stackProject, stack, join(world.dir, "work", stackProject.name));
@@ -85,7 +88,7 @@ export function stackOf(
     return openStack({
         project: stackProject,
         stack,
-        backend: world.backend,
+        backend: options.checkpoints === true ? { ...world.backend, finalCheckpointOnly: false } : world.backend,
         workDir,
         config,
         ...(options.program ? { program: options.program } : {}),
