@@ -19,6 +19,7 @@ import { ServerlessService, Warm, renderServerlessService } from "serverless-pla
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
+import { whereReadable } from "./secret-leaks.ts";
 import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A list of Knative objects, read for their specs. */
@@ -31,6 +32,10 @@ const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
 let world: World;
 const stacks: automation.Stack[] = [];
+/** The example apps' secret config (long enough not to occur by chance in a certificate's base64). */
+const APP_SECRETS = { springDbPassword: "spring-db-password-4b7e21c9", yamlApiKey: "yaml-api-key-91fd03a6" };
+/** What the engine printed for the example apps' runs (to look for their secrets in). */
+let printed = "";
 let platform: automation.Stack;
 
 beforeAll(async () => {
@@ -149,10 +154,11 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
 
     test("the first release takes all traffic, with one warm pod, once Knative reports it ready", async () => {
         stack = await stackOf(world, project("examples/spring-api"), "dev", {
-            secrets: { "spring-api:dbPassword": "s3cret" },
+            secrets: { "spring-api:dbPassword": APP_SECRETS.springDbPassword },
         });
         stacks.push(stack);
         const result = await stack.up(engineOutput);
+        printed += result.stdout + result.stderr;
 
         const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
         expect(live.status?.latestReadyRevisionName).toBe("spring-api-v1");
@@ -176,6 +182,7 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
         await stack.setConfig("spring-api:release", { value: "v2" });
         await stack.setConfig("spring-api:stableRelease", { value: "v1" });
         const result = await stack.up(engineOutput);
+        printed += result.stdout + result.stderr;
 
         const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
         expect(result.outputs.url?.value).toBe(live.status?.url);
@@ -196,7 +203,9 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
         expect(route.status?.traffic?.find((t) => t.tag === "canary")?.url).toBe(canary?.url);
         await scaledTo("games-web", "spring-api-v2", 1);
         const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
-        expect(Buffer.from(secret.data?.SPRING_DATASOURCE_PASSWORD ?? "", "base64").toString()).toBe("s3cret");
+        expect(Buffer.from(secret.data?.SPRING_DATASOURCE_PASSWORD ?? "", "base64").toString()).toBe(
+            APP_SECRETS.springDbPassword,
+        );
         const env = live.spec?.template?.spec?.containers[0]?.env ?? [];
         expect(env.find((e) => e.name === "SPRING_DATASOURCE_PASSWORD")).toEqual({
             name: "SPRING_DATASOURCE_PASSWORD",
@@ -252,10 +261,11 @@ describe("yaml-api (Pulumi YAML, through the ServerlessService component package
 
     test("up through the YAML language host and the component package: Knative makes what the TypeScript component makes", async () => {
         stack = await stackOf(world, project("examples/yaml-api"), "dev", {
-            secrets: { "yaml-api:apiKey": "k3y" },
+            secrets: { "yaml-api:apiKey": APP_SECRETS.yamlApiKey },
         });
         stacks.push(stack);
         const result = await stack.up(engineOutput);
+        printed += result.stdout + result.stderr;
         expect(result.summary.result).toBe("succeeded");
 
         const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/yaml-api`);
@@ -292,7 +302,7 @@ describe("yaml-api (Pulumi YAML, through the ServerlessService component package
             ]),
         );
         const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/yaml-api-env");
-        expect(Buffer.from(secret.data?.API_KEY ?? "", "base64").toString()).toBe("k3y");
+        expect(Buffer.from(secret.data?.API_KEY ?? "", "base64").toString()).toBe(APP_SECRETS.yamlApiKey);
         const ping = await world.kube<KnativeList>(
             "GET",
             "/apis/sources.knative.dev/v1/namespaces/games-web/pingsources",
@@ -329,6 +339,15 @@ describe("yaml-api (Pulumi YAML, through the ServerlessService component package
         })();
         expect(typescript).toMatch(/revisionName/);
         expect(failure).toContain(typescript);
+    });
+});
+
+describe("the example apps' secrets", () => {
+    test("each secretEnv value is readable in plain text only in its own Secret: not in the state, the engine's output or any other object", async () => {
+        expect(await whereReadable(world, printed, APP_SECRETS.springDbPassword)).toEqual([
+            "Secret games-web/spring-api-env",
+        ]);
+        expect(await whereReadable(world, printed, APP_SECRETS.yamlApiKey)).toEqual(["Secret games-web/yaml-api-env"]);
     });
 });
 
