@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, pendingOperations, readProject } from "../toolchain/engine.ts";
-import { startLocalCluster } from "../toolchain/local-cluster.ts";
+import { alive, startLocalCluster } from "../toolchain/local-cluster.ts";
 import { type World, eventually, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A promise and the function that settles it. */
@@ -147,14 +147,7 @@ describe("runs cut short on a cluster", () => {
         // Killed, as a crash or a lost machine ends it (on SIGTERM it stops answering at once but takes
         // its time to exit, and the cluster counts as running until it has).
         process.kill(apiServer, "SIGKILL");
-        await eventually("the API server stops", () => {
-            try {
-                process.kill(apiServer, 0);
-                return Promise.resolve(false);
-            } catch {
-                return Promise.resolve(true);
-            }
-        });
+        await eventually("the API server stops", () => Promise.resolve(!alive(apiServer)));
         outage.settle();
         const failure = await interrupted;
         expect(failure).toBeDefined();

@@ -145,7 +145,8 @@ interface KubeNode {
     spec?: { taints?: { key: string }[] };
 }
 
-function alive(pid: number | undefined): boolean {
+/** Whether a process with this id runs (a signal 0 reaches it). */
+export function alive(pid: number | undefined): boolean {
     if (pid === undefined) return false;
     try {
         process.kill(pid, 0);
