@@ -5,7 +5,8 @@
  * Ready) and of a no-change `preview`, with the component and with the same objects written by hand
  * as CustomResources, in the same run; and the peak memory of the engine (the `pulumi` CLI) and
  * of the Kubernetes provider. Between variants the objects are deleted through the API and the
- * stack forgotten (a timed `destroy` would double the run for a figure nobody waits on). Not a
+ * stack forgotten (a timed `destroy` would double the run for a figure nobody waits on), and the
+ * next variant waits until Knative has finished removing them. Not a
  * test: figures depend on the machine.
  *   npm run bench:engine -- [1,10,100,1000]
  */
@@ -13,9 +14,12 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { deployPlatformStandIn } from "../e2e/platform-stand-in.ts";
-import { type World, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
+import { type World, eventually, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
 import { NAMESPACE, VARIANTS, type Variant, registerServices } from "./workload.ts";
+
+/** Selects the Deployments Knative makes for revisions (not the namespace's warm scheduler). */
+const REVISIONS = "labelSelector=serving.knative.dev%2Frevision";
 
 const sizes = (process.argv[2] ?? "1,10,100,1000").split(",").map(Number);
 
@@ -75,6 +79,19 @@ async function measure(world: World, variant: Variant, count: number): Promise<F
     ]) {
         await world.kube("DELETE", path);
     }
+    // The next variant starts once Knative's controller has finished the deletion (the revisions'
+    // Deployments go last), so that its `up` does not wait behind this one's cleanup.
+    await eventually(
+        `Knative has removed the ${variant} variant's ${String(count)} services`,
+        async () =>
+            (
+                await world.kube<{ items: unknown[] }>(
+                    "GET",
+                    `/apis/apps/v1/namespaces/${NAMESPACE}/deployments?${REVISIONS}`,
+                )
+            ).items.length === 0,
+        30,
+    );
     await stack.workspace.removeStack(stack.name, { force: true });
     return { ...result, engineMiB: peakMiB[0] ?? 0, providerMiB: peakMiB[1] ?? 0 };
 }
