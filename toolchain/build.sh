@@ -17,7 +17,8 @@ source "$here/versions.env"
 cache="${SERVERLESS_PLATFORM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/serverless-platform}/toolchain"
 mkdir -p "$cache/bin"
 
-say() { echo "toolchain: $*" >&2; }
+# Each line says when, in seconds since the build started, so that a cold build shows where its time goes.
+say() { echo "toolchain: [${SECONDS}s] $*" >&2; }
 fail() { say "$*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || fail "$1 is required ($2)"; }
 need go "Go 1.26.6 or newer builds every piece from the Go module proxy"
@@ -48,6 +49,7 @@ go_build() {
   fi
   rm -rf "$target"
   mv "$target.partial" "$target"
+  say "built $name"
 }
 
 # upstream NAME VERSION MODULE PACKAGES TARGET [go.mod lines] [ldflags]: builds upstream commands once:
@@ -85,6 +87,7 @@ own() {
     || fail "could not build $name from $source (the Go output above says why)"
   mv "$target_dir/$name.partial" "$target_dir/$name"
   echo "$stamp" > "$target_dir/.$name.stamp"
+  say "built $name"
 }
 
 engine() {
