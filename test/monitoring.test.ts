@@ -117,6 +117,9 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
             expect(prometheus.storageSpec).toBeUndefined();
             expect(prometheus.retention).toBe("3d");
             expect(es.options.protect).toBe(false);
+            expect(find(resources, "kubernetes:core/v1:Namespace", "monitoring-namespace").options.protect).toBe(
+                undefined,
+            );
         } else {
             expect(nodeSet.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(
                 env === "prod" ? "500Gi" : "50Gi",
@@ -125,6 +128,11 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
                 env === "prod" ? "200Gi" : "50Gi",
             );
             expect(es.options).toMatchObject({ protect: true, retainOnDelete: true });
+            // The namespace holds the data: deleting it, or replacing it, would take the data with it.
+            expect(find(resources, "kubernetes:core/v1:Namespace", "monitoring-namespace").options).toMatchObject({
+                protect: true,
+                retainOnDelete: true,
+            });
             expect(es.inputs.spec.volumeClaimDeletePolicy).toBe("DeleteOnScaledownOnly");
             // ECK's CRDs go with the data: the operator's namespace and every object of its chart are retained.
             expect(

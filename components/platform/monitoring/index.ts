@@ -73,7 +73,9 @@ export class Monitoring extends pulumi.ComponentResource {
                     labels: { "pod-security.kubernetes.io/enforce": "privileged" },
                 },
             },
-            { parent: this },
+            // Deleting the namespace deletes the data in it, protected or not; and the Kubernetes provider's
+            // replace of a named object (`up --replace`) re-applies it, then deletes it (pulumi-kubernetes#4522).
+            { parent: this, ...(args.protectData ? { protect: true, retainOnDelete: true } : {}) },
         );
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };
