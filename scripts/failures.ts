@@ -3,7 +3,8 @@
  * shown; what is added here is the one thing a user needs most: when this machine cannot reach
  * an upstream source (air-gapped, offline), which URL, and which `sources.*` key points it at a
  * mirror; when another run holds the stack's lock, who holds it and how to clear it if that run
- * is dead; when the cluster stopped answering, which one and how to resume.
+ * is dead; when the cluster stopped answering, which one and how to resume; when Ctrl-C stopped it,
+ * that nothing is left to clear.
  */
 import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
@@ -20,6 +21,11 @@ function sourceUrls(stackConfig: Record<string, unknown>): [key: string, url: st
 /** What the provider says when a chart or manifest URL cannot be fetched. */
 const UNREACHABLE = /no such host|dial tcp|connection refused|i\/o timeout|fetching YAML over network|failed to fetch/i;
 
+/** What the CLI prints when Ctrl-C (SIGINT) stops a run: it cancels, letting the steps in flight end. */
+const STOPPED_BY_CTRL_C = /\^C received; cancelling/;
+/** What it prints on a second Ctrl-C: it exits at once, as if killed. */
+const TERMINATED_BY_CTRL_C = /\^C received; terminating/;
+
 /** The file backend's refusal while another run holds the stack's lock, and its lines naming each holder. */
 const LOCKED = /the stack is currently locked by \d+ lock\(s\)/;
 const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
@@ -28,11 +34,24 @@ const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
 const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/apis?\//;
 
 /**
- * A message for a failed run: who holds the stack's lock, which cluster stopped answering, or the mirror
- * advice when an upstream URL could not be fetched.
+ * A message for a failed run: that Ctrl-C stopped it, who holds the stack's lock, which cluster stopped
+ * answering, or the mirror advice when an upstream URL could not be fetched.
  */
 export function explainFailure(error: unknown, stackConfig: Record<string, unknown>, stack = "<stack>"): string {
     const text = error instanceof Error ? error.message : String(error);
+    if (TERMINATED_BY_CTRL_C.test(text)) {
+        return (
+            `The run of stack ${stack} was stopped at once (Ctrl-C twice), as if killed: its lock and operations in ` +
+            `flight may remain. Run again with --refresh, which says what to clear first: npm run up -- ${stack} --refresh`
+        );
+    }
+    if (STOPPED_BY_CTRL_C.test(text)) {
+        return (
+            `The run of stack ${stack} was stopped (Ctrl-C): the engine started nothing new, let the steps in flight ` +
+            "end (or fail, cancelled), saved the state and released the lock. Nothing needs clearing; run again to " +
+            `finish what it had not done: npm run up -- ${stack}`
+        );
+    }
     if (LOCKED.test(text)) {
         // The Automation API repeats the engine's stderr in its error: each holder once.
         const holders = [...text.matchAll(LOCK_HOLDER)].map(

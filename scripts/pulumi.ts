@@ -170,6 +170,13 @@ async function main(op: Operation, stackName: string): Promise<number> {
         const throwaway = Object.keys(stackConfig).filter((key) => key !== KUBECONFIG_KEY);
         if (throwaway.length > 0) console.error(`Throwaway values for the local cluster: ${throwaway.join(", ")}.`);
     }
+    // Ctrl-C reaches the engine too (one process group): it starts nothing new, lets the steps in flight end
+    // and saves the state. This process waits for it, instead of exiting and cutting off the engine's output.
+    process.on("SIGINT", () => {
+        console.error(
+            "Ctrl-C: the engine is letting the steps in flight end and saving the state (Ctrl-C again stops it at once).",
+        );
+    });
     const stack = await openStack({
         project,
         stack: stackName,

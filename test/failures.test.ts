@@ -73,6 +73,30 @@ describe("explaining a failed run", () => {
         );
     });
 
+    test("a run stopped by Ctrl-C says that nothing needs clearing and what to run to finish", () => {
+        // The CLI's own words on SIGINT, in the Automation API's error (its stdout), with the failures of the
+        // steps it cancelled (seen on the real engine, e2e/platform-prod.e2e.test.ts).
+        const stopped = new Error(
+            "code: 255\n stdout: Updating (prod):\n^C received; cancelling. If you would like to terminate immediately, press ^C again.\n" +
+                ' ~  kubernetes:rbac.authorization.k8s.io/v1:ClusterRole eventing-broker-filter **updating failed** error: update of resource "urn:pulumi:prod::serverless-platform::kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::eventing-broker-filter" failed: client rate limiter Wait returned an error: context canceled\n',
+        );
+        expect(explainFailure(stopped, {}, "prod")).toBe(
+            "The run of stack prod was stopped (Ctrl-C): the engine started nothing new, let the steps in flight end " +
+                "(or fail, cancelled), saved the state and released the lock. Nothing needs clearing; run again to finish " +
+                "what it had not done: npm run up -- prod",
+        );
+    });
+
+    test("a run stopped by Ctrl-C twice is treated as killed", () => {
+        const terminated = new Error(
+            "code: 255\n stdout: ^C received; cancelling. If you would like to terminate immediately, press ^C again.\n^C received; terminating\n",
+        );
+        expect(explainFailure(terminated, {}, "prod")).toBe(
+            "The run of stack prod was stopped at once (Ctrl-C twice), as if killed: its lock and operations in flight " +
+                "may remain. Run again with --refresh, which says what to clear first: npm run up -- prod --refresh",
+        );
+    });
+
     test("any other failure points at the engine's own output", () => {
         expect(explainFailure(new Error("error: 1 resource failed"), {})).toBe(
             "The operation failed; the engine's output above says why.",
