@@ -207,8 +207,11 @@ export function inspectServerlessService(
                 visibility === "cluster-local"
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
-            // Never `annotations: {}`: the provider reports an empty map as a change on every preview.
-            ...nonEmpty("annotations", {
+            annotations: {
+                // The Service is this stack's alone, and a run that takes it over owns all of it again: after a run
+                // killed mid-create, whose field manager stays on it, Knative's defaulting of `containers` (an
+                // atomic list in Knative's schema) would otherwise fail the takeover on a field conflict.
+                "pulumi.com/patchForce": "true",
                 // The provider waits for Knative's Ready condition (of this generation) before it reads the status.
                 ...(readyTimeoutSeconds > 0
                     ? {
@@ -224,7 +227,7 @@ export function inspectServerlessService(
                           ),
                       }
                     : {}),
-            }),
+            },
         },
         spec: {
             template: {
@@ -281,12 +284,4 @@ function checkLabels(labels: Record<string, string>, problems: Problems): void {
             );
         }
     }
-}
-
-/** `{ [key]: map }`, or nothing when the map is empty. */
-function nonEmpty<Key extends string>(
-    key: Key,
-    map: Record<string, string>,
-): Partial<Record<Key, Record<string, string>>> {
-    return Object.keys(map).length > 0 ? ({ [key]: map } as Record<Key, Record<string, string>>) : {};
 }
