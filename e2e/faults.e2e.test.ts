@@ -3,7 +3,6 @@
  * engine and the backend do, and that what `npm run up` then tells the user works.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,24 +11,13 @@ import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, pendingOperations, readProject } from "../toolchain/engine.ts";
 import { alive, startLocalCluster } from "../toolchain/local-cluster.ts";
-import { type World, eventually, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { type World, eventually, killEngine, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A promise and the function that settles it. */
 function signal(): { promise: Promise<void>; settle: () => void } {
     let settle!: () => void;
     const promise = new Promise<void>((resolve) => (settle = resolve));
     return { promise, settle };
-}
-
-/** Kills the engine of the `up` this test process runs (the Automation API runs the CLI as a child) at once. */
-function killEngine(): void {
-    const lines = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" });
-    const engines = lines
-        .split("\n")
-        .map((line) => line.trim().split(/\s+/))
-        .filter(([, command, operation]) => command?.endsWith("/pulumi") === true && operation === "up");
-    expect(engines).toHaveLength(1);
-    process.kill(Number(engines[0]?.[0]), "SIGKILL");
 }
 
 describe("two runs at once on one stack", () => {

@@ -3,6 +3,7 @@
  * copies of the stack files, all in one temporary directory; stacks run on the toolchain's real
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them.
  */
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -143,4 +144,33 @@ export async function eventually(what: string, check: () => Promise<boolean>, mi
         await new Promise((resolve) => setTimeout(resolve, 250));
     }
     throw new Error(`${what} did not happen within ${String(minutes)} minute(s)`);
+}
+
+/**
+ * Kills the engine of the `up` this test process runs (the Automation API runs the CLI as a child) at
+ * once, as a lost machine or an OOM kill does. (Ctrl-C is the `signal` option of `up`: an AbortSignal
+ * on which the Automation API sends the CLI SIGINT.)
+ */
+export function killEngine(): void {
+    const lines = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)], { encoding: "utf8" });
+    const engines = lines
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/))
+        .filter(([, command, operation]) => command?.endsWith("/pulumi") === true && operation === "up");
+    if (engines.length !== 1) throw new Error(`expected one engine running \`up\`, found: ${lines}`);
+    process.kill(Number(engines[0]?.[0]), "SIGKILL");
+}
+
+/**
+ * Taints the cluster's node so that no new pod is scheduled: a rollout or a new revision waits, and the
+ * provider with it. Returns what lifts the taint (the cause fixed).
+ */
+export async function holdNewPods(world: World): Promise<() => Promise<void>> {
+    const node = "/api/v1/nodes/kwok-node-0";
+    const merge = "application/merge-patch+json";
+    const taint = { key: "serverless-platform.test/hold", value: "new-pods", effect: "NoSchedule" };
+    await world.kube("PATCH", node, { spec: { taints: [taint] } }, merge);
+    return async () => {
+        await world.kube("PATCH", node, { spec: { taints: null } }, merge);
+    };
 }

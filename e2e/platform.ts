@@ -1,0 +1,282 @@
+/**
+ * The platform stack on the real engine and the simulated cluster, one environment per test file
+ * (platform-<environment>.e2e.test.ts, so that they run side by side), with
+ * every upstream source pointed at a local mirror of upstream's real artefacts (mirror/: the
+ * pinned charts and Knative's release manifests; eventing-kafka-broker's data plane is the one
+ * stand-in). Upstream programs run as the cluster host runs them (toolchain/cluster-host.ts):
+ * Knative Serving's own webhook, so a ConfigMap value Knative refuses fails `up` as it would on a
+ * real cluster, and ECK's own operator, which reconciles the logs cluster and validates it. What
+ * is asserted is read back from the API server or reported by the engine.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { join } from "node:path";
+import type {
+    V1ConfigMap,
+    V1Deployment,
+    V1PersistentVolumeClaimList,
+    V1PodTemplateSpec,
+    V1ObjectMeta,
+    V2HorizontalPodAutoscaler,
+} from "@kubernetes/client-node";
+import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { engineOutput, stackFile } from "../toolchain/engine.ts";
+import { whereReadable } from "./secret-leaks.ts";
+import { type Mirror, startMirror } from "./mirror/index.ts";
+import { type World, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
+
+export const PLATFORM = project(".");
+const POLICY = join(process.cwd(), "policy");
+
+/** One section of an environment's stack file, as written there. */
+export function stackSection(environment: string, key: string): any {
+    return stackFile(PLATFORM, environment).config[`serverless-platform:${key}`];
+}
+
+/** Config that points every upstream source at the mirror. */
+function mirrorSources(mirror: Mirror): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(mirror.sources).map(([key, value]) => [`serverless-platform:sources.${key}`, value]),
+    );
+}
+
+/** Every Secret a pod template in the cluster mounts or reads an env var from, as "namespace/name". */
+async function secretsReadByPods(world: World): Promise<Set<string>> {
+    const read = new Set<string>();
+    for (const kind of ["deployments", "daemonsets", "statefulsets"]) {
+        const workloads = await world.kube<{
+            items: { metadata: V1ObjectMeta; spec: { template: V1PodTemplateSpec } }[];
+        }>("GET", `/apis/apps/v1/${kind}`);
+        for (const item of workloads.items) {
+            const pod = item.spec.template.spec;
+            const namespace = item.metadata.namespace ?? "";
+            if (pod === undefined) continue;
+            for (const volume of pod.volumes ?? []) {
+                if (volume.secret?.optional !== true && volume.secret?.secretName)
+                    read.add(`${namespace}/${volume.secret.secretName}`);
+            }
+            for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+                for (const env of container.env ?? []) {
+                    const ref = env.valueFrom?.secretKeyRef;
+                    if (ref && ref.optional !== true) read.add(`${namespace}/${ref.name}`);
+                }
+            }
+        }
+    }
+    return read;
+}
+
+/** Where the logs' Elasticsearch lives in the API. */
+export const LOGS_ELASTICSEARCH = "/apis/elasticsearch.k8s.elastic.co/v1/namespaces/monitoring/elasticsearches/logs";
+
+/**
+ * The objects that hold data, by UID (a deleted and remade object has a new one): the logs'
+ * Elasticsearch, the monitoring namespace and every volume claim in it, and the app namespaces.
+ */
+export async function dataHeld(world: World, appNamespaces: string[]): Promise<Record<string, string>> {
+    const uid = async (path: string) => (await world.kube<{ metadata: V1ObjectMeta }>("GET", path)).metadata.uid ?? "";
+    const held: Record<string, string> = {
+        "Elasticsearch monitoring/logs": await uid(LOGS_ELASTICSEARCH),
+        "Namespace monitoring": await uid("/api/v1/namespaces/monitoring"),
+    };
+    for (const namespace of appNamespaces)
+        held[`Namespace ${namespace}`] = await uid(`/api/v1/namespaces/${namespace}`);
+    const claims = await world.kube<V1PersistentVolumeClaimList>(
+        "GET",
+        "/api/v1/namespaces/monitoring/persistentvolumeclaims",
+    );
+    for (const claim of claims.items) {
+        held[`PersistentVolumeClaim monitoring/${claim.metadata?.name ?? ""}`] = claim.metadata?.uid ?? "";
+    }
+    return held;
+}
+
+/**
+ * A platform stack in a world of its own: a fresh cluster, the mirror, and the environment's stack
+ * with its sources on the mirror (and `configPaths` on top).
+ */
+async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
+    const world = await startWorld();
+    const mirror = await startMirror(join(world.dir, "mirror"));
+    const stack = await stackOf(world, PLATFORM, environment, {
+        configPaths: { ...mirrorSources(mirror), ...configPaths },
+    });
+    const stop = async () => {
+        await mirror.stop();
+        await world.stop();
+    };
+    return { world, mirror, stack, stop };
+}
+
+/** A platform stack under test, set once its world has started (read it inside a test). */
+export interface PlatformUnderTest {
+    world: World;
+    mirror: Mirror;
+    stack: automation.Stack;
+}
+
+/**
+ * The environment's platform on a world of its own (its stack file, every source on the mirror,
+ * `configPaths` on top): first the proofs every environment passes (a first `up` under the policy
+ * pack, objects with one owner, Secrets, ECK's webhook, a no-change preview, no secret leaked), then
+ * the environment's own, which `ownTests` registers, in order, on the same world.
+ */
+export function describePlatform(
+    environment: string,
+    configPaths: Record<string, string>,
+    ownTests: (platform: PlatformUnderTest) => void,
+): void {
+    describe(`the ${environment} platform`, () => {
+        let world: World;
+        let mirror: Mirror;
+        let stack: automation.Stack;
+        let stop: () => Promise<void>;
+        const knative = stackSection(environment, "knative");
+        const eventing = stackSection(environment, "eventing");
+        const platform = {} as PlatformUnderTest;
+        /** What the engine printed for the stack's runs (to look for secrets in). */
+        let printed = "";
+
+        beforeAll(async () => {
+            ({ world, mirror, stack, stop } = await platformWorld(environment, configPaths));
+            Object.assign(platform, { world, mirror, stack });
+        }, 1_800_000);
+
+        afterAll(() => stop());
+
+        // The policy pack runs inside `up` itself, as it runs in a preview: each resource is checked before
+        // it is created, and a mandatory violation fails the run. One run proves both.
+        test("up succeeds under the policy pack (its documented exceptions only), every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's own config webhook", async () => {
+            const result = await stack.up({
+                ...engineOutput,
+                policyPacks: [POLICY],
+                policyPackConfigs: [join(POLICY, "config", `${environment}.json`)],
+            });
+            printed += result.stdout + result.stderr;
+            expect(result.summary.result).toBe("succeeded");
+            expect(result.stdout).toMatch(/Policies:/);
+            expect(result.stdout).not.toMatch(/mandatory/);
+            expect(mirror.requests.get("/istio/index.yaml")).toBeGreaterThan(0);
+            const autoscaler = await world.kube<V1ConfigMap>(
+                "GET",
+                "/api/v1/namespaces/knative-serving/configmaps/config-autoscaler",
+            );
+            expect(autoscaler.data).toMatchObject({
+                "max-scale-limit": String(knative.maxScaleLimit),
+                "max-scale": String(knative.maxScaleLimit),
+                "allow-zero-initial-scale": String(knative.allowZeroInitialScale),
+            });
+            // Knative's webhook runs (on the cluster host) and registered its config validation itself; it
+            // refuses in its own words what the platform's config refuses at program time.
+            const refusals = [
+                ["config-autoscaler", { "max-scale": "0" }, /max-scale = 0, must be in \[1, max-scale-limit/],
+                ["config-autoscaler", { "stable-window": "5s" }, /stable-window = 5s, must be in \[6s; 1h0m0s\] range/],
+                [
+                    "config-deployment",
+                    { "progress-deadline": "0s" },
+                    /progress-deadline cannot be a non-positive duration/,
+                ],
+                // The metrics keys the platform sets are Knative's own: an unknown protocol is refused.
+                [
+                    "config-observability",
+                    { "metrics-protocol": "carrier-pigeon" },
+                    /unsupported protocol \\"carrier-pigeon/,
+                ],
+            ] as const;
+            for (const [configMap, data, message] of refusals) {
+                const refused = world.kube(
+                    "PATCH",
+                    `/api/v1/namespaces/knative-serving/configmaps/${configMap}`,
+                    { data },
+                    "application/merge-patch+json",
+                );
+                await expect(refused).rejects.toThrow(message);
+            }
+        }, 1_200_000);
+
+        test("upstream objects the platform configures keep one owner and carry the stack's values", async () => {
+            const replicas = Number(knative.replicas ?? 1);
+            const hpaOf = (namespace: string, name: string) =>
+                world.kube<V2HorizontalPodAutoscaler>(
+                    "GET",
+                    `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers/${name}`,
+                );
+            const deploymentOf = (namespace: string, name: string) =>
+                world.kube<V1Deployment>("GET", `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`);
+            const hpa = await hpaOf("knative-serving", "webhook");
+            expect(hpa.spec.minReplicas).toBe(replicas);
+            expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(replicas);
+            const controller = await deploymentOf("knative-serving", "controller");
+            expect(controller.spec?.replicas).toBe(replicas);
+            const managers = (controller.metadata?.managedFields ?? []).map((f) => f.manager ?? "");
+            expect(managers.filter((m) => m.startsWith("pulumi"))).toHaveLength(1);
+            const kafkaSettings = await world.kube<V1ConfigMap>(
+                "GET",
+                "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",
+            );
+            // istiod's chart reads its settings at the top level: they reach its HPA and pods.
+            const istioReplicas = Number(stackSection(environment, "istio")?.replicas ?? 1);
+            const istiodHpa = await hpaOf("istio-system", "istiod");
+            expect(istiodHpa.spec.minReplicas).toBe(istioReplicas);
+            const istiod = (await deploymentOf("istio-system", "istiod")).spec?.template.spec;
+            expect(istiod?.containers[0]?.resources?.limits?.memory).toBe("4Gi");
+            expect(istiod?.affinity === undefined).toBe(istioReplicas === 1);
+            if (eventing.broker === "kafka") {
+                expect(kafkaSettings.data?.["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
+                expect(kafkaSettings.data?.["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
+            }
+        });
+
+        test("every Secret a pod reads exists: ECK's own operator creates the Elasticsearch cluster's and Kibana's", async () => {
+            const missing = async () => {
+                const absent: string[] = [];
+                for (const secret of await secretsReadByPods(world)) {
+                    const [namespace, name] = secret.split("/");
+                    const exists = await world.kube("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`).then(
+                        () => true,
+                        () => false,
+                    );
+                    if (!exists) absent.push(secret);
+                }
+                return absent;
+            };
+            // The operator reconciles after `up` has returned.
+            await eventually("every Secret read by a pod", async () => (await missing()).length === 0, 3).catch(
+                () => undefined,
+            );
+            expect(await missing()).toEqual([]);
+        }, 600_000);
+
+        test("ECK's own webhook validates the Elasticsearch cluster: a downgrade is refused in ECK's words", async () => {
+            const live = await world.kube<{ spec: Record<string, unknown> }>("GET", LOGS_ELASTICSEARCH);
+            await expect(
+                world.kube("PUT", `${LOGS_ELASTICSEARCH}?dryRun=All`, {
+                    ...live,
+                    spec: { ...live.spec, version: "8.0.0" },
+                }),
+            ).rejects.toThrow(
+                /admission webhook .{0,2}"elastic-es-validation-v1\.k8s\.elastic\.co.{0,2}" denied the request: .*spec\.version: Invalid value: .{0,2}"8\.0\.0.{0,2}": Downgrades are not supported/,
+            );
+        });
+
+        test("a second preview shows no changes", async () => {
+            const recorder = stepRecorder();
+            const preview = await stack.preview({ diff: true, onEvent: recorder.onEvent });
+            printed += preview.stdout + preview.stderr;
+            expect(recorder.changed()).toEqual([]);
+        }, 600_000);
+
+        test("no secret is readable in plain text but in its own Secret: not in the state, the engine's output or any other object", async () => {
+            const readable: Record<string, string[]> = {};
+            for (const key of ["grafanaAdminPassword", "logShipperPassword"]) {
+                const { value } = await stack.getConfig(`serverless-platform:${key}`);
+                readable[key] = await whereReadable(world, printed, value);
+            }
+            expect(readable).toEqual({
+                grafanaAdminPassword: ["Secret monitoring/grafana-admin"],
+                logShipperPassword: ["Secret monitoring/fluent-bit-elasticsearch"],
+            });
+        }, 600_000);
+
+        ownTests(platform);
+    });
+}
