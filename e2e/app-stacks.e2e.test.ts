@@ -17,21 +17,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService, Warm, renderServerlessService } from "serverless-platform";
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
-import { explainPendingOperations } from "../scripts/failures.ts";
-import { engineOutput, pendingOperations } from "../toolchain/engine.ts";
+import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
 import { whereReadable } from "./secret-leaks.ts";
-import {
-    type World,
-    eventually,
-    holdNewPods,
-    killEngine,
-    project,
-    scratchProject,
-    stackOf,
-    startWorld,
-    stepRecorder,
-} from "./world.ts";
+import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A list of Knative objects, read for their specs. */
 interface KnativeList {
@@ -390,51 +379,6 @@ describe("one-off app stacks", () => {
         const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/scaled`);
         expect(live.spec?.template?.metadata?.annotations?.["autoscaling.knative.dev/max-scale"]).toBe("4");
     });
-
-    test("killed (SIGKILL) while Knative makes its service ready, the run leaves the create in flight; `npm run up`'s advice takes the Knative Service over: one Service, one Revision", async () => {
-        const program = () => {
-            // The dev platform's max-scale-limit is 5: Knative's webhook refuses more.
-            new ServerlessService("held", {
-                namespace: "games-web",
-                image: "registry.example.com/games/held:1.0.0",
-                scaling: { maxScale: 3 },
-            });
-            return Promise.resolve({});
-        };
-        const stack = await stackOf(world, scratchProject(world, "held-app"), "dev", { program, checkpoints: true });
-        stacks.push(stack);
-        // The node refuses new pods (a taint): the revision's pod waits, so Knative does not report the service
-        // ready and the provider waits for it, with the create in flight, when the engine is killed.
-        const releasePods = await holdNewPods(world);
-        const killed = stack.up(engineOutput).then(
-            () => "finished",
-            () => "failed",
-        );
-        const revisions = `${SERVING}/namespaces/games-web/revisions?labelSelector=serving.knative.dev%2Fservice%3Dheld`;
-        await eventually(
-            "Knative makes the service's first revision",
-            async () => (await world.kube<{ items: unknown[] }>("GET", revisions)).items.length > 0,
-        );
-        killEngine();
-        expect(await killed).toBe("failed");
-        await stack.cancel();
-        const pending = await pendingOperations(stack);
-        expect(explainPendingOperations("dev", pending)).toContain(
-            "creating kubernetes:serving.knative.dev/v1:Service held",
-        );
-
-        // The cause fixed, what `npm run up -- dev --refresh` does.
-        await releasePods();
-        await stack.refresh({ ...engineOutput, clearPendingCreates: true });
-        expect(await pendingOperations(stack)).toEqual([]);
-        expect((await stack.up(engineOutput)).summary.result).toBe("succeeded");
-        const services = await world.kube<{ items: IService[] }>("GET", `${SERVING}/namespaces/games-web/services`);
-        expect(services.items.filter((service) => service.metadata?.name === "held")).toHaveLength(1);
-        expect((await world.kube<{ items: unknown[] }>("GET", revisions)).items).toHaveLength(1);
-        const recorder = stepRecorder();
-        await stack.preview({ refresh: true, onEvent: recorder.onEvent });
-        expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
-    }, 600_000);
 
     test("a bad value known only at deployment fails the preview with the same message, and no stack trace", async () => {
         const program = () => {
