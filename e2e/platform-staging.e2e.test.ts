@@ -172,5 +172,5 @@ describePlatform("staging", {}, (platform) => {
         expect(networkPolicy.spec.ingress).toHaveLength(1);
         const team = await world.kube<V1ConfigMap>("GET", "/api/v1/namespaces/games-web/configmaps/team-settings");
         expect(team.data).toEqual(teamSettings.data);
-    }, 900_000);
+    }, 1_800_000);
 });
