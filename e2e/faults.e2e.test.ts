@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, pendingOperations, readProject } from "../toolchain/engine.ts";
-import { alive, startLocalCluster } from "../toolchain/local-cluster.ts";
+import { NODE_NAME, alive, startLocalCluster } from "../toolchain/local-cluster.ts";
 import { type World, eventually, killEngine, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 /** A promise and the function that settles it. */
@@ -202,7 +202,7 @@ describe("runs cut short on a cluster", () => {
         // What `npm run up -- dev --refresh` does with operations in flight, once the cause is fixed (a node for the pod).
         await world.kube(
             "PATCH",
-            "/api/v1/nodes/kwok-node-0",
+            `/api/v1/nodes/${NODE_NAME}`,
             { metadata: { labels: { "serverless-platform.test/rollout": "allowed" } } },
             "application/merge-patch+json",
         );

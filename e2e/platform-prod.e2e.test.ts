@@ -6,7 +6,7 @@
 import { test, expect } from "vitest";
 import type { V1Namespace, V1ObjectMeta, V1PodList, V1StatefulSet } from "@kubernetes/client-node";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
-import { engineOutput, pendingOperations } from "../toolchain/engine.ts";
+import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
 import { eventually, holdNewPods, killEngine, stepRecorder } from "./world.ts";
 
@@ -44,11 +44,7 @@ describePlatform("prod", BEFORE_UPGRADE, (platform) => {
         const held = await dataHeld(world, appNamespaces);
         expect(Object.keys(held)).toContain("PersistentVolumeClaim monitoring/elasticsearch-data-logs-es-default-0");
         // Users' runs save the state after every step: what an interrupted run leaves is what it knew.
-        const checkpoints = (on: boolean) => {
-            if (on) delete stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
-            else stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
-        };
-        checkpoints(true);
+        saveEveryStep(stack, true);
 
         // Ctrl-C (the Automation API sends the CLI SIGINT, as a terminal does) once the upgrade updates its first object.
         const ctrlC = new AbortController();
@@ -99,7 +95,7 @@ describePlatform("prod", BEFORE_UPGRADE, (platform) => {
         // The cause fixed, what `npm run up -- prod --refresh` does: read every object back, dropping what was in
         // flight, then the upgrade.
         await releasePods();
-        checkpoints(false);
+        saveEveryStep(stack, false);
         await stack.refresh({ ...engineOutput, clearPendingCreates: true });
         expect(await pendingOperations(stack)).toEqual([]);
         const resumed = await stack.up(engineOutput);

@@ -107,7 +107,7 @@ async function platformWorld(environment: string, configPaths: Record<string, st
     return { world, mirror, stack, stop };
 }
 
-/** A platform stack under test, set once its world has started (read it inside a test). */
+/** A platform stack under test, there once its world has started (read it inside a test). */
 export interface PlatformUnderTest {
     world: World;
     mirror: Mirror;
@@ -132,13 +132,23 @@ export function describePlatform(
         let stop: () => Promise<void>;
         const knative = stackSection(environment, "knative");
         const eventing = stackSection(environment, "eventing");
-        const platform = {} as PlatformUnderTest;
+        // The environment's own tests read the same world, once it has started.
+        const platform: PlatformUnderTest = {
+            get world() {
+                return world;
+            },
+            get mirror() {
+                return mirror;
+            },
+            get stack() {
+                return stack;
+            },
+        };
         /** What the engine printed for the stack's runs (to look for secrets in). */
         let printed = "";
 
         beforeAll(async () => {
             ({ world, mirror, stack, stop } = await platformWorld(environment, configPaths));
-            Object.assign(platform, { world, mirror, stack });
         }, 1_800_000);
 
         afterAll(() => stop());

@@ -16,7 +16,7 @@ import {
     localClusterConfig,
     readProject,
 } from "../toolchain/engine.ts";
-import { type LocalCluster, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
+import { type LocalCluster, NODE_NAME, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
 export const REPO = resolve(import.meta.dirname, "..");
 
@@ -166,7 +166,7 @@ export function killEngine(): void {
  * provider with it. Returns what lifts the taint (the cause fixed).
  */
 export async function holdNewPods(world: World): Promise<() => Promise<void>> {
-    const node = "/api/v1/nodes/kwok-node-0";
+    const node = `/api/v1/nodes/${NODE_NAME}`;
     const merge = "application/merge-patch+json";
     const taint = { key: "serverless-platform.test/hold", value: "new-pods", effect: "NoSchedule" };
     await world.kube("PATCH", node, { spec: { taints: [taint] } }, merge);

@@ -214,6 +214,15 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
     return workspaceStack;
 }
 
+/**
+ * Makes the stack's next runs save the state after every step, as users' runs do (a run a test means to
+ * interrupt), or again only at the end, as its backend's `finalCheckpointOnly` asked.
+ */
+export function saveEveryStep(stack: automation.Stack, every: boolean): void {
+    if (every) delete stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS;
+    else stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
+}
+
 /** An operation an interrupted run left in flight: the state does not know how it ended. */
 export interface PendingOperation {
     /** `creating`, `updating`, `deleting`, `reading`, … as the state records it. */

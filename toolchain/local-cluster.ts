@@ -36,7 +36,7 @@ interface ClusterState {
 }
 
 /** The node kwok plays. Capacity is generous: nothing runs, and the platform's requests must fit. */
-const NODE_NAME = "kwok-node-0";
+export const NODE_NAME = "kwok-node-0";
 const STATE_FILE = "cluster.json";
 
 /**
