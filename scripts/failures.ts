@@ -30,8 +30,11 @@ const TERMINATED_BY_CTRL_C = /\^C received; terminating/;
 const LOCKED = /the stack is currently locked by \d+ lock\(s\)/;
 const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
 
-/** A call of the provider to the Kubernetes API (`/api/…`, `/apis/…`), and the API server it went to. */
-const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/apis?\//;
+/**
+ * A call of the provider to the Kubernetes API (`/api/…`, `/apis/…`, discovery's `/api?…`, `/openapi/…`,
+ * `/version`), and the API server it went to.
+ */
+const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/(?:apis?|openapi|version)\b/;
 
 /**
  * A message for a failed run: that Ctrl-C stopped it, who holds the stack's lock, which cluster stopped

@@ -73,6 +73,19 @@ describe("explaining a failed run", () => {
         );
     });
 
+    test("a cluster lost during the provider's discovery call is named too", () => {
+        // The provider's words when the API server went away as it created a Knative Service (seen on the real
+        // engine, e2e/app-stack-faults.e2e.test.ts): its discovery call has no path after /api.
+        const outage = new Error(
+            'error: resource "urn:pulumi:dev::held-app::kubernetes:serving.knative.dev/v1:Service::outage" was not successfully ' +
+                'created by the Kubernetes API server: Get "https://10.0.0.1:6443/api?timeout=32s": dial tcp 10.0.0.1:6443: ' +
+                "connect: connection refused",
+        );
+        expect(explainFailure(outage, {}, "dev")).toMatch(
+            /^The cluster of stack dev stopped answering at https:\/\/10\.0\.0\.1:6443 during the run;/,
+        );
+    });
+
     test("a run stopped by Ctrl-C says that nothing needs clearing and what to run to finish", () => {
         // The CLI's own words on SIGINT, in the Automation API's error (its stdout), with the failures of the
         // steps it cancelled (seen on the real engine, e2e/platform-prod.e2e.test.ts).
