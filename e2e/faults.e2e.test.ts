@@ -3,15 +3,25 @@
  * engine and the backend do, and that what `npm run up` then tells the user works.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, pendingOperations, readProject } from "../toolchain/engine.ts";
-import { NODE_NAME, alive, startLocalCluster } from "../toolchain/local-cluster.ts";
-import { type World, eventually, killEngine, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { NODE_NAME, startLocalCluster } from "../toolchain/local-cluster.ts";
+import {
+    type World,
+    clusterLostAdvice,
+    eventually,
+    killApiServer,
+    killEngine,
+    scratchProject,
+    stackOf,
+    startWorld,
+    stepRecorder,
+} from "./world.ts";
 
 /** A promise and the function that settles it. */
 function signal(): { promise: Promise<void>; settle: () => void } {
@@ -128,22 +138,11 @@ describe("runs cut short on a cluster", () => {
             (error: unknown) => error,
         );
         await created.promise;
-        const state = JSON.parse(readFileSync(join(world.cluster.dir, "cluster.json"), "utf8")) as {
-            pids: Record<string, number>;
-        };
-        const apiServer = state.pids["kube-apiserver"] ?? 0;
-        // Killed, as a crash or a lost machine ends it (on SIGTERM it stops answering at once but takes
-        // its time to exit, and the cluster counts as running until it has).
-        process.kill(apiServer, "SIGKILL");
-        await eventually("the API server stops", () => Promise.resolve(!alive(apiServer)));
+        await killApiServer(world);
         outage.settle();
         const failure = await interrupted;
         expect(failure).toBeDefined();
-        expect(explainFailure(failure, {}, "dev")).toBe(
-            `The cluster of stack dev stopped answering at ${world.cluster.api} during the run; what the run did ` +
-                "until then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` " +
-                "for the local one), run again with --refresh, which reads it back first: npm run up -- dev --refresh",
-        );
+        expect(explainFailure(failure, {}, "dev")).toBe(clusterLostAdvice(world, "dev"));
 
         await startLocalCluster(world.cluster.dir);
         const converged = await stack.up({ ...engineOutput, refresh: true });

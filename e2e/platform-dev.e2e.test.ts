@@ -16,116 +16,166 @@ import * as pulumi from "@pulumi/pulumi";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
 import { minorOf } from "../components/platform/compatibility.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
-import { engineOutput } from "../toolchain/engine.ts";
-import { describePlatform } from "./platform.ts";
-import { scratchProject, stackOf, stepRecorder } from "./world.ts";
+import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
+import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
+import { type PlatformUnderTest, describePlatform } from "./platform.ts";
+import {
+    aPodWaitsForANode,
+    eventually,
+    holdNewPods,
+    killEngine,
+    scratchProject,
+    stackOf,
+    stepRecorder,
+} from "./world.ts";
 
-describePlatform("dev", {}, (platform) => {
-    test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {
-        const { world } = platform;
-        const facts = await readClusterFacts({
-            kubeconfig: pulumi.output(readFileSync(world.cluster.kubeconfig, "utf8")),
-            context: undefined,
-        });
-        expect(facts).toEqual({
-            kubernetes: minorOf(world.cluster.kubernetesVersion),
-            installedKnative: "1.23",
-            installedIstio: minorOf(VERSIONS.istio),
-            installedElasticsearch: minorOf(VERSIONS.elasticStack),
-        });
-    });
-
-    test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
-        const { stack } = platform;
-        await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
-        await expect(stack.preview()).rejects.toThrow(
-            /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
-        );
-        await stack.removeConfig("serverless-platform:knative.version", true);
-    }, 600_000);
-
-    test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
+/**
+ * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for the
+ * first workload it created to roll out (the node refuses new pods): what the failure and `npm run up` then
+ * advise clears the stale lock and the creates left in flight; the next run (the first `up`'s proofs) finishes it.
+ */
+function killedWhileItWaits(platform: PlatformUnderTest): void {
+    test("the first up, killed while it waits for its first workload, leaves its lock and its creates in flight; cleared as advised, the next up finishes it", async () => {
         const { world, stack } = platform;
-        await stack.setConfig("serverless-platform:knative.replicas", { value: "2" }, true);
-        const recorder = stepRecorder();
-        await stack.preview({ onEvent: recorder.onEvent });
-        const changed = recorder.changed().map((step) => `${step.op} ${step.type} ${step.name}`);
-        expect(changed.filter((step) => !/^(update|create) /.test(step))).toEqual([]);
-        expect(changed).toEqual(
-            expect.arrayContaining([
-                "update kubernetes:apps/v1:Deployment knative-serving-core:knative-serving/controller",
-                "update kubernetes:autoscaling/v2:HorizontalPodAutoscaler knative-serving-core:knative-serving/webhook",
-                "update kubernetes:apps/v1:Deployment knative-eventing-core:knative-eventing/eventing-controller",
-                "create kubernetes:policy/v1:PodDisruptionBudget knative-serving-controller-pdb",
-            ]),
+        saveEveryStep(stack, true);
+        const releasePods = await holdNewPods(world);
+        const killed = stack.up(engineOutput).then(
+            () => "finished",
+            () => "failed",
         );
-        const result = await stack.up(engineOutput);
-        expect(result.summary.result).toBe("succeeded");
-        const hpa = await world.kube<V2HorizontalPodAutoscaler>(
-            "GET",
-            "/apis/autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook",
+        await eventually("a pod of the platform waits for a node", () => aPodWaitsForANode(world), 10);
+        killEngine();
+        expect(await killed).toBe("failed");
+        const refused: unknown = await stack.up(engineOutput).then(
+            () => undefined,
+            (error: unknown) => error,
         );
-        expect(hpa.spec.minReplicas).toBe(2);
-    }, 1_200_000);
+        expect(explainFailure(refused, {}, "dev")).toMatch(/clear the stale lock with `pulumi cancel --stack dev`/);
+        await stack.cancel();
+        expect(explainPendingOperations("dev", await pendingOperations(stack))).toMatch(
+            /creating kubernetes:apps\/v1:Deployment /,
+        );
+        // The cause fixed, what `npm run up -- dev --refresh` does first: read every object back, dropping the
+        // creates in flight (the next run creates them again, taking over what the killed run had made).
+        await releasePods();
+        saveEveryStep(stack, false);
+        await stack.refresh({ ...engineOutput, clearPendingCreates: true });
+        expect(await pendingOperations(stack)).toEqual([]);
+    }, 1_800_000);
+}
 
-    test("Pulumi's Helm Chart v4 installs no Helm hooks (why the Prometheus Operator's admission webhook is off)", async () => {
-        const { world, mirror } = platform;
-        // The chart's own defaults: its admission webhook, with certificate Jobs that are pre/post-install hooks.
-        const program = () => {
-            new k8s.helm.v4.Chart("defaults", {
-                chart: "kube-prometheus-stack",
-                version: VERSIONS.kubePrometheusStack,
-                namespace: "default",
-                repositoryOpts: { repo: mirror.sources.prometheusChartRepository },
+describePlatform("dev", {
+    interruptFirstUp: killedWhileItWaits,
+    own: (platform) => {
+        test("the program reads the cluster as it is: Kubernetes from its API server, each release from what is installed", async () => {
+            const { world } = platform;
+            const facts = await readClusterFacts({
+                kubeconfig: pulumi.output(readFileSync(world.cluster.kubeconfig, "utf8")),
+                context: undefined,
             });
-            return Promise.resolve(undefined);
-        };
-        const scratch = await stackOf(world, scratchProject(world, "helm-hooks"), "dev", { program });
-        const recorder = stepRecorder();
-        await scratch.preview({ onEvent: recorder.onEvent });
-        const registered = recorder.steps.map((step) => `${step.type} ${step.name}`);
-        expect(registered).toContain(
-            // The chart's full name is truncated to 26 characters ("defaults-kube-prometheus-s").
-            "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration defaults:defaults-kube-prometheus-s-admission",
-        );
-        expect(registered.filter((step) => step.startsWith("kubernetes:batch/v1:Job"))).toEqual([]);
-    }, 600_000);
+            expect(facts).toEqual({
+                kubernetes: minorOf(world.cluster.kubernetesVersion),
+                installedKnative: "1.23",
+                installedIstio: minorOf(VERSIONS.istio),
+                installedElasticsearch: minorOf(VERSIONS.elasticStack),
+            });
+        });
 
-    test("destroy leaves nothing but the app namespaces, which it lets go of", async () => {
-        const { world, stack } = platform;
-        await stack.destroy(engineOutput);
-        const { deployment } = await stack.exportStack();
-        expect(deployment.resources ?? []).toEqual([]);
-        const namespaces = (await world.kube<V1NamespaceList>("GET", "/api/v1/namespaces")).items.map(
-            (ns) => ns.metadata?.name ?? "",
-        );
-        expect(namespaces.sort()).toEqual([
-            "default",
-            "games-batch",
-            "games-web",
-            "kube-node-lease",
-            "kube-public",
-            "kube-system",
-        ]);
-        const crds = (
-            await world.kube<V1CustomResourceDefinitionList>(
+        test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
+            const { stack } = platform;
+            await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
+            await expect(stack.preview()).rejects.toThrow(
+                /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
+            );
+            await stack.removeConfig("serverless-platform:knative.version", true);
+        }, 600_000);
+
+        test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
+            const { world, stack } = platform;
+            await stack.setConfig("serverless-platform:knative.replicas", { value: "2" }, true);
+            const recorder = stepRecorder();
+            await stack.preview({ onEvent: recorder.onEvent });
+            const changed = recorder.changed().map((step) => `${step.op} ${step.type} ${step.name}`);
+            expect(changed.filter((step) => !/^(update|create) /.test(step))).toEqual([]);
+            expect(changed).toEqual(
+                expect.arrayContaining([
+                    "update kubernetes:apps/v1:Deployment knative-serving-core:knative-serving/controller",
+                    "update kubernetes:autoscaling/v2:HorizontalPodAutoscaler knative-serving-core:knative-serving/webhook",
+                    "update kubernetes:apps/v1:Deployment knative-eventing-core:knative-eventing/eventing-controller",
+                    "create kubernetes:policy/v1:PodDisruptionBudget knative-serving-controller-pdb",
+                ]),
+            );
+            const result = await stack.up(engineOutput);
+            expect(result.summary.result).toBe("succeeded");
+            const hpa = await world.kube<V2HorizontalPodAutoscaler>(
                 "GET",
-                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-            )
-        ).items;
-        // What upstream keeps on purpose, and nothing else: the CRDs its charts mark to be kept.
-        const kept = crds.filter((crd) => crd.metadata?.annotations?.["helm.sh/resource-policy"] === "keep");
-        expect(crds.map((crd) => crd.metadata?.name)).toEqual(kept.map((crd) => crd.metadata?.name));
-        // Istio's base chart and ECK's mark theirs; the engine says "[retain]" as it lets go of them.
-        expect(kept.map((crd) => crd.metadata?.name)).toEqual(
-            expect.arrayContaining(["gateways.networking.istio.io", "elasticsearches.elasticsearch.k8s.elastic.co"]),
-        );
-        const webhooks = (
-            await world.kube<V1ValidatingWebhookConfigurationList>(
-                "GET",
-                "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
-            )
-        ).items;
-        expect(webhooks.map((w) => w.metadata?.name)).toEqual([]);
-    }, 1_200_000);
+                "/apis/autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook",
+            );
+            expect(hpa.spec.minReplicas).toBe(2);
+        }, 1_200_000);
+
+        test("Pulumi's Helm Chart v4 installs no Helm hooks (why the Prometheus Operator's admission webhook is off)", async () => {
+            const { world, mirror } = platform;
+            // The chart's own defaults: its admission webhook, with certificate Jobs that are pre/post-install hooks.
+            const program = () => {
+                new k8s.helm.v4.Chart("defaults", {
+                    chart: "kube-prometheus-stack",
+                    version: VERSIONS.kubePrometheusStack,
+                    namespace: "default",
+                    repositoryOpts: { repo: mirror.sources.prometheusChartRepository },
+                });
+                return Promise.resolve(undefined);
+            };
+            const scratch = await stackOf(world, scratchProject(world, "helm-hooks"), "dev", { program });
+            const recorder = stepRecorder();
+            await scratch.preview({ onEvent: recorder.onEvent });
+            const registered = recorder.steps.map((step) => `${step.type} ${step.name}`);
+            expect(registered).toContain(
+                // The chart's full name is truncated to 26 characters ("defaults-kube-prometheus-s").
+                "kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration defaults:defaults-kube-prometheus-s-admission",
+            );
+            expect(registered.filter((step) => step.startsWith("kubernetes:batch/v1:Job"))).toEqual([]);
+        }, 600_000);
+
+        test("destroy leaves nothing but the app namespaces, which it lets go of", async () => {
+            const { world, stack } = platform;
+            await stack.destroy(engineOutput);
+            const { deployment } = await stack.exportStack();
+            expect(deployment.resources ?? []).toEqual([]);
+            const namespaces = (await world.kube<V1NamespaceList>("GET", "/api/v1/namespaces")).items.map(
+                (ns) => ns.metadata?.name ?? "",
+            );
+            expect(namespaces.sort()).toEqual([
+                "default",
+                "games-batch",
+                "games-web",
+                "kube-node-lease",
+                "kube-public",
+                "kube-system",
+            ]);
+            const crds = (
+                await world.kube<V1CustomResourceDefinitionList>(
+                    "GET",
+                    "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                )
+            ).items;
+            // What upstream keeps on purpose, and nothing else: the CRDs its charts mark to be kept.
+            const kept = crds.filter((crd) => crd.metadata?.annotations?.["helm.sh/resource-policy"] === "keep");
+            expect(crds.map((crd) => crd.metadata?.name)).toEqual(kept.map((crd) => crd.metadata?.name));
+            // Istio's base chart and ECK's mark theirs; the engine says "[retain]" as it lets go of them.
+            expect(kept.map((crd) => crd.metadata?.name)).toEqual(
+                expect.arrayContaining([
+                    "gateways.networking.istio.io",
+                    "elasticsearches.elasticsearch.k8s.elastic.co",
+                ]),
+            );
+            const webhooks = (
+                await world.kube<V1ValidatingWebhookConfigurationList>(
+                    "GET",
+                    "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+                )
+            ).items;
+            expect(webhooks.map((w) => w.metadata?.name)).toEqual([]);
+        }, 1_200_000);
+    },
 });

@@ -4,11 +4,11 @@
  * destroy: the data and the app namespaces stay the same objects throughout.
  */
 import { test, expect } from "vitest";
-import type { V1Namespace, V1ObjectMeta, V1PodList, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1Namespace, V1ObjectMeta, V1StatefulSet } from "@kubernetes/client-node";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
-import { eventually, holdNewPods, killEngine, stepRecorder } from "./world.ts";
+import { aPodWaitsForANode, eventually, holdNewPods, killEngine, stepRecorder } from "./world.ts";
 
 const logs = stackSection("prod", "monitoring").logs;
 const appNamespaces = Object.keys(stackSection("prod", "namespaces"));
@@ -24,135 +24,143 @@ const BEFORE_UPGRADE = {
     // 1.30 is accepted for the step before the upgrade, as a stack still on 1.22 would.
     "serverless-platform:compatibility.accept[0]": "net-istio-istio",
 };
-describePlatform("prod", BEFORE_UPGRADE, (platform) => {
-    test("Knative 1.22 → 1.23 previews as in-place updates, replacing and deleting nothing", async () => {
-        const { world, stack } = platform;
-        const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-        expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
-        // Back to the stack's own config: the pinned release, no rule accepted.
-        await stack.removeConfig("serverless-platform:compatibility");
-        await stack.removeConfig("serverless-platform:knative.version", true);
-        const recorder = stepRecorder();
-        await stack.preview({ onEvent: recorder.onEvent });
-        const changed = recorder.changed();
-        expect(changed.filter((step) => step.op !== "update").map((s) => `${s.op} ${s.name}`)).toEqual([]);
-        expect(changed.map((step) => step.name)).toContain("knative-serving-core:knative-serving");
-    }, 600_000);
+describePlatform("prod", {
+    configPaths: BEFORE_UPGRADE,
+    own: (platform) => {
+        test("Knative 1.22 → 1.23 previews as in-place updates, replacing and deleting nothing", async () => {
+            const { world, stack } = platform;
+            const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+            expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
+            // Back to the stack's own config: the pinned release, no rule accepted.
+            await stack.removeConfig("serverless-platform:compatibility");
+            await stack.removeConfig("serverless-platform:knative.version", true);
+            const recorder = stepRecorder();
+            await stack.preview({ onEvent: recorder.onEvent });
+            const changed = recorder.changed();
+            expect(changed.filter((step) => step.op !== "update").map((s) => `${s.op} ${s.name}`)).toEqual([]);
+            expect(changed.map((step) => step.name)).toContain("knative-serving-core:knative-serving");
+        }, 600_000);
 
-    test("the upgrade stopped by Ctrl-C, then killed with an update in flight, resumes as `npm run up` advises; the logs' data and the app namespaces stay the same objects", async () => {
-        const { world, stack } = platform;
-        const held = await dataHeld(world, appNamespaces);
-        expect(Object.keys(held)).toContain("PersistentVolumeClaim monitoring/elasticsearch-data-logs-es-default-0");
-        // Users' runs save the state after every step: what an interrupted run leaves is what it knew.
-        saveEveryStep(stack, true);
+        test("the upgrade stopped by Ctrl-C, then killed with an update in flight, resumes as `npm run up` advises; the logs' data and the app namespaces stay the same objects", async () => {
+            const { world, stack } = platform;
+            const held = await dataHeld(world, appNamespaces);
+            expect(Object.keys(held)).toContain(
+                "PersistentVolumeClaim monitoring/elasticsearch-data-logs-es-default-0",
+            );
+            // Users' runs save the state after every step: what an interrupted run leaves is what it knew.
+            saveEveryStep(stack, true);
 
-        // Ctrl-C (the Automation API sends the CLI SIGINT, as a terminal does) once the upgrade updates its first object.
-        const ctrlC = new AbortController();
-        const stopped: unknown = await stack
-            .up({
-                ...engineOutput,
-                signal: ctrlC.signal,
-                onEvent: (event) => {
-                    if (event.resourcePreEvent?.metadata.op === "update") ctrlC.abort();
-                },
-            })
-            .then(
+            // Ctrl-C (the Automation API sends the CLI SIGINT, as a terminal does) once the upgrade updates its first object.
+            const ctrlC = new AbortController();
+            const stopped: unknown = await stack
+                .up({
+                    ...engineOutput,
+                    signal: ctrlC.signal,
+                    onEvent: (event) => {
+                        if (event.resourcePreEvent?.metadata.op === "update") ctrlC.abort();
+                    },
+                })
+                .then(
+                    () => undefined,
+                    (error: unknown) => error,
+                );
+            expect(explainFailure(stopped, {}, "prod")).toMatch(/^The run of stack prod was stopped \(Ctrl-C\)/);
+            expect(await pendingOperations(stack)).toEqual([]);
+
+            // Killed while an update is in flight: the node refuses new pods (a taint), so the provider waits on the
+            // rollout of the first Deployment the upgrade changes, and the engine is killed then.
+            const knativeWaits = () => aPodWaitsForANode(world, ["knative-serving", "knative-eventing"]);
+            expect(await knativeWaits()).toBe(false);
+            const releasePods = await holdNewPods(world);
+            const killed = stack.up(engineOutput).then(
+                () => "finished",
+                () => "failed",
+            );
+            await eventually("a pod of the upgraded Knative waits for a node", knativeWaits, 10);
+            killEngine();
+            expect(await killed).toBe("failed");
+            const refused: unknown = await stack.up(engineOutput).then(
                 () => undefined,
                 (error: unknown) => error,
             );
-        expect(explainFailure(stopped, {}, "prod")).toMatch(/^The run of stack prod was stopped \(Ctrl-C\)/);
-        expect(await pendingOperations(stack)).toEqual([]);
+            expect(explainFailure(refused, {}, "prod")).toMatch(
+                /clear the stale lock with `pulumi cancel --stack prod`/,
+            );
+            await stack.cancel();
+            const pending = await pendingOperations(stack);
+            expect(explainPendingOperations("prod", pending)).toMatch(/updating kubernetes:apps\/v1:Deployment /);
 
-        // Killed while an update is in flight: the node refuses new pods (a taint), so the provider waits on the
-        // rollout of the first Deployment the upgrade changes, and the engine is killed then.
-        const waitingForANode = async (namespace: string) =>
-            (
-                await world.kube<V1PodList>(
-                    "GET",
-                    `/api/v1/namespaces/${namespace}/pods?fieldSelector=status.phase%3DPending`,
-                )
-            ).items.length > 0;
-        const knativeWaits = async () =>
-            (await waitingForANode("knative-serving")) || (await waitingForANode("knative-eventing"));
-        expect(await knativeWaits()).toBe(false);
-        const releasePods = await holdNewPods(world);
-        const killed = stack.up(engineOutput).then(
-            () => "finished",
-            () => "failed",
-        );
-        await eventually("a pod of the upgraded Knative waits for a node", knativeWaits, 10);
-        killEngine();
-        expect(await killed).toBe("failed");
-        const refused: unknown = await stack.up(engineOutput).then(
-            () => undefined,
-            (error: unknown) => error,
-        );
-        expect(explainFailure(refused, {}, "prod")).toMatch(/clear the stale lock with `pulumi cancel --stack prod`/);
-        await stack.cancel();
-        const pending = await pendingOperations(stack);
-        expect(explainPendingOperations("prod", pending)).toMatch(/updating kubernetes:apps\/v1:Deployment /);
+            // The cause fixed, what `npm run up -- prod --refresh` does: read every object back, dropping what was in
+            // flight, then the upgrade.
+            await releasePods();
+            saveEveryStep(stack, false);
+            await stack.refresh({ ...engineOutput, clearPendingCreates: true });
+            expect(await pendingOperations(stack)).toEqual([]);
+            const resumed = await stack.up(engineOutput);
+            expect(resumed.summary.result).toBe("succeeded");
+            expect(resumed.outputs.versions?.value).toMatchObject({
+                knativeServing: "1.23.0",
+                knativeEventing: "1.23.0",
+            });
+            const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
+            expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
+            const recorder = stepRecorder();
+            await stack.preview({ refresh: true, onEvent: recorder.onEvent });
+            expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
+            expect(await dataHeld(world, appNamespaces)).toEqual(held);
+        }, 1_800_000);
 
-        // The cause fixed, what `npm run up -- prod --refresh` does: read every object back, dropping what was in
-        // flight, then the upgrade.
-        await releasePods();
-        saveEveryStep(stack, false);
-        await stack.refresh({ ...engineOutput, clearPendingCreates: true });
-        expect(await pendingOperations(stack)).toEqual([]);
-        const resumed = await stack.up(engineOutput);
-        expect(resumed.summary.result).toBe("succeeded");
-        expect(resumed.outputs.versions?.value).toMatchObject({ knativeServing: "1.23.0", knativeEventing: "1.23.0" });
-        const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-        expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
-        const recorder = stepRecorder();
-        await stack.preview({ refresh: true, onEvent: recorder.onEvent });
-        expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
-        expect(await dataHeld(world, appNamespaces)).toEqual(held);
-    }, 1_800_000);
+        test("`up --replace` of what holds the logs is refused (the monitoring namespace, the Elasticsearch); of ECK's CRDs and the app namespaces, it re-applies them and deletes nothing", async () => {
+            const { world, stack } = platform;
+            const held = await dataHeld(world, appNamespaces);
+            const crd =
+                "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/elasticsearches.elasticsearch.k8s.elastic.co";
+            const crdUid = (await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid;
+            const { deployment } = await stack.exportStack();
+            const urn = (name: string) =>
+                (deployment.resources as { urn: string }[]).find((r) => r.urn.endsWith(`::${name}`))?.urn ?? name;
 
-    test("`up --replace` of what holds the logs is refused (the monitoring namespace, the Elasticsearch); of ECK's CRDs and the app namespaces, it re-applies them and deletes nothing", async () => {
-        const { world, stack } = platform;
-        const held = await dataHeld(world, appNamespaces);
-        const crd =
-            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/elasticsearches.elasticsearch.k8s.elastic.co";
-        const crdUid = (await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid;
-        const { deployment } = await stack.exportStack();
-        const urn = (name: string) =>
-            (deployment.resources as { urn: string }[]).find((r) => r.urn.endsWith(`::${name}`))?.urn ?? name;
+            // The Kubernetes provider replaces a named object by applying it again, then deleting it
+            // (pulumi-kubernetes#4522): the namespace would go, with the data in it.
+            await expect(
+                stack.up({
+                    ...engineOutput,
+                    replace: [urn("monitoring-namespace"), urn("monitoring-logs-elasticsearch")],
+                }),
+            ).rejects.toThrow(
+                /unable to replace resource "\S+::monitoring-namespace"\s+as it is currently marked for protection/,
+            );
+            const replaced = await stack.up({
+                ...engineOutput,
+                replace: [
+                    urn("monitoring-logs-eck-operator:elasticsearches.elasticsearch.k8s.elastic.co"),
+                    ...appNamespaces.map(urn),
+                ],
+            });
+            expect(replaced.summary.resourceChanges).toMatchObject({ replace: 1 + appNamespaces.length });
+            expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
+            expect(await dataHeld(world, appNamespaces)).toEqual(held);
+        }, 1_200_000);
 
-        // The Kubernetes provider replaces a named object by applying it again, then deleting it
-        // (pulumi-kubernetes#4522): the namespace would go, with the data in it.
-        await expect(
-            stack.up({ ...engineOutput, replace: [urn("monitoring-namespace"), urn("monitoring-logs-elasticsearch")] }),
-        ).rejects.toThrow(
-            /unable to replace resource "\S+::monitoring-namespace"\s+as it is currently marked for protection/,
-        );
-        const replaced = await stack.up({
-            ...engineOutput,
-            replace: [
-                urn("monitoring-logs-eck-operator:elasticsearches.elasticsearch.k8s.elastic.co"),
-                ...appNamespaces.map(urn),
-            ],
-        });
-        expect(replaced.summary.resourceChanges).toMatchObject({ replace: 1 + appNamespaces.length });
-        expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
-        expect(await dataHeld(world, appNamespaces)).toEqual(held);
-    }, 1_200_000);
-
-    test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
-        const { world, stack } = platform;
-        // The engine deletes what does not hold data, then fails on the protected resource.
-        await expect(stack.destroy(engineOutput)).rejects.toThrow(
-            /Elasticsearch::monitoring-logs-elasticsearch" cannot be deleted/,
-        );
-        const elasticsearch = await world.kube<{ spec: { nodeSets: { count: number }[] } }>("GET", LOGS_ELASTICSEARCH);
-        expect(elasticsearch.spec.nodeSets[0]?.count).toBe(logs.nodes);
-        const operator = await world.kube<V1StatefulSet>(
-            "GET",
-            "/apis/apps/v1/namespaces/elastic-system/statefulsets/elastic-operator",
-        );
-        expect(operator.metadata?.name).toBe("elastic-operator");
-        const { deployment } = await stack.exportStack();
-        const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
-        expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
-    }, 600_000);
+        test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
+            const { world, stack } = platform;
+            // The engine deletes what does not hold data, then fails on the protected resource.
+            await expect(stack.destroy(engineOutput)).rejects.toThrow(
+                /Elasticsearch::monitoring-logs-elasticsearch" cannot be deleted/,
+            );
+            const elasticsearch = await world.kube<{ spec: { nodeSets: { count: number }[] } }>(
+                "GET",
+                LOGS_ELASTICSEARCH,
+            );
+            expect(elasticsearch.spec.nodeSets[0]?.count).toBe(logs.nodes);
+            const operator = await world.kube<V1StatefulSet>(
+                "GET",
+                "/apis/apps/v1/namespaces/elastic-system/statefulsets/elastic-operator",
+            );
+            expect(operator.metadata?.name).toBe("elastic-operator");
+            const { deployment } = await stack.exportStack();
+            const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
+            expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
+        }, 600_000);
+    },
 });

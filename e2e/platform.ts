@@ -1,6 +1,6 @@
 /**
  * The platform stack on the real engine and the simulated cluster, one environment per test file
- * (platform-<environment>.e2e.test.ts, so that they run side by side), with
+ * (platform-<environment>.e2e.test.ts, each in a round of its own: vitest.e2e.config.ts), with
  * every upstream source pointed at a local mirror of upstream's real artefacts (mirror/: the
  * pinned charts and Knative's release manifests; eventing-kafka-broker's data plane is the one
  * stand-in). Upstream programs run as the cluster host runs them (toolchain/cluster-host.ts):
@@ -114,16 +114,28 @@ export interface PlatformUnderTest {
     stack: automation.Stack;
 }
 
+/** What an environment's file adds to the proofs every environment passes. */
+export interface EnvironmentTests {
+    /** Config on top of the stack file and the mirror's sources. */
+    configPaths?: Record<string, string>;
+    /**
+     * Registers a test that cuts the first `up` short and leaves the stack as the failure's advice says
+     * (cleared); the first `up`'s proofs then run on the resumed run, with `--refresh` as advised.
+     */
+    interruptFirstUp?: (platform: PlatformUnderTest) => void;
+    /** Registers the environment's own tests, in order, after the common ones. */
+    own: (platform: PlatformUnderTest) => void;
+}
+
 /**
- * The environment's platform on a world of its own (its stack file, every source on the mirror,
- * `configPaths` on top): first the proofs every environment passes (a first `up` under the policy
- * pack, objects with one owner, Secrets, ECK's webhook, a no-change preview, no secret leaked), then
- * the environment's own, which `ownTests` registers, in order, on the same world.
+ * The environment's platform on a world of its own (its stack file, every source on the mirror):
+ * first the proofs every environment passes (a first `up` under the policy pack, objects with one owner,
+ * Secrets, ECK's webhook, a no-change preview, no secret leaked), then the environment's own, on the
+ * same world.
  */
 export function describePlatform(
     environment: string,
-    configPaths: Record<string, string>,
-    ownTests: (platform: PlatformUnderTest) => void,
+    { configPaths = {}, interruptFirstUp, own }: EnvironmentTests,
 ): void {
     describe(`the ${environment} platform`, () => {
         let world: World;
@@ -153,11 +165,14 @@ export function describePlatform(
 
         afterAll(() => stop());
 
+        interruptFirstUp?.(platform);
+
         // The policy pack runs inside `up` itself, as it runs in a preview: each resource is checked before
         // it is created, and a mandatory violation fails the run. One run proves both.
         test("up succeeds under the policy pack (its documented exceptions only), every upstream source read from the mirror and every Knative ConfigMap accepted by Knative's own config webhook", async () => {
             const result = await stack.up({
                 ...engineOutput,
+                refresh: interruptFirstUp !== undefined,
                 policyPacks: [POLICY],
                 policyPackConfigs: [join(POLICY, "config", `${environment}.json`)],
             });
@@ -287,6 +302,6 @@ export function describePlatform(
             });
         }, 600_000);
 
-        ownTests(platform);
+        own(platform);
     });
 }

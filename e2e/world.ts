@@ -4,19 +4,28 @@
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { V1PodList } from "@kubernetes/client-node";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import {
     type Backend,
     type Project,
     copyProject,
+    engineOutput,
     openStack,
     localClusterConfig,
     readProject,
 } from "../toolchain/engine.ts";
-import { type LocalCluster, NODE_NAME, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
+import {
+    type LocalCluster,
+    NODE_NAME,
+    alive,
+    kube,
+    startLocalCluster,
+    stopLocalCluster,
+} from "../toolchain/local-cluster.ts";
 
 export const REPO = resolve(import.meta.dirname, "..");
 
@@ -162,6 +171,39 @@ export function killEngine(): void {
 }
 
 /**
+ * Refuses new pods in `namespace` (a ResourceQuota of none; the pods there run on): a new revision's or a
+ * rollout's pods are not made, and the provider waits. Unlike {@link holdNewPods} it leaves the node alone:
+ * right after the node was tainted, the cluster briefly saw it not ready and stopped the programs of its
+ * pods (Knative's webhook among them). Returns what lifts the quota (the cause fixed).
+ */
+export async function refuseNewPods(world: World, namespace: string): Promise<() => Promise<void>> {
+    const quotas = `/api/v1/namespaces/${namespace}/resourcequotas`;
+    const name = "serverless-platform-test-hold";
+    await world.kube("POST", quotas, { metadata: { name }, spec: { hard: { pods: "0" } } });
+    return async () => {
+        await world.kube("DELETE", `${quotas}/${name}`);
+    };
+}
+
+/**
+ * Whether a pod (in `namespaces`, or anywhere) waits for a node: the scheduler found none that takes it
+ * (every new pod is Pending for a moment, before it is scheduled).
+ */
+export async function aPodWaitsForANode(world: World, namespaces: string[] = [""]): Promise<boolean> {
+    for (const namespace of namespaces) {
+        const path = namespace === "" ? "/api/v1/pods" : `/api/v1/namespaces/${namespace}/pods`;
+        const pods = await world.kube<V1PodList>("GET", `${path}?fieldSelector=status.phase%3DPending`);
+        const unschedulable = pods.items.some((pod) =>
+            (pod.status?.conditions ?? []).some(
+                (condition) => condition.type === "PodScheduled" && condition.reason === "Unschedulable",
+            ),
+        );
+        if (unschedulable) return true;
+    }
+    return false;
+}
+
+/**
  * Taints the cluster's node so that no new pod is scheduled: a rollout or a new revision waits, and the
  * provider with it. Returns what lifts the taint (the cause fixed).
  */
@@ -173,4 +215,53 @@ export async function holdNewPods(world: World): Promise<() => Promise<void>> {
     return async () => {
         await world.kube("PATCH", node, { spec: { taints: null } }, merge);
     };
+}
+
+/**
+ * Kills the world's API server (SIGKILL), as a crash or a lost machine ends it, and waits until it is gone
+ * (on SIGTERM it stops answering at once but takes its time to exit, and the cluster counts as running until
+ * it has). `startLocalCluster(world.cluster.dir)` brings the cluster back.
+ */
+export async function killApiServer(world: World): Promise<void> {
+    const state = JSON.parse(readFileSync(join(world.cluster.dir, "cluster.json"), "utf8")) as {
+        pids: Record<string, number>;
+    };
+    const apiServer = state.pids["kube-apiserver"] ?? 0;
+    process.kill(apiServer, "SIGKILL");
+    await eventually("the API server stops", () => Promise.resolve(!alive(apiServer)));
+}
+
+/**
+ * Runs `up` on `stack`, killing the world's API server as the engine starts creating the first object whose
+ * type `lostAt` picks; returns how the run failed.
+ */
+export async function upLosingTheCluster(
+    world: World,
+    stack: automation.Stack,
+    lostAt: (type: string) => boolean,
+): Promise<unknown> {
+    let outage: Promise<void> | undefined;
+    const failure = await stack
+        .up({
+            ...engineOutput,
+            onEvent: (event) => {
+                const step = event.resourcePreEvent?.metadata;
+                if (outage === undefined && step?.op === "create" && lostAt(step.type)) outage = killApiServer(world);
+            },
+        })
+        .then(
+            () => new Error("the run succeeded: no object of the type was created"),
+            (error: unknown) => error,
+        );
+    await outage;
+    return failure;
+}
+
+/** What `npm run up` says when the cluster of `stack` stopped answering during a run. */
+export function clusterLostAdvice(world: World, stack: string): string {
+    return (
+        `The cluster of stack ${stack} stopped answering at ${world.cluster.api} during the run; what the run did ` +
+        "until then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` " +
+        `for the local one), run again with --refresh, which reads it back first: npm run up -- ${stack} --refresh`
+    );
 }
