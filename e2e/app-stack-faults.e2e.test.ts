@@ -8,19 +8,19 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
-import { engineOutput, pendingOperations } from "../toolchain/engine.ts";
+import { engineOutput } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
 import {
     type World,
-    eventually,
+    changesAfterRefresh,
     clusterLostAdvice,
-    killEngine,
+    eventually,
+    killWhileItWaits,
     refuseNewPods,
     scratchProject,
     stackOf,
     startWorld,
-    stepRecorder,
     upLosingTheCluster,
 } from "./world.ts";
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(() => world.stop());
 
 /** An app stack of one ServerlessService in games-web (the dev platform's max-scale-limit is 5). */
-function appStack(name: string, options: { checkpoints?: boolean } = {}): Promise<automation.Stack> {
+function appStack(name: string): Promise<automation.Stack> {
     const program = () => {
         new ServerlessService(name, {
             namespace: "games-web",
@@ -45,7 +45,7 @@ function appStack(name: string, options: { checkpoints?: boolean } = {}): Promis
         });
         return Promise.resolve({});
     };
-    return stackOf(world, scratchProject(world, `${name}-app`), "dev", { program, ...options });
+    return stackOf(world, scratchProject(world, `${name}-app`), "dev", { program });
 }
 
 /** The Knative Services and Revisions of `name` in the cluster, by name. */
@@ -74,34 +74,21 @@ async function converged(stack: automation.Stack, name: string): Promise<void> {
     const { services, revisions } = await knativeObjects(name);
     expect(services).toEqual([name]);
     expect(revisions).toHaveLength(1);
-    const recorder = stepRecorder();
-    await stack.preview({ refresh: true, onEvent: recorder.onEvent });
-    expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
+    expect(await changesAfterRefresh(stack)).toEqual([]);
 }
 
 test("killed (SIGKILL) while Knative makes its service ready, the run leaves the create in flight; `npm run up`'s advice takes the Knative Service over", async () => {
-    const stack = await appStack("held", { checkpoints: true });
+    const stack = await appStack("held");
     // The namespace refuses new pods: the revision has none, so Knative does not report the service ready and
     // the provider waits for it, with the create in flight, when the engine is killed.
-    const releasePods = await refuseNewPods(world, "games-web");
-    const killed = stack.up(engineOutput).then(
-        () => "finished",
-        () => "failed",
-    );
-    await eventually("Knative makes the service's first revision", async () => {
-        return (await knativeObjects("held")).revisions.length > 0;
+    const inFlight = await killWhileItWaits(stack, "dev", {
+        hold: () => refuseNewPods(world, "games-web"),
+        waiting: "Knative makes the service's first revision",
+        waits: async () => (await knativeObjects("held")).revisions.length > 0,
     });
-    killEngine();
-    expect(await killed).toBe("failed");
-    await stack.cancel();
-    expect(explainPendingOperations("dev", await pendingOperations(stack))).toContain(
+    expect(explainPendingOperations("dev", inFlight)).toContain(
         "creating kubernetes:serving.knative.dev/v1:Service held",
     );
-
-    // The cause fixed, what `npm run up -- dev --refresh` does.
-    await releasePods();
-    await stack.refresh({ ...engineOutput, clearPendingCreates: true });
-    expect(await pendingOperations(stack)).toEqual([]);
     expect((await stack.up(engineOutput)).summary.result).toBe("succeeded");
     await converged(stack, "held");
 }, 600_000);

@@ -16,18 +16,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
 import { minorOf } from "../components/platform/compatibility.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
-import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
-import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
+import { explainPendingOperations } from "../scripts/failures.ts";
+import { engineOutput } from "../toolchain/engine.ts";
 import { type PlatformUnderTest, describePlatform } from "./platform.ts";
-import {
-    aPodWaitsForANode,
-    eventually,
-    holdNewPods,
-    killEngine,
-    scratchProject,
-    stackOf,
-    stepRecorder,
-} from "./world.ts";
+import { aPodWaitsForANode, holdNewPods, killWhileItWaits, scratchProject, stackOf, stepRecorder } from "./world.ts";
 
 /**
  * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for the
@@ -37,30 +29,12 @@ import {
 function killedWhileItWaits(platform: PlatformUnderTest): void {
     test("the first up, killed while it waits for its first workload, leaves its lock and its creates in flight; cleared as advised, the next up finishes it", async () => {
         const { world, stack } = platform;
-        saveEveryStep(stack, true);
-        const releasePods = await holdNewPods(world);
-        const killed = stack.up(engineOutput).then(
-            () => "finished",
-            () => "failed",
-        );
-        await eventually("a pod of the platform waits for a node", () => aPodWaitsForANode(world), 10);
-        killEngine();
-        expect(await killed).toBe("failed");
-        const refused: unknown = await stack.up(engineOutput).then(
-            () => undefined,
-            (error: unknown) => error,
-        );
-        expect(explainFailure(refused, {}, "dev")).toMatch(/clear the stale lock with `pulumi cancel --stack dev`/);
-        await stack.cancel();
-        expect(explainPendingOperations("dev", await pendingOperations(stack))).toMatch(
-            /creating kubernetes:apps\/v1:Deployment /,
-        );
-        // The cause fixed, what `npm run up -- dev --refresh` does first: read every object back, dropping the
-        // creates in flight (the next run creates them again, taking over what the killed run had made).
-        await releasePods();
-        saveEveryStep(stack, false);
-        await stack.refresh({ ...engineOutput, clearPendingCreates: true });
-        expect(await pendingOperations(stack)).toEqual([]);
+        const inFlight = await killWhileItWaits(stack, "dev", {
+            hold: () => holdNewPods(world),
+            waiting: "a pod of the platform waits for a node",
+            waits: () => aPodWaitsForANode(world),
+        });
+        expect(explainPendingOperations("dev", inFlight)).toMatch(/creating kubernetes:apps\/v1:Deployment /);
     }, 1_800_000);
 }
 

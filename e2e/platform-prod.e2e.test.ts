@@ -8,7 +8,7 @@ import type { V1Namespace, V1ObjectMeta, V1StatefulSet } from "@kubernetes/clien
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
-import { aPodWaitsForANode, eventually, holdNewPods, killEngine, stepRecorder } from "./world.ts";
+import { aPodWaitsForANode, changesAfterRefresh, holdNewPods, killWhileItWaits, stepRecorder } from "./world.ts";
 
 const logs = stackSection("prod", "monitoring").logs;
 const appNamespaces = Object.keys(stackSection("prod", "namespaces"));
@@ -71,31 +71,13 @@ describePlatform("prod", {
             // rollout of the first Deployment the upgrade changes, and the engine is killed then.
             const knativeWaits = () => aPodWaitsForANode(world, ["knative-serving", "knative-eventing"]);
             expect(await knativeWaits()).toBe(false);
-            const releasePods = await holdNewPods(world);
-            const killed = stack.up(engineOutput).then(
-                () => "finished",
-                () => "failed",
-            );
-            await eventually("a pod of the upgraded Knative waits for a node", knativeWaits, 10);
-            killEngine();
-            expect(await killed).toBe("failed");
-            const refused: unknown = await stack.up(engineOutput).then(
-                () => undefined,
-                (error: unknown) => error,
-            );
-            expect(explainFailure(refused, {}, "prod")).toMatch(
-                /clear the stale lock with `pulumi cancel --stack prod`/,
-            );
-            await stack.cancel();
-            const pending = await pendingOperations(stack);
-            expect(explainPendingOperations("prod", pending)).toMatch(/updating kubernetes:apps\/v1:Deployment /);
-
-            // The cause fixed, what `npm run up -- prod --refresh` does: read every object back, dropping what was in
-            // flight, then the upgrade.
-            await releasePods();
-            saveEveryStep(stack, false);
-            await stack.refresh({ ...engineOutput, clearPendingCreates: true });
-            expect(await pendingOperations(stack)).toEqual([]);
+            const inFlight = await killWhileItWaits(stack, "prod", {
+                hold: () => holdNewPods(world),
+                waiting: "a pod of the upgraded Knative waits for a node",
+                waits: knativeWaits,
+            });
+            expect(explainPendingOperations("prod", inFlight)).toMatch(/updating kubernetes:apps\/v1:Deployment /);
+            // The cause fixed and the operations in flight dropped, as `npm run up -- prod --refresh` does: the upgrade.
             const resumed = await stack.up(engineOutput);
             expect(resumed.summary.result).toBe("succeeded");
             expect(resumed.outputs.versions?.value).toMatchObject({
@@ -104,9 +86,7 @@ describePlatform("prod", {
             });
             const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
             expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
-            const recorder = stepRecorder();
-            await stack.preview({ refresh: true, onEvent: recorder.onEvent });
-            expect(recorder.changed().filter((step) => step.op !== "refresh")).toEqual([]);
+            expect(await changesAfterRefresh(stack)).toEqual([]);
             expect(await dataHeld(world, appNamespaces)).toEqual(held);
         }, 1_800_000);
 

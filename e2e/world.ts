@@ -4,25 +4,31 @@
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { expect } from "vitest";
 import type { V1PodList } from "@kubernetes/client-node";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import {
     type Backend,
+    type PendingOperation,
     type Project,
     copyProject,
     engineOutput,
     openStack,
     localClusterConfig,
+    pendingOperations,
     readProject,
+    saveEveryStep,
 } from "../toolchain/engine.ts";
+import { explainFailure } from "../scripts/failures.ts";
 import {
     type LocalCluster,
     NODE_NAME,
     alive,
     kube,
+    readState,
     startLocalCluster,
     stopLocalCluster,
 } from "../toolchain/local-cluster.ts";
@@ -44,8 +50,8 @@ export async function startWorld(): Promise<World> {
     return {
         dir,
         cluster,
-        // The state is saved at the end of each operation only, unless a stack asks for every step's
-        // checkpoint (`stackOf`'s `checkpoints`, a test that interrupts a run).
+        // The state is saved at the end of each operation only, unless a test that interrupts a run asks
+        // for every step's checkpoint (`saveEveryStep`).
         backend: { url: `file://${join(dir, "state")}`, passphrase: "e2e", finalCheckpointOnly: true },
         kube: <T>(method: string, path: string, body?: unknown, contentType?: string) =>
             kube<T>(cluster, method, path, body, contentType),
@@ -82,8 +88,6 @@ export function stackOf(
         configPaths?: Record<string, string>;
         secrets?: Record<string, string>;
         program?: automation.PulumiFn;
-        /** Save the state after every step, as users' runs do (for a run interrupted mid-way). */
-        checkpoints?: boolean;
     } = {},
 ): Promise<automation.Stack> {
     const workDir = copyProject(stackProject, stack, join(world.dir, "work", stackProject.name));
@@ -98,7 +102,7 @@ export function stackOf(
     return openStack({
         project: stackProject,
         stack,
-        backend: options.checkpoints === true ? { ...world.backend, finalCheckpointOnly: false } : world.backend,
+        backend: world.backend,
         workDir,
         config,
         ...(options.program ? { program: options.program } : {}),
@@ -189,18 +193,15 @@ export async function refuseNewPods(world: World, namespace: string): Promise<()
  * Whether a pod (in `namespaces`, or anywhere) waits for a node: the scheduler found none that takes it
  * (every new pod is Pending for a moment, before it is scheduled).
  */
-export async function aPodWaitsForANode(world: World, namespaces: string[] = [""]): Promise<boolean> {
-    for (const namespace of namespaces) {
-        const path = namespace === "" ? "/api/v1/pods" : `/api/v1/namespaces/${namespace}/pods`;
-        const pods = await world.kube<V1PodList>("GET", `${path}?fieldSelector=status.phase%3DPending`);
-        const unschedulable = pods.items.some((pod) =>
+export async function aPodWaitsForANode(world: World, namespaces?: string[]): Promise<boolean> {
+    const pending = await world.kube<V1PodList>("GET", "/api/v1/pods?fieldSelector=status.phase%3DPending");
+    return pending.items.some(
+        (pod) =>
+            (namespaces === undefined || namespaces.includes(pod.metadata?.namespace ?? "")) &&
             (pod.status?.conditions ?? []).some(
                 (condition) => condition.type === "PodScheduled" && condition.reason === "Unschedulable",
             ),
-        );
-        if (unschedulable) return true;
-    }
-    return false;
+    );
 }
 
 /**
@@ -218,15 +219,55 @@ export async function holdNewPods(world: World): Promise<() => Promise<void>> {
 }
 
 /**
+ * Kills (SIGKILL) the stack's `up` once it waits on what `hold` holds back, then does what the failure and
+ * `npm run up` advise: the next run is refused naming the stale lock, `pulumi cancel` clears it; the cause
+ * fixed (`hold`'s release), `refresh --clear-pending-creates` drops the operations in flight. The run saves the
+ * state after every step, as users' runs do. Returns the operations the killed run left in flight.
+ */
+export async function killWhileItWaits(
+    stack: automation.Stack,
+    environment: string,
+    options: { hold: () => Promise<() => Promise<void>>; waiting: string; waits: () => Promise<boolean> },
+): Promise<PendingOperation[]> {
+    saveEveryStep(stack, true);
+    const release = await options.hold();
+    const killed = stack.up(engineOutput).then(
+        () => "finished",
+        () => "failed",
+    );
+    await eventually(options.waiting, options.waits, 10);
+    killEngine();
+    expect(await killed).toBe("failed");
+    const refused: unknown = await stack.up(engineOutput).then(
+        () => undefined,
+        (error: unknown) => error,
+    );
+    expect(explainFailure(refused, {}, environment)).toMatch(
+        `clear the stale lock with \`pulumi cancel --stack ${environment}\``,
+    );
+    await stack.cancel();
+    const inFlight = await pendingOperations(stack);
+    await release();
+    saveEveryStep(stack, false);
+    await stack.refresh({ ...engineOutput, clearPendingCreates: true });
+    expect(await pendingOperations(stack)).toEqual([]);
+    return inFlight;
+}
+
+/** What a preview with `--refresh` would change beyond reading the objects back (nothing, once converged). */
+export async function changesAfterRefresh(stack: automation.Stack): Promise<Step[]> {
+    const recorder = stepRecorder();
+    await stack.preview({ refresh: true, onEvent: recorder.onEvent });
+    return recorder.changed().filter((step) => step.op !== "refresh");
+}
+
+/**
  * Kills the world's API server (SIGKILL), as a crash or a lost machine ends it, and waits until it is gone
  * (on SIGTERM it stops answering at once but takes its time to exit, and the cluster counts as running until
  * it has). `startLocalCluster(world.cluster.dir)` brings the cluster back.
  */
 export async function killApiServer(world: World): Promise<void> {
-    const state = JSON.parse(readFileSync(join(world.cluster.dir, "cluster.json"), "utf8")) as {
-        pids: Record<string, number>;
-    };
-    const apiServer = state.pids["kube-apiserver"] ?? 0;
+    const apiServer = readState(world.cluster.dir)?.pids["kube-apiserver"] ?? 0;
     process.kill(apiServer, "SIGKILL");
     await eventually("the API server stops", () => Promise.resolve(!alive(apiServer)));
 }

@@ -29,7 +29,7 @@ export interface LocalCluster {
     kubernetesVersion: string;
 }
 
-interface ClusterState {
+export interface ClusterState {
     ports: Record<"etcdClient" | "etcdPeer" | "api" | "scheduler" | "controllerManager" | "kwok", number>;
     token: string;
     pids: Record<string, number>;
@@ -162,7 +162,8 @@ function running(state: ClusterState): boolean {
     return pids.length > 0 && pids.every(alive);
 }
 
-function readState(dir: string): ClusterState | undefined {
+/** The cluster's state file: its ports, credentials and the processes it runs. */
+export function readState(dir: string): ClusterState | undefined {
     const file = join(dir, STATE_FILE);
     return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ClusterState) : undefined;
 }
