@@ -35,6 +35,12 @@ const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
  * `/version`), and the API server it went to.
  */
 const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/(?:apis?|openapi|version)\b/;
+/**
+ * How a call ends when the server is gone: refused, or cut off mid-request (`unexpected EOF` when the API
+ * server died while it held the request).
+ */
+const CONNECTION_LOST =
+    /dial tcp|connection refused|connection reset by peer|unexpected EOF|client connection lost|i\/o timeout/i;
 
 /**
  * A message for a failed run: that Ctrl-C stopped it, who holds the stack's lock, which cluster stopped
@@ -67,15 +73,15 @@ export function explainFailure(error: unknown, stackConfig: Record<string, unkno
             `run again with --refresh, so that the state is read back from the cluster first: npm run up -- ${stack} --refresh`
         );
     }
+    const cluster = KUBERNETES_API_CALL.exec(text)?.[1];
+    if (cluster !== undefined && CONNECTION_LOST.test(text)) {
+        return (
+            `The cluster of stack ${stack} stopped answering at ${cluster} during the run; what the run did until ` +
+            "then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` for " +
+            `the local one), run again with --refresh, which reads it back first: npm run up -- ${stack} --refresh`
+        );
+    }
     if (UNREACHABLE.test(text)) {
-        const cluster = KUBERNETES_API_CALL.exec(text)?.[1];
-        if (cluster !== undefined) {
-            return (
-                `The cluster of stack ${stack} stopped answering at ${cluster} during the run; what the run did until ` +
-                "then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` for " +
-                `the local one), run again with --refresh, which reads it back first: npm run up -- ${stack} --refresh`
-            );
-        }
         for (const [url] of text.matchAll(/https?:\/\/[^\s"'`)]+/g)) {
             const source = sourceUrls(stackConfig).find(([, prefix]) => url.startsWith(prefix));
             if (source !== undefined) {

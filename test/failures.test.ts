@@ -86,6 +86,19 @@ describe("explaining a failed run", () => {
         );
     });
 
+    test("a cluster that dies while it holds the provider's request is named too", () => {
+        // The provider's words when the API server was killed as it admitted a Namespace (seen on the real engine,
+        // e2e/platform-staging.e2e.test.ts): the connection ends mid-request.
+        const outage = new Error(
+            'error: resource "urn:pulumi:staging::serverless-platform::serverless-platform:mesh:Istio$kubernetes:core/v1:Namespace::istio-system" ' +
+                'was not successfully created by the Kubernetes API server: Patch "https://10.0.0.1:6443/api/v1/namespaces/istio-system?' +
+                'fieldManager=pulumi-kubernetes-74fac5e9&fieldValidation=Warn&force=false": unexpected EOF',
+        );
+        expect(explainFailure(outage, {}, "staging")).toMatch(
+            /^The cluster of stack staging stopped answering at https:\/\/10\.0\.0\.1:6443 during the run;/,
+        );
+    });
+
     test("a run stopped by Ctrl-C says that nothing needs clearing and what to run to finish", () => {
         // The CLI's own words on SIGINT, in the Automation API's error (its stdout), with the failures of the
         // steps it cancelled (seen on the real engine, e2e/platform-prod.e2e.test.ts).
