@@ -9,7 +9,6 @@ import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
-import { startLocalCluster } from "../toolchain/local-cluster.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
 import {
     type World,
@@ -95,10 +94,8 @@ test("killed (SIGKILL) while Knative makes its service ready, the run leaves the
 
 test("the API server goes away as the run creates the Knative Service: the run fails naming the cluster; once it answers again, `up --refresh` converges", async () => {
     const stack = await appStack("outage");
-    const failure = await upLosingTheCluster(world, stack, (type) => type.startsWith("kubernetes:serving"));
+    const failure = await upLosingTheCluster(world, stack, { group: "serving.knative.dev", resource: "services" });
     expect(explainFailure(failure, {}, "dev")).toBe(clusterLostAdvice(world, "dev"));
-
-    await startLocalCluster(world.cluster.dir);
     // The cluster back, its host starts Knative's programs again; the run would meet a webhook not yet serving.
     await eventually("Knative's webhook serves again", () => knativeWebhookServes(), 3);
     expect((await stack.up({ ...engineOutput, refresh: true })).summary.result).toBe("succeeded");

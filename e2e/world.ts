@@ -4,7 +4,9 @@
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "vitest";
@@ -29,6 +31,7 @@ import {
     alive,
     kube,
     readState,
+    signCertificate,
     startLocalCluster,
     stopLocalCluster,
 } from "../toolchain/local-cluster.ts";
@@ -272,30 +275,116 @@ export async function killApiServer(world: World): Promise<void> {
     await eventually("the API server stops", () => Promise.resolve(!alive(apiServer)));
 }
 
+/** A kind of object, as admission names it (the core group is ""). */
+export interface AdmittedKind {
+    group: string;
+    resource: string;
+}
+
 /**
- * Runs `up` on `stack`, killing the world's API server as the engine starts creating the first object whose
- * type `lostAt` picks; returns how the run failed.
+ * Runs `up` on `stack` while the world's API server dies (SIGKILL) admitting the run's first create of
+ * `lostAt`: a validating webhook of the test's holds that request until the server is gone, so the object is
+ * never stored and whatever depends on it is never sent, whichever of the engine's parallel steps comes
+ * first. (Killing the server on the engine's own event raced the request: a workload stored just before
+ * leaves the provider waiting for the cluster with no deadline.) Once the run has failed, the cluster starts
+ * again, as a restarted control plane does, and the webhook goes. Returns how the run failed.
  */
 export async function upLosingTheCluster(
     world: World,
     stack: automation.Stack,
-    lostAt: (type: string) => boolean,
+    lostAt: AdmittedKind,
 ): Promise<unknown> {
-    let outage: Promise<void> | undefined;
-    const failure = await stack
-        .up({
-            ...engineOutput,
-            onEvent: (event) => {
-                const step = event.resourcePreEvent?.metadata;
-                if (outage === undefined && step?.op === "create" && lostAt(step.type)) outage = killApiServer(world);
-            },
-        })
-        .then(
-            () => new Error("the run succeeded: no object of the type was created"),
+    const outage = await clusterDyingAtAdmission(world, lostAt);
+    try {
+        return await stack.up(engineOutput).then(
+            () => new Error(`the run succeeded: it created no ${lostAt.resource}`),
             (error: unknown) => error,
         );
-    await outage;
-    return failure;
+    } finally {
+        await outage.end();
+    }
+}
+
+/**
+ * Arms the webhook of {@link upLosingTheCluster}: its first admission of a real (not dry-run) create of
+ * `kind` kills the API server and is never answered. `end()` starts the cluster again and removes it.
+ */
+async function clusterDyingAtAdmission(world: World, kind: AdmittedKind): Promise<{ end: () => Promise<void> }> {
+    const { dir } = world.cluster;
+    signCertificate(dir, "cluster-loss-webhook", "/CN=cluster-loss-webhook", "IP:127.0.0.1");
+    let killed: Promise<void> | undefined;
+    let probes = 0;
+    const server = createHttpsServer(
+        {
+            key: readFileSync(join(dir, "cluster-loss-webhook.key")),
+            cert: readFileSync(join(dir, "cluster-loss-webhook.crt")),
+        },
+        (request, response) => {
+            let body = "";
+            request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+            request.on("end", () => {
+                const review = JSON.parse(body) as { request: { uid: string; dryRun?: boolean } };
+                if (request.url?.startsWith("/probe?")) probes += 1;
+                else if (killed === undefined && review.request.dryRun !== true) {
+                    killed = killApiServer(world).then(() => void request.socket.destroy());
+                    return;
+                }
+                response.setHeader("Content-Type", "application/json");
+                response.end(JSON.stringify({ ...review, response: { uid: review.request.uid, allowed: true } }));
+            });
+        },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const webhook = (path: string) => ({
+        clientConfig: {
+            url: `https://127.0.0.1:${String((server.address() as AddressInfo).port)}${path}`,
+            caBundle: readFileSync(join(dir, "ca.crt")).toString("base64"),
+        },
+        failurePolicy: "Fail",
+        sideEffects: "None",
+        admissionReviewVersions: ["v1"],
+    });
+    const probeLabel = { "serverless-platform.test/cluster-loss-probe": "true" };
+    const webhooks = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations";
+    const name = "serverless-platform-test-cluster-loss";
+    await world.kube("POST", webhooks, {
+        metadata: { name },
+        webhooks: [
+            {
+                name: "cluster-loss.serverless-platform.test",
+                rules: [
+                    { apiGroups: [kind.group], apiVersions: ["*"], operations: ["CREATE"], resources: [kind.resource] },
+                ],
+                ...webhook("/lose"),
+            },
+            {
+                // Answers the probe below only: the API server loads webhook configurations from a watch.
+                name: "cluster-loss-probe.serverless-platform.test",
+                rules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"] }],
+                objectSelector: { matchLabels: probeLabel },
+                ...webhook("/probe"),
+            },
+        ],
+    });
+    const remove = async () => {
+        await world.kube("DELETE", `${webhooks}/${name}`);
+        server.close();
+    };
+    await eventually("the API server calls the cluster-loss webhook", async () => {
+        const probe = { metadata: { generateName: "cluster-loss-probe-", labels: probeLabel } };
+        await world.kube("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", probe);
+        return probes > 0;
+    }).catch(async (error: unknown) => {
+        await remove();
+        throw error;
+    });
+    return {
+        end: async () => {
+            await killed;
+            await startLocalCluster(dir);
+            await remove();
+        },
+    };
 }
 
 /** What `npm run up` says when the cluster of `stack` stopped answering during a run. */
