@@ -19,11 +19,12 @@ const knative = stackSection("staging", "knative");
 
 /**
  * The first `up` loses its cluster (the API server killed, as a crash or a lost machine ends it) as it creates
- * its first namespace, with the cluster-wide objects before it sent: the run fails naming the cluster; once the
- * cluster answers again, the next run (the first `up`'s proofs, with --refresh as advised) finishes it.
+ * its first namespace: nothing of the platform's namespaces can exist yet, so no workload stored before the loss
+ * leaves the provider waiting for the cluster. The run fails naming the cluster; once the cluster answers again,
+ * the next run (the first `up`'s proofs, with --refresh as advised) finishes it.
  */
-function clusterLostMidway(platform: PlatformUnderTest): void {
-    test("the first up loses its cluster midway: the run fails naming the cluster, and says how to resume", async () => {
+function clusterLostAtFirstNamespace(platform: PlatformUnderTest): void {
+    test("the first up loses its cluster as it creates its first namespace: the run fails naming the cluster, and says how to resume", async () => {
         const { world, stack } = platform;
         const failure = await upLosingTheCluster(world, stack, { group: "", resource: "namespaces" });
         expect(explainFailure(failure, {}, "staging")).toBe(clusterLostAdvice(world, "staging"));
@@ -31,7 +32,7 @@ function clusterLostMidway(platform: PlatformUnderTest): void {
 }
 
 describePlatform("staging", {
-    interruptFirstUp: clusterLostMidway,
+    interruptFirstUp: clusterLostAtFirstNamespace,
     own: (platform) => {
         test("a major Elasticsearch upgrade is refused until the stack states it; then it updates the protected cluster in place", async () => {
             const { stack } = platform;
