@@ -36,11 +36,10 @@ const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
  */
 const KUBERNETES_API_CALL = /(https?:\/\/[^/\s"]+)\/(?:apis?|openapi|version)\b/;
 /**
- * How a call ends when the server is gone: refused, or cut off mid-request (`unexpected EOF` when the API
- * server died while it held the request).
+ * How a call ends when its server goes away after taking it (`unexpected EOF` when the API server died while
+ * it held the request); a server never reached reads as {@link UNREACHABLE}.
  */
-const CONNECTION_LOST =
-    /dial tcp|connection refused|connection reset by peer|unexpected EOF|client connection lost|i\/o timeout/i;
+const CUT_OFF = /connection reset by peer|unexpected EOF|client connection lost/i;
 
 /**
  * A message for a failed run: that Ctrl-C stopped it, who holds the stack's lock, which cluster stopped
@@ -74,7 +73,7 @@ export function explainFailure(error: unknown, stackConfig: Record<string, unkno
         );
     }
     const cluster = KUBERNETES_API_CALL.exec(text)?.[1];
-    if (cluster !== undefined && CONNECTION_LOST.test(text)) {
+    if (cluster !== undefined && (UNREACHABLE.test(text) || CUT_OFF.test(text))) {
         return (
             `The cluster of stack ${stack} stopped answering at ${cluster} during the run; what the run did until ` +
             "then is in the cluster and its state. Once the cluster answers again (`npm run cluster -- start` for " +
