@@ -16,6 +16,7 @@ import {
     targetOf,
 } from "./components/platform/compatibility.ts";
 import { Istio } from "./components/platform/istio.ts";
+import { oneFieldManager, stackFieldManager } from "./components/shared/field-manager.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
 import { KnativeServing } from "./components/platform/knative-serving.ts";
 import { Monitoring } from "./components/platform/monitoring/index.ts";
@@ -41,6 +42,8 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         stack,
     );
 
+    // So that a run that takes over what a killed run stored applies as the same owner (see oneFieldManager).
+    pulumi.runtime.registerResourceTransform(oneFieldManager(stackFieldManager()));
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider] };
     const strictMtls = config.istio.mtls === "STRICT";
