@@ -7,7 +7,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { oneFieldManager, stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, readProject } from "../toolchain/engine.ts";
 import { NODE_NAME, startLocalCluster } from "../toolchain/local-cluster.ts";
@@ -155,6 +157,64 @@ describe("runs cut short on a cluster", () => {
             expect(live.data).toEqual({ run: "faults" });
         }
         expect(await changesAfterRefresh(stack)).toEqual([]);
+    }, 600_000);
+
+    test("a stack installed under the provider's random field managers moves to the stack's one in a run that forces its fields, as the README says; without force its preview stops on the field the API server completed", async () => {
+        let underTheStacksName = false;
+        const program = () => {
+            if (underTheStacksName) pulumi.runtime.registerResourceTransform(oneFieldManager(stackFieldManager()));
+            new k8s.apps.v1.Deployment("moved", {
+                metadata: { name: "moved", namespace: "default", annotations: { "pulumi.com/skipAwait": "true" } },
+                spec: {
+                    selector: { matchLabels: { app: "moved" } },
+                    template: {
+                        metadata: { labels: { app: "moved" } },
+                        spec: {
+                            containers: [
+                                {
+                                    name: "api",
+                                    image: "registry.example.com/games/moved:1.0.0",
+                                    // The API server completes this `fieldRef` (an atomic struct) with `apiVersion: v1`.
+                                    env: [
+                                        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                                    ],
+                                },
+                            ],
+                        },
+                    },
+                },
+            });
+            return Promise.resolve({});
+        };
+        const stack = await stackOf(world, scratchProject(world, "field-manager-move"), "dev", { program });
+        const managers = async () => {
+            const live = await world.kube<{ metadata: { managedFields: { manager: string }[] } }>(
+                "GET",
+                "/apis/apps/v1/namespaces/default/deployments/moved",
+            );
+            return live.metadata.managedFields
+                .map((field) => field.manager)
+                .filter((manager) => !manager.startsWith("kube-"));
+        };
+        await stack.up(engineOutput);
+        expect(await managers()).toEqual([expect.stringMatching(/^pulumi-kubernetes-/)]);
+        underTheStacksName = true;
+        // Its preview stops on the field the API server completed (a failed `up` would record the new name
+        // and keep the old one on the object: the README says to move in the forced run first).
+        await expect(stack.preview()).rejects.toThrow(
+            /conflict with "pulumi-kubernetes-\w+": \.spec\.template\.spec\.containers\[name="api"\]\.env\[name="POD_NAME"\]\.valueFrom\.fieldRef/,
+        );
+        // The engine's environment, as `PULUMI_K8S_ENABLE_PATCH_FORCE=true npm run up -- dev` gives it.
+        const { envVars } = stack.workspace;
+        envVars.PULUMI_K8S_ENABLE_PATCH_FORCE = "true";
+        try {
+            expect((await stack.up(engineOutput)).summary.result).toBe("succeeded");
+        } finally {
+            delete envVars.PULUMI_K8S_ENABLE_PATCH_FORCE;
+        }
+        expect(await managers()).toEqual(["field-manager-move/dev"]);
+        expect(await changesAfterRefresh(stack)).toEqual([]);
+        await stack.destroy(engineOutput);
     }, 600_000);
 
     test("a run killed (SIGKILL) while it creates an object leaves that operation in flight; `npm run up`'s advice takes the object over, and the cluster holds it once", async () => {

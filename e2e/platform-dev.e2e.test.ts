@@ -1,12 +1,14 @@
 /**
- * The dev platform (see platform.ts for what every environment proves): the program reads the
- * installed releases from the cluster, a Knative downgrade is refused, a change of replicas updates
- * in place, Chart v4 installs no Helm hooks, and destroy leaves only the app namespaces.
+ * The dev platform (see platform.ts for what every environment proves): its first `up` is killed and resumed,
+ * the program reads the installed releases from the cluster, a Knative downgrade is refused, a state that
+ * lost every object takes them back, a change of replicas updates in place, Chart v4 installs no Helm hooks,
+ * and destroy leaves only the app namespaces.
  */
 import { expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import type {
     V1CustomResourceDefinitionList,
+    V1DaemonSet,
     V1NamespaceList,
     V1ValidatingWebhookConfigurationList,
     V2HorizontalPodAutoscaler,
@@ -16,25 +18,36 @@ import * as pulumi from "@pulumi/pulumi";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
 import { minorOf } from "../components/platform/compatibility.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
+import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
-import { type PlatformUnderTest, describePlatform } from "./platform.ts";
-import { aPodWaitsForANode, holdNewPods, killWhileItWaits, scratchProject, stackOf, stepRecorder } from "./world.ts";
+import { type PlatformUnderTest, describePlatform, stackManagersOf } from "./platform.ts";
+import { killWhileItWaits, refusePodsIn, scratchProject, stackOf, stepRecorder } from "./world.ts";
 
 /**
- * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for the
- * first workload it created to roll out (the node refuses new pods): what the failure and `npm run up` then
- * advise clears the stale lock and the creates left in flight; the next run (the first `up`'s proofs) finishes it.
+ * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for Istio's
+ * first workloads to roll out (istio-system refuses new pods): istiod's Deployment and istio-cni's DaemonSet are
+ * stored, their creates in flight. What the failure and `npm run up` then advise clears the stale lock and the
+ * creates; the next run (the first `up`'s proofs) takes both over. (Under the provider's random field manager per
+ * resource, taking the DaemonSet over failed on a field conflict: see oneFieldManager.)
  */
 function killedWhileItWaits(platform: PlatformUnderTest): void {
-    test("the first up, killed while it waits for its first workload, leaves its lock and its creates in flight; cleared as advised, the next up finishes it", async () => {
+    test("the first up, killed while istiod's Deployment and istio-cni's DaemonSet wait for their pods, leaves its lock and both creates in flight; cleared as advised, the next up takes them over", async () => {
         const { world, stack } = platform;
+        const stored = async (kind: string, name: string) =>
+            world.kube("GET", `/apis/apps/v1/namespaces/istio-system/${kind}/${name}`).then(
+                () => true,
+                () => false,
+            );
         const inFlight = await killWhileItWaits(stack, "dev", {
-            hold: () => holdNewPods(world),
-            waiting: "a pod of the platform waits for a node",
-            waits: () => aPodWaitsForANode(world),
+            hold: () => refusePodsIn(world, ["istio-system"]),
+            waiting: "istiod's Deployment and istio-cni's DaemonSet are stored",
+            waits: async () =>
+                (await stored("deployments", "istiod")) && (await stored("daemonsets", "istio-cni-node")),
         });
-        expect(explainPendingOperations("dev", inFlight)).toMatch(/creating kubernetes:apps\/v1:Deployment /);
+        const explained = explainPendingOperations("dev", inFlight);
+        expect(explained).toContain("creating kubernetes:apps/v1:Deployment istio-istiod:istio-system/istiod");
+        expect(explained).toContain("creating kubernetes:apps/v1:DaemonSet istio-cni:istio-system/istio-cni-node");
     }, 1_800_000);
 }
 
@@ -63,6 +76,26 @@ describePlatform("dev", {
             );
             await stack.removeConfig("serverless-platform:knative.version", true);
         }, 600_000);
+
+        test("a state that lost every object (an old backup restored): the next up takes each back as the stack's own, and a preview then shows no changes", async () => {
+            const { world, stack } = platform;
+            const state = await stack.exportStack();
+            const { resources } = state.deployment as { resources: { type: string }[] };
+            const forgetful = resources.filter((resource) => resource.type === "pulumi:pulumi:Stack");
+            await stack.importStack({ ...state, deployment: { ...state.deployment, resources: forgetful } });
+            const result = await stack.up(engineOutput);
+            expect(result.summary.result).toBe("succeeded");
+            expect(result.summary.resourceChanges).not.toHaveProperty("delete");
+            expect(result.summary.resourceChanges).not.toHaveProperty("replace");
+            const cni = await world.kube<V1DaemonSet>(
+                "GET",
+                "/apis/apps/v1/namespaces/istio-system/daemonsets/istio-cni-node",
+            );
+            expect(stackManagersOf(cni)).toEqual([stackFieldManager("serverless-platform", "dev")]);
+            const recorder = stepRecorder();
+            await stack.preview({ onEvent: recorder.onEvent });
+            expect(recorder.changed()).toEqual([]);
+        }, 1_200_000);
 
         test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
             const { world, stack } = platform;

@@ -19,6 +19,7 @@ import type {
     V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
@@ -63,6 +64,13 @@ async function secretsReadByPods(world: World): Promise<Set<string>> {
         }
     }
     return read;
+}
+
+/** The field managers of a Pulumi stack on an object: the provider's random ones, or a stack's own. */
+export function stackManagersOf(object: { metadata?: V1ObjectMeta }): string[] {
+    return (object.metadata?.managedFields ?? [])
+        .map((field) => field.manager ?? "")
+        .filter((manager) => manager.startsWith("pulumi") || manager.startsWith("serverless-platform"));
 }
 
 /** Where the logs' Elasticsearch lives in the API. */
@@ -232,8 +240,7 @@ export function describePlatform(
             expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(replicas);
             const controller = await deploymentOf("knative-serving", "controller");
             expect(controller.spec?.replicas).toBe(replicas);
-            const managers = (controller.metadata?.managedFields ?? []).map((f) => f.manager ?? "");
-            expect(managers.filter((m) => m.startsWith("pulumi"))).toHaveLength(1);
+            expect(stackManagersOf(controller)).toEqual([stackFieldManager("serverless-platform", environment)]);
             const kafkaSettings = await world.kube<V1ConfigMap>(
                 "GET",
                 "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",

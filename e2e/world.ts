@@ -193,6 +193,49 @@ export async function refuseNewPods(world: World, namespace: string): Promise<()
 }
 
 /**
+ * Refuses every new pod in `namespaces`, which need not exist yet (a ValidatingAdmissionPolicy: a quota needs its
+ * namespace), so that a first `up`'s workloads there are stored and the provider waits for their pods. Returns
+ * once the API server enforces it (it loads policies from a watch), with what lets the pods be made.
+ */
+export async function refusePodsIn(world: World, namespaces: string[]): Promise<() => Promise<void>> {
+    const name = "serverless-platform-test-refuse-pods";
+    const probeLabel = "serverless-platform.test/refuse-pods-probe";
+    const policies = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies";
+    const bindings = "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings";
+    await world.kube("POST", policies, {
+        metadata: { name },
+        spec: {
+            failurePolicy: "Fail",
+            matchConstraints: {
+                resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] }],
+            },
+            validations: [
+                {
+                    // The probe is refused in any namespace: it tells when the policy is in force.
+                    expression: `!(request.namespace in ${JSON.stringify(namespaces)} || (has(object.metadata.labels) && "${probeLabel}" in object.metadata.labels))`,
+                    message: "the test refuses new pods here",
+                },
+            ],
+        },
+    });
+    await world.kube("POST", bindings, { metadata: { name }, spec: { policyName: name, validationActions: ["Deny"] } });
+    const probe = {
+        metadata: { generateName: "refuse-pods-probe-", labels: { [probeLabel]: "true" } },
+        spec: { containers: [{ name: "probe", image: "probe" }] },
+    };
+    await eventually("the API server refuses pods by the test's policy", () =>
+        world.kube("POST", "/api/v1/namespaces/default/pods?dryRun=All", probe).then(
+            () => false,
+            (error: unknown) => String(error).includes("the test refuses new pods here"),
+        ),
+    );
+    return async () => {
+        await world.kube("DELETE", `${bindings}/${name}`);
+        await world.kube("DELETE", `${policies}/${name}`);
+    };
+}
+
+/**
  * Whether a pod (in `namespaces`, or anywhere) waits for a node: the scheduler found none that takes it
  * (every new pod is Pending for a moment, before it is scheduled).
  */
