@@ -73,6 +73,30 @@ export function stackManagersOf(object: { metadata?: V1ObjectMeta }): string[] {
         .filter((manager) => manager.startsWith("pulumi") || manager.startsWith("serverless-platform"));
 }
 
+/** A resource as the stack's exported state holds it. */
+interface StateResource {
+    type: string;
+    custom?: boolean;
+    outputs?: { metadata?: { name?: string; namespace?: string } };
+}
+
+/**
+ * The cluster's objects that two of the stack's resources apply, patches aside ("group/Kind namespace/name"; one
+ * object may be served at several versions). Under the stack's one field manager each would take the other's
+ * fields away at every run.
+ */
+export function appliedTwice(resources: StateResource[]): string[] {
+    const counts = new Map<string, number>();
+    for (const { type, custom, outputs } of resources) {
+        const [provider, module = "", kind = ""] = type.split(":");
+        if (provider !== "kubernetes" || custom !== true || kind.endsWith("Patch")) continue;
+        const group = module.slice(0, module.lastIndexOf("/"));
+        const object = `${group}/${kind} ${outputs?.metadata?.namespace ?? ""}/${outputs?.metadata?.name ?? ""}`;
+        counts.set(object, (counts.get(object) ?? 0) + 1);
+    }
+    return [...counts].filter(([, count]) => count > 1).map(([object]) => object);
+}
+
 /** Where the logs' Elasticsearch lives in the API. */
 export const LOGS_ELASTICSEARCH = "/apis/elasticsearch.k8s.elastic.co/v1/namespaces/monitoring/elasticsearches/logs";
 
@@ -241,6 +265,8 @@ export function describePlatform(
             const controller = await deploymentOf("knative-serving", "controller");
             expect(controller.spec?.replicas).toBe(replicas);
             expect(stackManagersOf(controller)).toEqual([stackFieldManager("serverless-platform", environment)]);
+            const { deployment } = await stack.exportStack();
+            expect(appliedTwice((deployment as { resources: StateResource[] }).resources)).toEqual([]);
             const kafkaSettings = await world.kube<V1ConfigMap>(
                 "GET",
                 "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",

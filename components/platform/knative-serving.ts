@@ -5,7 +5,6 @@ import {
     installCore,
     leaveWebhookRulesToKnative,
     patchConfigMap,
-    webhookMtlsException,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./config/index.ts";
 import { KNATIVE_RELEASES, knativeManifests } from "./versions.ts";
@@ -65,15 +64,10 @@ export class KnativeServing extends pulumi.ComponentResource {
         const manifests = knativeManifests(release);
         const { manifestSource } = args;
         const core = installServingCore(this, name, args);
-        const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [
-            core,
-            ...args.mesh,
-        ]);
-        if (args.strictMtls) {
-            for (const app of ["webhook", "net-istio-webhook"]) {
-                webhookMtlsException(this, `${name}-${app}-mtls`, NAMESPACE, app, [core, netIstio]);
-            }
-        }
+        // net-istio's manifest lets the API server reach both webhooks under STRICT mTLS itself (PeerAuthentications
+        // `webhook` and `net-istio-webhook`, port 8443 PERMISSIVE): a second resource of ours for those objects,
+        // applied under the stack's one field manager, would take their labels away at every run.
+        installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [core, ...args.mesh]);
 
         this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
