@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { expect } from "vitest";
@@ -18,6 +18,7 @@ import {
     type Project,
     copyProject,
     engineOutput,
+    ensureFileBackendDirectory,
     openStack,
     localClusterConfig,
     pendingOperations,
@@ -284,6 +285,8 @@ export async function killWhileItWaits(
     await eventually(options.waiting, options.waits, 10);
     killEngine();
     expect(await killed).toBe("failed");
+    // Nothing a kill can leave half-written: no state file's sidecar is rewritten in place (engineBackendUrl).
+    expect(backendSidecars(stack)).toEqual([]);
     const refused: unknown = await stack.up(engineOutput).then(
         () => undefined,
         (error: unknown) => error,
@@ -298,6 +301,13 @@ export async function killWhileItWaits(
     await stack.refresh({ ...engineOutput, clearPendingCreates: true });
     expect(await pendingOperations(stack)).toEqual([]);
     return inFlight;
+}
+
+/** The metadata sidecars (`*.attrs`) in the stack's file backend, as paths under its directory. */
+export function backendSidecars(stack: automation.Stack): string[] {
+    const directory = ensureFileBackendDirectory(stack.workspace.envVars.PULUMI_BACKEND_URL ?? "");
+    if (directory === undefined) throw new Error("the stack's backend is not a file backend");
+    return readdirSync(directory, { recursive: true, encoding: "utf8" }).filter((path) => path.endsWith(".attrs"));
 }
 
 /** What a preview with `--refresh` would change beyond reading the objects back (nothing, once converged). */

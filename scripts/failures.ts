@@ -4,7 +4,7 @@
  * an upstream source (air-gapped, offline), which URL, and which `sources.*` key points it at a
  * mirror; when another run holds the stack's lock, who holds it and how to clear it if that run
  * is dead; when the cluster stopped answering, which one and how to resume; when Ctrl-C stopped it,
- * that nothing is left to clear.
+ * that nothing is left to clear; when a killed run left a file backend's sidecar empty, what to delete.
  */
 import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
@@ -29,6 +29,12 @@ const TERMINATED_BY_CTRL_C = /\^C received; terminating/;
 /** The file backend's refusal while another run holds the stack's lock, and its lines naming each holder. */
 const LOCKED = /the stack is currently locked by \d+ lock\(s\)/;
 const LOCK_HOLDER = /^\s*(\S+): created by (\S+) \(pid (\d+)\) at (\S+)$/gm;
+
+/**
+ * What every command on a stack says once a run killed while a file backend rewrote a state file's `.attrs`
+ * sidecar left it empty (see engineBackendUrl): the backend reads the sidecar before the state.
+ */
+const EMPTY_SIDECAR = /failed to load checkpoint: EOF\b/;
 
 /**
  * A call of the provider to the Kubernetes API (`/api/…`, `/apis/…`, discovery's `/api?…`, `/openapi/…`,
@@ -70,6 +76,15 @@ export function explainFailure(error: unknown, stackConfig: Record<string, unkno
             "If it is still running, wait for it to end. If it is not (killed, or its machine gone), clear the stale " +
             `lock with \`pulumi cancel --stack ${stack}\` on the same backend (or delete the lock file above), then ` +
             `run again with --refresh, so that the state is read back from the cluster first: npm run up -- ${stack} --refresh`
+        );
+    }
+    if (EMPTY_SIDECAR.test(text)) {
+        return (
+            `The state of stack ${stack} cannot be read: a run killed while the file backend rewrote the metadata ` +
+            `sidecar beside its state file (.pulumi/stacks/<project>/${stack}.json.attrs) left that sidecar empty; ` +
+            "the state file itself is whole. Delete the empty sidecars in the backend's directory (PULUMI_BACKEND_URL, " +
+            "by default .pulumi-state), which the backend can do without: `find <directory>/.pulumi -name '*.attrs' " +
+            `-empty -delete\`. Then run again with --refresh: npm run up -- ${stack} --refresh`
         );
     }
     const cluster = KUBERNETES_API_CALL.exec(text)?.[1];

@@ -12,7 +12,6 @@
  * (built from the Go module proxy on first use) running the program inline.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
@@ -21,7 +20,9 @@ import {
     type Backend,
     KUBECONFIG_KEY,
     copyProject,
+    engineBackendUrl,
     engineOutput,
+    ensureFileBackendDirectory,
     localClusterConfig,
     openStack,
     pendingOperations,
@@ -96,7 +97,7 @@ function cliFlags(): string[] {
 /** State in PULUMI_BACKEND_URL, or a local file backend in .pulumi-state/ (no account needed). */
 function backendUrl(): string {
     const url = process.env.PULUMI_BACKEND_URL ?? `file://${resolve(".pulumi-state")}`;
-    if (url.startsWith("file://")) mkdirSync(url.slice("file://".length), { recursive: true });
+    ensureFileBackendDirectory(url);
     return url;
 }
 
@@ -131,7 +132,7 @@ async function main(op: Operation, stackName: string): Promise<number> {
     if (namedCluster !== undefined && pulumiOnPath()) {
         console.error(`Stack ${stackName} names its cluster (${namedCluster}); running your Pulumi CLI.`);
         const cwd = ["--cwd", project.dir];
-        const env = { ...process.env, PULUMI_BACKEND_URL: backendUrl() };
+        const env = { ...process.env, PULUMI_BACKEND_URL: engineBackendUrl(backendUrl()) };
         const selected = spawnSync("pulumi", ["stack", "select", "--create", stackName, ...cwd], {
             stdio: "inherit",
             env,

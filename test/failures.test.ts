@@ -123,6 +123,24 @@ describe("explaining a failed run", () => {
         );
     });
 
+    test("a state whose file backend sidecar a killed run left empty says which files to delete", () => {
+        // The CLI's words for every command on such a stack (CI met it after a SIGKILL; reproduced by emptying it).
+        const unreadable = new Error(
+            "Command failed with exit code 1: pulumi config set --path serverless-platform:knative.replicas --stack dev\n" +
+                "error: failed to load checkpoint: EOF",
+        );
+        expect(explainFailure(unreadable, {}, "dev")).toBe(
+            "The state of stack dev cannot be read: a run killed while the file backend rewrote the metadata sidecar " +
+                "beside its state file (.pulumi/stacks/<project>/dev.json.attrs) left that sidecar empty; the state " +
+                "file itself is whole. Delete the empty sidecars in the backend's directory (PULUMI_BACKEND_URL, by " +
+                "default .pulumi-state), which the backend can do without: `find <directory>/.pulumi -name '*.attrs' " +
+                "-empty -delete`. Then run again with --refresh: npm run up -- dev --refresh",
+        );
+        expect(explainFailure(new Error("reading the chart: unexpected EOF"), {}, "dev")).toBe(
+            "The operation failed; the engine's output above says why.",
+        );
+    });
+
     test("any other failure points at the engine's own output", () => {
         expect(explainFailure(new Error("error: 1 resource failed"), {})).toBe(
             "The operation failed; the engine's output above says why.",

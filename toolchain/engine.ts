@@ -138,6 +138,29 @@ export interface Backend {
     finalCheckpointOnly?: boolean;
 }
 
+/**
+ * The URL the engine is given for `url`: a file backend (`file://`) is opened without metadata sidecars
+ * (`metadata=skip`) unless the URL chooses. Its state files are renamed into place, so a killed run cannot cut
+ * one short, but gocloud's fileblob rewrites each one's `.attrs` sidecar in place: a run killed (SIGKILL) at
+ * that moment leaves it empty, and every later command on the stack fails with "failed to load checkpoint:
+ * EOF" (CI met it). The backend needs nothing the sidecars hold.
+ */
+export function engineBackendUrl(url: string): string {
+    if (!url.startsWith("file://")) return url;
+    const queryStart = url.indexOf("?");
+    const query = new URLSearchParams(queryStart < 0 ? "" : url.slice(queryStart + 1));
+    if (query.has("metadata")) return url;
+    return `${url}${queryStart < 0 ? "?" : "&"}metadata=skip`;
+}
+
+/** The directory a file backend's URL names (its options aside), created if missing; other backends: none. */
+export function ensureFileBackendDirectory(url: string): string | undefined {
+    if (!url.startsWith("file://")) return undefined;
+    const [directory = ""] = url.slice("file://".length).split("?");
+    mkdirSync(directory, { recursive: true });
+    return directory;
+}
+
 /** Options of {@link openStack}. */
 export interface OpenStackOptions {
     project: Project;
@@ -159,7 +182,7 @@ function engineEnvironment(pieces: EnginePieces, backend: Backend): Record<strin
     const home = join(dirname(pieces.pulumiRoot), "pulumi-home");
     const env = {
         PULUMI_HOME: home,
-        PULUMI_BACKEND_URL: backend.url,
+        PULUMI_BACKEND_URL: engineBackendUrl(backend.url),
         PULUMI_CONFIG_PASSPHRASE: backend.passphrase,
         // Nothing may be downloaded, and only the toolchain's own plugins are used.
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -192,7 +215,7 @@ export async function openStack(options: OpenStackOptions): Promise<automation.S
     const { project, stack, backend } = options;
     const pieces = toolchain("engine");
     const envVars = engineEnvironment(pieces, backend);
-    if (backend.url.startsWith("file://")) mkdirSync(backend.url.slice("file://".length), { recursive: true });
+    ensureFileBackendDirectory(backend.url);
     const pulumiCommand = await automation.PulumiCommand.get({ root: pieces.pulumiRoot });
     const workDir = options.workDir ?? project.dir;
     const workspace = { workDir, pulumiCommand, envVars, pulumiHome: envVars.PULUMI_HOME };
