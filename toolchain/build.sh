@@ -161,7 +161,25 @@ cluster() {
       "$bin/$component-$KUBERNETES_VERSION-stamped" "$replaces" "$stamp"
     echo "${component}=$bin/$component-$KUBERNETES_VERSION-stamped"
   done
-  upstream kwok "$KWOK_VERSION" sigs.k8s.io/kwok sigs.k8s.io/kwok/cmd/kwok "$bin/kwok-$KWOK_VERSION"
+  # kwok, ECK's operator and the Prometheus Operator (with its config reloader, which expands the generated
+  # configuration in Prometheus's pod) require Kubernetes' libraries at one minor (0.36) and the same
+  # controller-runtime: built from one module graph, at the newest patch of each, they compile those once
+  # instead of three times. The wrapper repeats ECK's two replaces and requires the Prometheus Operator's API
+  # and client modules at its version (replaces and their subdirectory paths count only in a main module).
+  local controllers="$bin/controllers-kwok-$KWOK_VERSION-eck-$ECK_MODULE_VERSION-prometheus-operator-$PROMETHEUS_OPERATOR_MODULE_VERSION"
+  local prometheus_operator=github.com/prometheus-operator/prometheus-operator
+  upstream "kwok $KWOK_VERSION, ECK's operator $ECK_MODULE_VERSION and the Prometheus Operator" \
+    "$PROMETHEUS_OPERATOR_MODULE_VERSION" "$prometheus_operator" \
+    "sigs.k8s.io/kwok/cmd/kwok github.com/elastic/cloud-on-k8s/v3/cmd $prometheus_operator/cmd/operator $prometheus_operator/cmd/prometheus-config-reloader" \
+    "$controllers" \
+    "require sigs.k8s.io/kwok $KWOK_VERSION
+require github.com/elastic/cloud-on-k8s/v3 $ECK_MODULE_VERSION
+require $prometheus_operator/pkg/apis/monitoring $PROMETHEUS_OPERATOR_MODULE_VERSION
+require $prometheus_operator/pkg/client $PROMETHEUS_OPERATOR_MODULE_VERSION
+replace github.com/dgryski/go-gk => github.com/dgryski/go-gk v0.0.0-20200319235926-a69029f61654
+replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207170358-f8fc36cdbff1"
+  # ECK's command package is named cmd; its image runs it as elastic-operator, the name its client reports.
+  ln -f "$controllers/cmd" "$controllers/elastic-operator"
   # The kwok command takes its stages from a config file; kwokctl's defaults are these five, which make
   # a node Ready and keep it so, make pods Running and Ready, complete Jobs' pods, and finish deletes.
   local stages="$cache/kwok-stages-$KWOK_VERSION.yaml"
@@ -185,27 +203,11 @@ cluster() {
   for command in $KNATIVE_SERVING_COMMANDS; do
     echo "knativeServing${command^}=$knative/$command"
   done
-  # ECK's operator, likewise (the pod's arguments choose `manager`); its module's two replaces count only in
-  # the main module, so the wrapper repeats them.
-  mkdir -p "$bin/eck-$ECK_MODULE_VERSION"
-  upstream eck-operator "$ECK_MODULE_VERSION" github.com/elastic/cloud-on-k8s/v3 github.com/elastic/cloud-on-k8s/v3/cmd \
-    "$bin/eck-$ECK_MODULE_VERSION/elastic-operator" \
-    "replace github.com/dgryski/go-gk => github.com/dgryski/go-gk v0.0.0-20200319235926-a69029f61654
-replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207170358-f8fc36cdbff1"
-  echo "eckOperator=$bin/eck-$ECK_MODULE_VERSION/elastic-operator"
-  # The Prometheus Operator, likewise, and its config reloader, which expands the generated configuration
-  # in Prometheus's pod; its API and client modules are required at the same version (the module's own go.mod
-  # replaces them with its subdirectories, which counts only there).
-  local operator="$bin/prometheus-operator-$PROMETHEUS_OPERATOR_MODULE_VERSION"
-  upstream prometheus-operator "$PROMETHEUS_OPERATOR_MODULE_VERSION" github.com/prometheus-operator/prometheus-operator \
-    "github.com/prometheus-operator/prometheus-operator/cmd/operator github.com/prometheus-operator/prometheus-operator/cmd/prometheus-config-reloader" \
-    "$operator" \
-    "require github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring $PROMETHEUS_OPERATOR_MODULE_VERSION
-require github.com/prometheus-operator/prometheus-operator/pkg/client $PROMETHEUS_OPERATOR_MODULE_VERSION"
-  echo "prometheusOperator=$operator/operator"
-  echo "prometheusConfigReloader=$operator/prometheus-config-reloader"
+  echo "eckOperator=$controllers/elastic-operator"
+  echo "prometheusOperator=$controllers/operator"
+  echo "prometheusConfigReloader=$controllers/prometheus-config-reloader"
   echo "etcd=$bin/etcd-$ETCD_VERSION"
-  echo "kwok=$bin/kwok-$KWOK_VERSION"
+  echo "kwok=$controllers/kwok"
   echo "kwokStages=$stages"
   echo "kubernetesVersion=$KUBERNETES_VERSION"
 }
