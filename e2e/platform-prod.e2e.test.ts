@@ -68,7 +68,8 @@ describePlatform("prod", {
             expect(await pendingOperations(stack)).toEqual([]);
 
             // Killed while an update is in flight: the node refuses new pods (a taint), so the provider waits on the
-            // rollout of the first Deployment the upgrade changes, and the engine is killed then.
+            // rollout of the first of Knative's workloads the upgrade changes (a Deployment or, in Eventing, the
+            // request-reply StatefulSet: which comes first is the engine's order), and the engine is killed then.
             const knativeWaits = () => aPodWaitsForANode(world, ["knative-serving", "knative-eventing"]);
             expect(await knativeWaits()).toBe(false);
             const inFlight = await killWhileItWaits(stack, "prod", {
@@ -76,7 +77,9 @@ describePlatform("prod", {
                 waiting: "a pod of the upgraded Knative waits for a node",
                 waits: knativeWaits,
             });
-            expect(explainPendingOperations("prod", inFlight)).toMatch(/updating kubernetes:apps\/v1:Deployment /);
+            expect(explainPendingOperations("prod", inFlight)).toMatch(
+                /updating kubernetes:apps\/v1:(Deployment|StatefulSet) knative-(serving|eventing)-core:/,
+            );
             // The cause fixed and the operations in flight dropped, as `npm run up -- prod --refresh` does: the upgrade.
             const resumed = await stack.up(engineOutput);
             expect(resumed.summary.result).toBe("succeeded");
