@@ -25,7 +25,10 @@ const pod = (namespace: string, name: string) => ({
     spec: { containers: [{ name: "app", image: "registry.example.com/app:1.0.0" }] },
 });
 
-/** A mutating webhook on pods in namespaces labelled `webhook: <service>`, calling `service` with failure policy Fail. */
+/**
+ * A mutating webhook on pods in namespaces labelled `webhook: <service>`, calling `service` with failure policy Fail,
+ * once the API server calls it.
+ */
 async function podWebhook(namespace: string, service: string, path: string): Promise<void> {
     const podNamespace = `${service}-${namespace}-pods`;
     await world.kube("POST", "/api/v1/namespaces", {
@@ -54,6 +57,13 @@ async function podWebhook(namespace: string, service: string, path: string): Pro
             },
         ],
     });
+    // The API server calls a new webhook once its informer has the configuration: a dry run tells when.
+    await eventually(`the API server calls ${service}'s webhook`, () =>
+        world.kube("POST", `/api/v1/namespaces/${podNamespace}/pods?dryRun=All`, pod("", "probe")).then(
+            () => false,
+            (error: unknown) => String(error).includes(`pods.${service}.example.com`),
+        ),
+    );
 }
 
 describe("the API server's calls into the cluster", () => {
