@@ -13,6 +13,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apiRequest } from "../components/shared/warm/scheduler.ts";
@@ -449,6 +450,23 @@ async function startProcesses(
         "kube-controller-manager",
         async () => (await kube(cluster, "GET", "/api/v1/namespaces/default/serviceaccounts/default")) !== undefined,
     );
+    // The API server reaches Services (webhooks among them) through the host: until it listens, every such call
+    // fails (CI's cluster-host test met `dial unix …/host.sock: no such file or directory`).
+    await ready("cluster-host", () => listening(join(dir, HOST_SOCKET)));
+}
+
+/** Whether something accepts connections on the Unix socket at `path`. */
+function listening(path: string): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = connect(path);
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => {
+            resolve(false);
+        });
+    });
 }
 
 async function stopProcesses(state: ClusterState): Promise<void> {
