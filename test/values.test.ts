@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import {
     editObjects,
@@ -23,6 +24,13 @@ describe("deepMerge merges Helm values", () => {
                 { pilot: { replicaCount: 3 }, tags: ["b"], y: 2 },
             ),
         ).toEqual({ pilot: { replicaCount: 3, cni: { enabled: true } }, tags: ["b"], x: 1, y: 2 });
+    });
+
+    test("a value known only at deployment (an output) replaces, and is never walked key by key", () => {
+        const domain = pulumi.output({ suffix: "example.com" });
+        const merged = deepMerge({ global: { domain: { suffix: "cluster.local" } } }, { global: { domain } });
+        expect(merged).toEqual({ global: { domain } });
+        expect(rewriteImageRegistry({ image: domain }, "docker.io", "mirror.example.com").image).toBe(domain);
     });
 
     test('a "__proto__" key from parsed config stays data', () => {

@@ -4,6 +4,7 @@
  * `scaling.minscale` would otherwise silently take its default. Each key list below is checked
  * against its TypeScript interface at compile time (`satisfies`), so the lists cannot drift.
  */
+import { isPlainObject } from "../shared/plain-object.ts";
 import type { WarmWindow } from "../shared/warm/windows.ts";
 import type { Problems } from "../shared/problems.ts";
 import type { PlatformLimits } from "./render.ts";
@@ -142,12 +143,8 @@ function distance(a: string, b: string): number {
     return previous[y.length] ?? 0;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function check(value: unknown, shape: Shape, path: string, problems: Problems): void {
-    if (!isObject(value)) return;
+    if (!isPlainObject(value)) return;
     const known = Object.keys(shape.keys);
     for (const [key, inner] of Object.entries(value)) {
         const field = path === "" ? key : `${path}.${key}`;

@@ -2,6 +2,7 @@
  * Pure helpers for the values and objects the platform hands to upstream
  * installers: Helm values merging and image registry rewriting.
  */
+import { isPlainObject } from "../shared/plain-object.ts";
 
 /**
  * Merges Helm values: objects key by key, anything else (lists too) replaced
@@ -43,8 +44,4 @@ export function rewriteImageRegistry<T>(value: T, from: string, to: string): T {
         return v;
     };
     return rewrite(value) as T;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
 }

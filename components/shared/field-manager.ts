@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { isPlainObject } from "./plain-object.ts";
 
 /**
  * The annotation the Kubernetes provider reads a resource's server-side apply field manager from; without it, the
@@ -41,9 +42,4 @@ export function oneFieldManager(manager: string): pulumi.ResourceTransform {
             opts,
         };
     };
-}
-
-/** A plain object, not an output still to be resolved (then its annotations cannot be read). */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value) && !pulumi.Output.isInstance(value);
 }
