@@ -4,9 +4,10 @@
  * The mocks behave like the engine and the Kubernetes provider where tests
  * depend on it: objects without `metadata.name` are auto-named
  * `<name>-<8 hex>` (deterministic here, random in the engine), and namespaced
- * objects get the id `<namespace>/<name>`. They invent no status: what a
- * cluster reports (a Knative Service's URL, say) is proven on the real engine
- * (e2e/), never here.
+ * objects get the id `<namespace>/<name>`, and transforms are applied as the
+ * engine applies them (a resource's own, then its ancestors', then the
+ * stack's). They invent no status: what a cluster reports (a Knative
+ * Service's URL, say) is proven on the real engine (e2e/), never here.
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
@@ -38,18 +39,35 @@ export interface RunOptions {
 export async function runProgram(program: () => unknown, options: RunOptions = {}): Promise<Registered[]> {
     const project = options.project ?? "serverless-platform";
     const registered = new Map<string, Registered>();
-    const pendingOptions = new Map<string, { options: pulumi.ResourceOptions; parentName: string | undefined }>();
+    const pendingOptions = new Map<
+        string,
+        { options: pulumi.ResourceOptions; parentName: string | undefined; transforms: pulumi.ResourceTransform[] }
+    >();
+    // A resource's transforms and its ancestors', in the order the engine applies them.
+    const transformsOf = new WeakMap<pulumi.Resource, pulumi.ResourceTransform[]>();
+    const stackTransforms: pulumi.ResourceTransform[] = [];
 
     pulumi.runtime.setAllConfig(options.config ?? {});
     await pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs) {
-                const { id, state } =
-                    args.type === "pulumi:pulumi:StackReference"
-                        ? stackReferenceState(args.inputs.name as string, options.stackOutputs ?? {})
-                        : engineLikeState(args.type, args.name, args.inputs);
+            async newResource(args: pulumi.runtime.MockResourceArgs) {
                 const key = `${args.type}::${args.name}`;
                 const seen = pendingOptions.get(key);
+                let inputs = args.inputs;
+                for (const transform of [...(seen?.transforms ?? []), ...stackTransforms]) {
+                    const transformed = await transform({
+                        type: args.type,
+                        name: args.name,
+                        custom: args.custom ?? true,
+                        props: inputs,
+                        opts: seen?.options ?? {},
+                    });
+                    if (transformed) inputs = transformed.props as Record<string, any>;
+                }
+                const { id, state } =
+                    args.type === "pulumi:pulumi:StackReference"
+                        ? stackReferenceState(inputs.name as string, options.stackOutputs ?? {})
+                        : engineLikeState(args.type, args.name, inputs);
                 registered.set(key, {
                     type: args.type,
                     name: args.name,
@@ -62,6 +80,9 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;
             },
+            registerTransform(transform: pulumi.ResourceTransform) {
+                stackTransforms.push(transform);
+            },
         },
         project,
         options.stack ?? "dev",
@@ -69,9 +90,13 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
     );
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
+            const parent = args.opts.parent;
+            const transforms = [...(args.opts.transforms ?? []), ...((parent && transformsOf.get(parent)) ?? [])];
+            transformsOf.set(args.resource, transforms);
             pendingOptions.set(`${args.type}::${args.name}`, {
                 options: args.opts,
-                parentName: parentNameOf(args.opts.parent),
+                parentName: parentNameOf(parent),
+                transforms,
             });
             return undefined;
         });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
+import { FIELD_MANAGER_ANNOTATION } from "../components/shared/field-manager.ts";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, stackVersionsOf } from "../components/platform/versions.ts";
 import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
 import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
@@ -242,7 +243,22 @@ describe.each(STACKS)("the %s platform", async (env) => {
         const brokers = ofType(resources, BROKER);
         expect(brokers.map((b) => b.inputs.metadata.namespace)).toEqual(["games-web"]);
         const brokerClass = env === "dev" ? "MTChannelBasedBroker" : "Kafka";
-        expect(brokers[0]?.inputs.metadata.annotations).toEqual({ "eventing.knative.dev/broker.class": brokerClass });
+        expect(brokers[0]?.inputs.metadata.annotations).toEqual({
+            "eventing.knative.dev/broker.class": brokerClass,
+            [FIELD_MANAGER_ANNOTATION]: `serverless-platform/${env}`,
+        });
+    });
+
+    test("every object the program writes is applied under the stack's field manager; patches keep their own", () => {
+        // Objects have a kind; charts and manifests (components the provider expands) do not.
+        const objects = resources.filter((r) => r.type.startsWith("kubernetes:") && r.inputs.kind !== undefined);
+        const managerOf = (r: Registered) => r.inputs.metadata.annotations?.[FIELD_MANAGER_ANNOTATION];
+        const patches = objects.filter((r) => r.type.endsWith("Patch"));
+        expect(patches.length).toBeGreaterThan(0);
+        expect(patches.map(managerOf)).toEqual(patches.map(() => undefined));
+        const written = objects.filter((r) => !r.type.endsWith("Patch"));
+        expect(written.length).toBeGreaterThan(0);
+        expect(new Set(written.map(managerOf))).toEqual(new Set([`serverless-platform/${env}`]));
     });
 
     test("every Kubernetes object goes through the environment's provider", () => {
