@@ -16,7 +16,7 @@ import {
     clusterLostAdvice,
     eventually,
     killWhileItWaits,
-    refuseNewPods,
+    refusePodsIn,
     scratchProject,
     stackOf,
     startWorld,
@@ -81,7 +81,7 @@ test("killed (SIGKILL) while Knative makes its service ready, the run leaves the
     // The namespace refuses new pods: the revision has none, so Knative does not report the service ready and
     // the provider waits for it, with the create in flight, when the engine is killed.
     const inFlight = await killWhileItWaits(stack, "dev", {
-        hold: () => refuseNewPods(world, "games-web"),
+        hold: () => refusePodsIn(world, ["games-web"]),
         waiting: "Knative makes the service's first revision",
         waits: async () => (await knativeObjects("held")).revisions.length > 0,
     });

@@ -8,7 +8,7 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
-import { type World, eventually, startWorld } from "./world.ts";
+import { type World, eventually, startWorld, untilAPodIsRefused } from "./world.ts";
 
 let world: World;
 
@@ -57,13 +57,7 @@ async function podWebhook(namespace: string, service: string, path: string): Pro
             },
         ],
     });
-    // The API server calls a new webhook once its informer has the configuration: a dry run tells when.
-    await eventually(`the API server calls ${service}'s webhook`, () =>
-        world.kube("POST", `/api/v1/namespaces/${podNamespace}/pods?dryRun=All`, pod("", "probe")).then(
-            () => false,
-            (error: unknown) => String(error).includes(`pods.${service}.example.com`),
-        ),
-    );
+    await untilAPodIsRefused(world, podNamespace, pod("", "probe"), `pods.${service}.example.com`);
 }
 
 describe("the API server's calls into the cluster", () => {

@@ -21,8 +21,8 @@ import { VERSIONS } from "../components/platform/versions.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
-import { type PlatformUnderTest, describePlatform, stackManagersOf } from "./platform.ts";
-import { killWhileItWaits, refusePodsIn, scratchProject, stackOf, stepRecorder } from "./world.ts";
+import { type PlatformUnderTest, describePlatform } from "./platform.ts";
+import { appliersOf, killWhileItWaits, refusePodsIn, scratchProject, stackOf, stepRecorder } from "./world.ts";
 
 /**
  * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for Istio's
@@ -91,7 +91,7 @@ describePlatform("dev", {
                 "GET",
                 "/apis/apps/v1/namespaces/istio-system/daemonsets/istio-cni-node",
             );
-            expect(stackManagersOf(cni)).toEqual([stackFieldManager("serverless-platform", "dev")]);
+            expect(appliersOf(cni)).toEqual([stackFieldManager("serverless-platform", "dev")]);
             const recorder = stepRecorder();
             await stack.preview({ onEvent: recorder.onEvent });
             expect(recorder.changed()).toEqual([]);

@@ -23,7 +23,7 @@ import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
-import { type World, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
+import { type World, appliersOf, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 export const PLATFORM = project(".");
 const POLICY = join(process.cwd(), "policy");
@@ -64,13 +64,6 @@ async function secretsReadByPods(world: World): Promise<Set<string>> {
         }
     }
     return read;
-}
-
-/** The field managers of a Pulumi stack on an object: the provider's random ones, or a stack's own. */
-export function stackManagersOf(object: { metadata?: V1ObjectMeta }): string[] {
-    return (object.metadata?.managedFields ?? [])
-        .map((field) => field.manager ?? "")
-        .filter((manager) => manager.startsWith("pulumi") || manager.startsWith("serverless-platform"));
 }
 
 /** A resource as the stack's exported state holds it. */
@@ -264,7 +257,7 @@ export function describePlatform(
             expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(replicas);
             const controller = await deploymentOf("knative-serving", "controller");
             expect(controller.spec?.replicas).toBe(replicas);
-            expect(stackManagersOf(controller)).toEqual([stackFieldManager("serverless-platform", environment)]);
+            expect(appliersOf(controller)).toEqual([stackFieldManager("serverless-platform", environment)]);
             const { deployment } = await stack.exportStack();
             expect(appliedTwice((deployment as { resources: StateResource[] }).resources)).toEqual([]);
             const kafkaSettings = await world.kube<V1ConfigMap>(

@@ -26,6 +26,7 @@ import {
     saveEveryStep,
 } from "../toolchain/engine.ts";
 import { explainFailure } from "../scripts/failures.ts";
+import { admissionReviewOf, allowAdmission } from "../toolchain/cluster-host.ts";
 import {
     type LocalCluster,
     NODE_NAME,
@@ -155,6 +156,16 @@ export function stepRecorder(): {
  * Waits for something the cluster's own controllers or host processes do after a call returns (a
  * bound for a hang, not a timing assumption: it returns as soon as `check` holds).
  */
+/**
+ * The field managers that applied `object` by server-side apply, as Pulumi's provider does: a stack's own name,
+ * or the provider's random one. Controllers (Kubernetes', Knative's) write by update and are not among them.
+ */
+export function appliersOf(object: {
+    metadata?: { managedFields?: { manager?: string; operation?: string }[] };
+}): string[] {
+    return (object.metadata?.managedFields ?? []).filter((f) => f.operation === "Apply").map((f) => f.manager ?? "");
+}
+
 export async function eventually(what: string, check: () => Promise<boolean>, minutes = 1): Promise<void> {
     for (let attempt = 0; attempt < minutes * 240; attempt++) {
         if (await check().catch(() => false)) return;
@@ -179,23 +190,10 @@ export function killEngine(): void {
 }
 
 /**
- * Refuses new pods in `namespace` (a ResourceQuota of none; the pods there run on): a new revision's or a
- * rollout's pods are not made, and the provider waits. Unlike {@link holdNewPods} it leaves the node alone:
- * right after the node was tainted, the cluster briefly saw it not ready and stopped the programs of its
- * pods (Knative's webhook among them). Returns what lifts the quota (the cause fixed).
- */
-export async function refuseNewPods(world: World, namespace: string): Promise<() => Promise<void>> {
-    const quotas = `/api/v1/namespaces/${namespace}/resourcequotas`;
-    const name = "serverless-platform-test-hold";
-    await world.kube("POST", quotas, { metadata: { name }, spec: { hard: { pods: "0" } } });
-    return async () => {
-        await world.kube("DELETE", `${quotas}/${name}`);
-    };
-}
-
-/**
- * Refuses every new pod in `namespaces`, which need not exist yet (a ValidatingAdmissionPolicy: a quota needs its
- * namespace), so that a first `up`'s workloads there are stored and the provider waits for their pods. Returns
+ * Refuses every new pod in `namespaces`, which need not exist yet (a ValidatingAdmissionPolicy), so that the
+ * workloads there (a first `up`'s, a new revision's) are stored and the provider waits for their pods; the pods
+ * already there run on. Unlike {@link holdNewPods} it leaves the node alone: right after the node was tainted, the
+ * cluster briefly saw it not ready and stopped the programs of its pods (Knative's webhook among them). Returns
  * once the API server enforces it (it loads policies from a watch), with what lets the pods be made.
  */
 export async function refusePodsIn(world: World, namespaces: string[]): Promise<() => Promise<void>> {
@@ -224,16 +222,24 @@ export async function refusePodsIn(world: World, namespaces: string[]): Promise<
         metadata: { generateName: "refuse-pods-probe-", labels: { [probeLabel]: "true" } },
         spec: { containers: [{ name: "probe", image: "probe" }] },
     };
-    await eventually("the API server refuses pods by the test's policy", () =>
-        world.kube("POST", "/api/v1/namespaces/default/pods?dryRun=All", probe).then(
-            () => false,
-            (error: unknown) => String(error).includes("the test refuses new pods here"),
-        ),
-    );
+    await untilAPodIsRefused(world, "default", probe, "the test refuses new pods here");
     return async () => {
         await world.kube("DELETE", `${bindings}/${name}`);
         await world.kube("DELETE", `${policies}/${name}`);
     };
+}
+
+/**
+ * Waits until the API server refuses a dry-run create of `pod` in `namespace` with an error containing `words`. It
+ * loads a new admission policy or webhook configuration from a watch: one is in force only once a dry run says so.
+ */
+export async function untilAPodIsRefused(world: World, namespace: string, pod: object, words: string): Promise<void> {
+    await eventually(`the API server refuses a pod in ${namespace} with "${words}"`, () =>
+        world.kube("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All`, pod).then(
+            () => false,
+            (error: unknown) => String(error).includes(words),
+        ),
+    );
 }
 
 /**
@@ -373,17 +379,13 @@ async function clusterDyingAtAdmission(world: World, kind: AdmittedKind): Promis
             cert: readFileSync(join(dir, "cluster-loss-webhook.crt")),
         },
         (request, response) => {
-            let body = "";
-            request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-            request.on("end", () => {
-                const review = JSON.parse(body) as { request: { uid: string; dryRun?: boolean } };
+            void admissionReviewOf(request).then((review) => {
                 if (request.url?.startsWith("/probe?")) probes += 1;
                 else if (killed === undefined && review.request.dryRun !== true) {
                     killed = killApiServer(world).then(() => void request.socket.destroy());
                     return;
                 }
-                response.setHeader("Content-Type", "application/json");
-                response.end(JSON.stringify({ ...review, response: { uid: review.request.uid, allowed: true } }));
+                allowAdmission(response, review);
             });
         },
     );

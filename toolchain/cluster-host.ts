@@ -268,6 +268,39 @@ function idleStat(podName: string, uptimeSeconds: number): Buffer {
 }
 
 /** A TCP port on loopback that nothing listens on now. */
+/** The part of an AdmissionReview request a webhook here reads. */
+export interface AdmissionReview {
+    apiVersion: string;
+    request: { uid: string; dryRun?: boolean };
+}
+
+/** Reads the AdmissionReview the API server posts to a webhook. */
+export function admissionReviewOf(request: IncomingMessage): Promise<AdmissionReview> {
+    return new Promise((resolve, reject) => {
+        let body = "";
+        request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        request.on("end", () => {
+            try {
+                resolve(JSON.parse(body) as AdmissionReview);
+            } catch (error) {
+                reject(error instanceof Error ? error : new Error(String(error)));
+            }
+        });
+    });
+}
+
+/** Answers an AdmissionReview: allowed, unchanged. */
+export function allowAdmission(response: ServerResponse, review: AdmissionReview): void {
+    response.setHeader("content-type", "application/json");
+    response.end(
+        JSON.stringify({
+            apiVersion: review.apiVersion,
+            kind: "AdmissionReview",
+            response: { uid: review.request.uid, allowed: true },
+        }),
+    );
+}
+
 export function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = createTcpServer();
@@ -605,7 +638,9 @@ class ClusterHost {
                     cert: readFileSync(join(this.config.dir, `${name}.crt`)),
                 },
                 (request, response) => {
-                    this.allow(request, response);
+                    void admissionReviewOf(request).then((review) => {
+                        allowAdmission(response, review);
+                    });
                 },
             );
             await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -614,22 +649,6 @@ class ClusterHost {
                 (server.address() as AddressInfo).port,
             );
         }
-    }
-
-    private allow(request: IncomingMessage, response: ServerResponse): void {
-        let body = "";
-        request.on("data", (chunk: Buffer) => (body += chunk.toString()));
-        request.on("end", () => {
-            const review = JSON.parse(body) as { apiVersion: string; request: { uid: string } };
-            response.setHeader("content-type", "application/json");
-            response.end(
-                JSON.stringify({
-                    apiVersion: review.apiVersion,
-                    kind: "AdmissionReview",
-                    response: { uid: review.request.uid, allowed: true },
-                }),
-            );
-        });
     }
 
     /** As the upstream pod does once it runs: its CA in every webhook configuration that names its Service. */
