@@ -5,6 +5,7 @@
  * one Knative Service, one Revision, and a refreshed preview shows no changes.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
+import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService } from "serverless-platform";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
@@ -12,6 +13,7 @@ import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
 import {
     type World,
+    appliersOf,
     changesAfterRefresh,
     clusterLostAdvice,
     eventually,
@@ -90,6 +92,10 @@ test("killed (SIGKILL) while Knative makes its service ready, the run leaves the
     );
     expect((await stack.up(engineOutput)).summary.result).toBe("succeeded");
     await converged(stack, "held");
+    // The killed run and the one that took the Service over applied it under one name, the stack's: no
+    // manager of a dead run is left co-owning its fields.
+    const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/held`);
+    expect(appliersOf(live)).toEqual(["held-app/dev"]);
 }, 600_000);
 
 test("the API server goes away as the run creates the Knative Service: the run fails naming the cluster; once it answers again, `up --refresh` converges", async () => {

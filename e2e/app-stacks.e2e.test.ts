@@ -11,7 +11,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
-import type { V1Deployment, V1DeploymentList, V1Namespace, V1Secret, V1SecretList } from "@kubernetes/client-node";
+import type {
+    V1Deployment,
+    V1DeploymentList,
+    V1Namespace,
+    V1ObjectMeta,
+    V1Secret,
+    V1SecretList,
+} from "@kubernetes/client-node";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
@@ -20,11 +27,20 @@ import { clientFromEnvironment, reconcile } from "../components/shared/warm/sche
 import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn } from "./platform-stand-in.ts";
 import { whereReadable } from "./secret-leaks.ts";
-import { type World, eventually, project, scratchProject, stackOf, startWorld, stepRecorder } from "./world.ts";
+import {
+    type World,
+    appliersOf,
+    eventually,
+    project,
+    scratchProject,
+    stackOf,
+    startWorld,
+    stepRecorder,
+} from "./world.ts";
 
 /** A list of Knative objects, read for their specs. */
 interface KnativeList {
-    items: { spec?: unknown }[];
+    items: { metadata?: V1ObjectMeta; spec?: unknown }[];
 }
 
 const SERVING = "/apis/serving.knative.dev/v1";
@@ -113,6 +129,8 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
             "autoscaling.knative.dev/initial-scale": "0",
         });
         expect(live.spec?.template?.spec).toMatchObject({ containerConcurrency: 1, timeoutSeconds: 600 });
+        // The stack applied it under its own name (its project and stack), not a random one per object.
+        expect(appliersOf(live)).toEqual(["hourly-stats/dev"]);
         // The status is Knative's controller's alone (its client's field manager is its command's name).
         const statusWriters = (live.metadata?.managedFields ?? []).filter((f) => f.subresource === "status");
         expect(statusWriters.map((f) => f.manager)).toEqual(["controller"]);
@@ -134,6 +152,7 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
             "/apis/sources.knative.dev/v1/namespaces/games-batch/pingsources",
         );
         expect(ping.items).toHaveLength(1);
+        expect(appliersOf(ping.items[0] ?? {})).toEqual(["hourly-stats/dev"]);
         expect(ping.items[0]?.spec).toMatchObject({
             schedule: "0 * * * *",
             timezone: "Asia/Seoul",

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ServerlessService, type ServerlessServiceArgs, Traffic, fromSecret } from "../components/index.ts";
 import { KAFKA, KSVC, PING, SECRET, TRIGGER, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
+import { FIELD_MANAGER_ANNOTATION, oneFieldManager } from "../components/shared/field-manager.ts";
 import { validateAgainstUpstream, validateAllKnative } from "./knative-schemas.ts";
 
 const IMAGE = "registry.example.com/stats@sha256:" + "a".repeat(64);
@@ -78,13 +79,21 @@ describe("ServerlessService with every argument (the issue's contract)", async (
         }
     });
 
+    test("every object is applied under the app stack's own field manager, not a random one per object", () => {
+        const managers = resources
+            .filter((r) => r.type.startsWith("kubernetes:"))
+            .map((r) => r.inputs.metadata.annotations?.[FIELD_MANAGER_ANNOTATION]);
+        expect(managers).toEqual(Array(4).fill("serverless-platform/dev"));
+    });
+
     test("the Knative Service is named after the component, so revision names and URLs are predictable", () => {
         expect(ksvc.inputs.metadata).toEqual({
             name: "hourly-stats",
             namespace: "games-web",
             labels: { "app.kubernetes.io/name": "hourly-stats", "app.kubernetes.io/managed-by": "pulumi" },
             annotations: {
-                // A run that takes the Service over (after one killed mid-create) owns all of it again.
+                // Applied under the app stack's name; a run that takes the Service over owns all of it again.
+                [FIELD_MANAGER_ANNOTATION]: "serverless-platform/dev",
                 "pulumi.com/patchForce": "true",
                 // `pulumi up` waits for Knative's Ready condition, so that the URL is known when it ends.
                 "pulumi.com/waitFor": "condition=Ready",
@@ -160,7 +169,12 @@ describe("ServerlessService with every argument (the issue's contract)", async (
         expect(find(resources, PING, "hourly-stats-cron-0").inputs).toEqual({
             apiVersion: "sources.knative.dev/v1",
             kind: "PingSource",
-            metadata: { name: "hourly-stats-cron-0", namespace: "games-web", labels: ksvc.inputs.metadata.labels },
+            metadata: {
+                name: "hourly-stats-cron-0",
+                namespace: "games-web",
+                labels: ksvc.inputs.metadata.labels,
+                annotations: { [FIELD_MANAGER_ANNOTATION]: "serverless-platform/dev" },
+            },
             spec: {
                 schedule: "0 * * * *",
                 timezone: "Asia/Seoul",
@@ -275,6 +289,19 @@ describe("ServerlessService options", () => {
         expect(ksvc.options.dependsOn).toHaveLength(1);
     });
 
+    test("a field manager the team's own transform chooses stays", async () => {
+        const resources = await runProgram(
+            () =>
+                new ServerlessService(
+                    "api",
+                    { namespace: "games-web", image: "registry.example.com/api:1.0.0" },
+                    { transforms: [oneFieldManager("games-web-ci")] },
+                ),
+            { project: "games-api", stack: "prod" },
+        );
+        expect(find(resources, KSVC, "api").inputs.metadata.annotations[FIELD_MANAGER_ANNOTATION]).toBe("games-web-ci");
+    });
+
     test("h2c for gRPC names the port as Knative expects; HPA metrics keep a pod", async () => {
         const { ksvc } = await deploy("grpc", {
             namespace: "games-web",
@@ -334,6 +361,7 @@ describe("ServerlessService options", () => {
         });
         // Not waiting for readiness: no await annotations.
         expect(ksvc.inputs.metadata.annotations).toEqual({
+            [FIELD_MANAGER_ANNOTATION]: "serverless-platform/dev",
             "pulumi.com/patchForce": "true",
             "serving.knative.dev/rollout-duration": "10m",
         });

@@ -208,9 +208,10 @@ export function inspectServerlessService(
                     ? { ...labels, "networking.knative.dev/visibility": "cluster-local" }
                     : labels,
             annotations: {
-                // The Service is this stack's alone, and a run that takes it over owns all of it again: after a run
-                // killed mid-create, whose field manager stays on it, Knative's defaulting of `containers` (an
-                // atomic list in Knative's schema) would otherwise fail the takeover on a field conflict.
+                // The Service is this stack's alone, and each run owns all of it again: a field another manager
+                // holds (the random name the provider applied it under before ServerlessService named its field
+                // manager, or a hand edit) would otherwise fail the apply wherever Knative's defaulting completes an
+                // atomic list such as `containers`.
                 "pulumi.com/patchForce": "true",
                 // The provider waits for Knative's Ready condition (of this generation) before it reads the status.
                 ...(readyTimeoutSeconds > 0

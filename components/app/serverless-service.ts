@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { oneFieldManager, stackFieldManager } from "../shared/field-manager.ts";
 import type { KnativeLimits } from "../shared/knative-limits.ts";
 import type { EnvMap } from "./container.ts";
 import { type RenderedService, knativeServiceObject, renderServerlessService } from "./render.ts";
@@ -133,7 +134,11 @@ export class ServerlessService extends pulumi.ComponentResource {
     constructor(name: string, args: ServerlessServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         // Checked before super(): a bad argument must not leave a half-registered component behind.
         const rendered = renderServerlessService(name, args);
-        super("serverless-platform:app:ServerlessService", name, {}, opts);
+        // Its objects are applied under the app stack's own field manager, as the platform's are: a run that takes
+        // over what a killed run stored then applies as the same owner (see oneFieldManager). The team's own
+        // transforms run first, so a field manager they choose stays.
+        const transforms = [...(opts?.transforms ?? []), oneFieldManager(stackFieldManager())];
+        super("serverless-platform:app:ServerlessService", name, {}, { ...opts, transforms });
 
         const secret = rendered.secretEnv && createSecret(this, name, rendered);
         this.knativeService = new KnativeService(name, knativeServiceObject(rendered), {
