@@ -4,15 +4,16 @@
  * control plane running, the wall time of the first `up` (until Knative reports every service
  * Ready) and of a no-change `preview`, with the component and with the same objects written by hand
  * as CustomResources, in the same run; and the peak memory of the engine (the `pulumi` CLI) and
- * of the Kubernetes provider. Between variants the objects are deleted through the API and the
- * stack forgotten (a timed `destroy` would double the run for a figure nobody waits on), and the
- * next variant waits until Knative has finished removing them. Not a
+ * of the Kubernetes provider, each printed as it is measured. Between variants the objects are deleted
+ * through the API and the stack forgotten (a timed `destroy` would double the run for a figure nobody
+ * waits on), and the next variant waits until Knative has finished removing them. Not a
  * test: figures depend on the machine.
  *   npm run bench:engine -- [1,10,100,1000]
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { deployPlatformStandIn } from "../e2e/platform-stand-in.ts";
 import { type World, eventually, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
@@ -62,7 +63,13 @@ interface Figures {
     providerMiB: number;
 }
 
-async function measure(world: World, variant: Variant, count: number): Promise<Figures> {
+interface Measured {
+    stack: Stack;
+    figures: Figures;
+}
+
+/** Deploys `count` services of `variant` and times the first `up` and a no-change `preview`; the objects stay. */
+async function measure(world: World, variant: Variant, count: number): Promise<Measured> {
     const stack = await stackOf(world, scratchProject(world, `bench-${variant}-${count}`), "bench", {
         program: () => {
             registerServices(variant, count);
@@ -73,14 +80,22 @@ async function measure(world: World, variant: Variant, count: number): Promise<F
         up: await timed(() => stack.up()),
         preview: await timed(() => stack.preview({ expectNoChanges: true })),
     }));
+    return { stack, figures: { ...result, engineMiB: peakMiB[0] ?? 0, providerMiB: peakMiB[1] ?? 0 } };
+}
+
+/**
+ * Deletes a variant's objects through the API and forgets its stack. One by one: a collection DELETE of
+ * 1,000 Knative Services outlasts the client's timeout. The next variant starts once Knative's controller
+ * has finished the deletion (the revisions' Deployments go last), so that its `up` does not wait behind it.
+ */
+async function remove(world: World, { stack }: Measured, variant: Variant, count: number): Promise<void> {
     for (const path of [
         `/apis/serving.knative.dev/v1/namespaces/${NAMESPACE}/services`,
         `/apis/sources.knative.dev/v1/namespaces/${NAMESPACE}/pingsources`,
     ]) {
-        await world.kube("DELETE", path);
+        const { items } = await world.kube<{ items: { metadata: { name: string } }[] }>("GET", path);
+        for (const item of items) await world.kube("DELETE", `${path}/${item.metadata.name}`);
     }
-    // The next variant starts once Knative's controller has finished the deletion (the revisions'
-    // Deployments go last), so that its `up` does not wait behind this one's cleanup.
     await eventually(
         `Knative has removed the ${variant} variant's ${String(count)} services`,
         async () =>
@@ -93,7 +108,6 @@ async function measure(world: World, variant: Variant, count: number): Promise<F
         30,
     );
     await stack.workspace.removeStack(stack.name, { force: true });
-    return { ...result, engineMiB: peakMiB[0] ?? 0, providerMiB: peakMiB[1] ?? 0 };
 }
 
 const world = await startWorld();
@@ -112,7 +126,8 @@ try {
     for (const count of sizes) {
         const figures: Partial<Record<Variant, Figures>> = {};
         for (const variant of VARIANTS) {
-            const f = await measure(world, variant, count);
+            const measured = await measure(world, variant, count);
+            const f = measured.figures;
             figures[variant] = f;
             console.log(
                 [
@@ -124,6 +139,7 @@ try {
                     f.providerMiB.toFixed(0).padStart(12),
                 ].join(" | "),
             );
+            await remove(world, measured, variant, count);
         }
         const { component, raw } = figures as Record<Variant, Figures>;
         console.log(
