@@ -153,10 +153,6 @@ export function stepRecorder(): {
 }
 
 /**
- * Waits for something the cluster's own controllers or host processes do after a call returns (a
- * bound for a hang, not a timing assumption: it returns as soon as `check` holds).
- */
-/**
  * The field managers that applied `object` by server-side apply, as Pulumi's provider does: a stack's own name,
  * or the provider's random one. Controllers (Kubernetes', Knative's) write by update and are not among them.
  */
@@ -166,6 +162,10 @@ export function appliersOf(object: {
     return (object.metadata?.managedFields ?? []).filter((f) => f.operation === "Apply").map((f) => f.manager ?? "");
 }
 
+/**
+ * Waits for something the cluster's own controllers or host processes do after a call returns (a
+ * bound for a hang, not a timing assumption: it returns as soon as `check` holds).
+ */
 export async function eventually(what: string, check: () => Promise<boolean>, minutes = 1): Promise<void> {
     for (let attempt = 0; attempt < minutes * 240; attempt++) {
         if (await check().catch(() => false)) return;
