@@ -47,7 +47,8 @@ await pulumi.runtime.setMocks(
 );
 try {
     await import("./index.ts");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Registrations are asynchronous; the SDK's disconnect returns once every one has reached the mocks.
+    await pulumi.runtime.disconnect();
     console.log(JSON.stringify(registered));
 } catch (error) {
     console.error(String(error instanceof Error ? error.message : error));
