@@ -13,11 +13,11 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { apiRequest } from "../components/shared/warm/scheduler.ts";
 import { type HostConfig, UNCHECKED_WEBHOOKS, freePort, uncheckedWebhookCertificate } from "./cluster-host.ts";
+import { acceptsConnections } from "./pod-sandbox.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
 
 /** How to reach a running local cluster. */
@@ -452,21 +452,7 @@ async function startProcesses(
     );
     // The API server reaches Services (webhooks among them) through the host: until it listens, every such call
     // fails (CI's cluster-host test met `dial unix …/host.sock: no such file or directory`).
-    await ready("cluster-host", () => listening(join(dir, HOST_SOCKET)));
-}
-
-/** Whether something accepts connections on the Unix socket at `path`. */
-function listening(path: string): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = connect(path);
-        socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-        });
-        socket.once("error", () => {
-            resolve(false);
-        });
-    });
+    await ready("cluster-host", () => acceptsConnections({ path: join(dir, HOST_SOCKET) }));
 }
 
 async function stopProcesses(state: ClusterState): Promise<void> {

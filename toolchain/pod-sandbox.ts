@@ -19,7 +19,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { type Socket, connect, createServer } from "node:net";
+import { type NetConnectOpts, type Socket, connect, createServer } from "node:net";
 import { join } from "node:path";
 
 /** What the cluster host tells the sandbox (a JSON file). */
@@ -56,6 +56,19 @@ const NAMESERVER = "127.0.0.53";
 /** Where a port of this pod is reachable from the host. */
 export function portSocket(dir: string, port: number): string {
     return join(dir, "ports", `${String(port)}.sock`);
+}
+
+/** Whether something accepts connections at `where`: a TCP port or a Unix socket. */
+export function acceptsConnections(where: NetConnectOpts): Promise<boolean> {
+    return new Promise((resolve) => {
+        const probe = connect(where, () => {
+            probe.destroy();
+            resolve(true);
+        });
+        probe.once("error", () => {
+            resolve(false);
+        });
+    });
 }
 
 function ip(...args: string[]): void {
@@ -232,17 +245,8 @@ class Sandbox {
      * readiness probe, as the kubelet's): until then the host knows the pod is not serving that port yet.
      */
     private async exposeWhenListening(port: number): Promise<void> {
-        const accepts = () =>
-            new Promise<boolean>((done) => {
-                const probe = connect(port, this.spec.podIp, () => {
-                    probe.destroy();
-                    done(true);
-                });
-                probe.on("error", () => {
-                    done(false);
-                });
-            });
-        while (!(await accepts())) await new Promise((resolve) => setTimeout(resolve, 200));
+        const where = { port, host: this.spec.podIp };
+        while (!(await acceptsConnections(where))) await new Promise((resolve) => setTimeout(resolve, 200));
         const server = createServer((client) => {
             const inside = connect(port, this.spec.podIp, () => {
                 inside.pipe(client);
