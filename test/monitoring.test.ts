@@ -153,6 +153,33 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         expect(retention?.inputs.metadata.name).toBe(`logs-retention-${{ dev: 3, staging: 7, prod: 30 }[env]}d`);
     });
 
+    test("the log data needs nothing outside monitoring's log pieces: a destroy refused at it keeps only them", () => {
+        // What the engine keeps with a resource it cannot delete: its dependencies and its parents, and theirs.
+        const byName = new Map(resources.map((r) => [r.name, r]));
+        const kept = new Set<string>();
+        const keep = (name: string) => {
+            const resource = byName.get(name);
+            if (kept.has(name) || resource === undefined) return;
+            kept.add(name);
+            for (const needed of [...dependsOnNames(resource), resource.parentName ?? ""]) keep(needed);
+        };
+        keep("monitoring-logs-elasticsearch");
+        expect([...kept].sort()).toEqual([
+            "monitoring",
+            "monitoring-logs",
+            "monitoring-logs-eck-operator",
+            "monitoring-logs-elastic-system",
+            "monitoring-logs-elasticsearch",
+            "monitoring-logs-roles",
+            "monitoring-logs-shipper",
+            "monitoring-namespace",
+        ]);
+        // Prometheus scrapes over the mesh's mTLS, with the certificates its injected sidecar writes.
+        expect(dependsOnNames(find(resources, "serverless-platform:monitoring:Metrics", "monitoring-metrics"))).toEqual(
+            expect.arrayContaining(["istio-istiod", "istio-cni"]),
+        );
+    });
+
     test(env === "staging" ? "staging exposes Grafana, explicitly, over TLS only" : "no UI is exposed", async () => {
         const services = ofType(resources, "kubernetes:networking.istio.io/v1:VirtualService");
         const gateways = ofType(resources, "kubernetes:networking.istio.io/v1:Gateway");

@@ -16,6 +16,13 @@ export interface MonitoringArgs {
     sources: UpstreamSources;
     /** Protect stateful data from deletion (prod). */
     protectData: boolean;
+    /**
+     * The mesh, which only the pieces that use it wait for: Prometheus (it scrapes over the mesh's mTLS
+     * with the certificates its sidecar writes) and the exposed UIs' Gateway and VirtualServices (Istio's
+     * types, served by its ingress gateway). The log data waits for nothing outside monitoring, so a
+     * `destroy` refused at the protected Elasticsearch keeps only it and what it needs.
+     */
+    mesh: pulumi.Input<pulumi.Resource>[];
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -50,7 +57,7 @@ export function uiGateway(hosts: string[], tlsSecret: string): k8s.apiextensions
  * exposes it (`monitoring.expose`), through the Istio ingress gateway, over TLS only.
  *
  * ```ts
- * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true }, { dependsOn: [serving] });
+ * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready });
  * ```
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -79,13 +86,14 @@ export class Monitoring extends pulumi.ComponentResource {
         );
         const ns = namespace.metadata.name;
         const child = { parent: this, dependsOn: [namespace] };
+        const inMesh = { parent: this, dependsOn: [namespace, ...args.mesh] };
         const urls: Record<string, pulumi.Output<string>> = {};
 
         const metrics = config.metrics.enabled
             ? new Metrics(
                   `${name}-metrics`,
                   { namespace: ns, config: config.metrics, chartRepository: sources.prometheusChartRepository },
-                  child,
+                  inMesh,
               )
             : undefined;
         if (metrics) {
@@ -137,7 +145,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 ? new k8s.apiextensions.CustomResource(
                       `${name}-ui-gateway`,
                       uiGateway(exposed.map(publicHost), config.expose.tlsSecret),
-                      child,
+                      inMesh,
                   )
                 : undefined;
         for (const ui of gateway === undefined ? [] : exposed) {
@@ -165,7 +173,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         ],
                     },
                 },
-                { parent: this, dependsOn: [namespace, ...(gateway === undefined ? [] : [gateway])] },
+                { ...inMesh, dependsOn: [...inMesh.dependsOn, ...(gateway === undefined ? [] : [gateway])] },
             );
         }
 
