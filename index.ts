@@ -2,10 +2,11 @@
  * The platform program: `pulumi up --stack <env>` reads the environment's
  * config from stacks/Pulumi.<env>.yaml, checks it and the target cluster's versions against the
  * compatibility matrix, installs the platform in
- * order (the mesh, then the app namespaces and Knative Serving on it, then
- * Knative Eventing, then monitoring) and exports what app stacks read through a StackReference.
+ * order (the mesh, then the app namespaces, Knative Serving and Eventing and monitoring on it) and
+ * exports what app stacks read through a StackReference.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { AggregatedRolesGuard } from "./components/platform/aggregated-roles.ts";
 import { AppNamespaces, clusterProvider } from "./components/platform/cluster.ts";
 import { warmSchedulers } from "./components/platform/warm-scheduler.ts";
 import { type ClusterTarget, readClusterFacts } from "./components/platform/cluster-facts.ts";
@@ -64,10 +65,13 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     // After the mesh: the namespaces' first pods (the warm schedulers) must get their sidecars.
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces, mesh: istio.ready }, opts);
     warmSchedulers(apps, config.sources.schedulerImage);
-    const serving = new KnativeServing(
+    // Knative ships aggregated ClusterRoles: a destroy deletes them, then the guard that keeps them deleted.
+    const aggregatedRoles = new AggregatedRolesGuard("aggregated-roles", opts);
+    const knativeOpts = { ...opts, dependsOn: [aggregatedRoles] };
+    new KnativeServing(
         "knative-serving",
         { domain: config.domain, config: config.knative, manifestSource, strictMtls, mesh: istio.ready },
-        opts,
+        knativeOpts,
     );
     const eventing = new KnativeEventing(
         "knative-eventing",
@@ -80,10 +84,10 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             strictMtls,
             dependsOn: [...istio.ready, ...apps.namespaces.values()],
         },
-        opts,
+        knativeOpts,
     );
 
-    // After Serving: exposed UIs are routed through net-istio's gateway, and Knative's metrics are switched on.
+    // Beside Knative, not after it: Prometheus and the exposed UIs wait for the mesh, the log data for nothing.
     const monitoring = new Monitoring(
         "monitoring",
         {
@@ -91,8 +95,9 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             domain: config.domain,
             sources: config.sources,
             protectData: config.monitoring.logs.persistent,
+            mesh: istio.ready,
         },
-        { ...opts, dependsOn: [serving] },
+        opts,
     );
 
     return {

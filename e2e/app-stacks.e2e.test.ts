@@ -25,7 +25,7 @@ import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { ServerlessService, Warm, renderServerlessService } from "serverless-platform";
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { engineOutput } from "../toolchain/engine.ts";
-import { deployPlatformStandIn } from "./platform-stand-in.ts";
+import { deployPlatformStandIn, upPlatformStandIn } from "./platform-stand-in.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import {
     type World,
@@ -556,7 +556,38 @@ describe("warm capacity and scale to zero, by Knative's own autoscaler", () => {
     });
 });
 
+/** Every Knative Service and Revision in the app namespaces, by "kind namespace/name", with its UID. */
+async function appTeamsKnativeObjects(): Promise<Record<string, string>> {
+    const found: Record<string, string> = {};
+    for (const namespace of ["games-web", "games-batch"]) {
+        for (const kind of ["services", "revisions"]) {
+            const list = await world.kube<KnativeList>("GET", `${SERVING}/namespaces/${namespace}/${kind}`);
+            for (const item of list.items)
+                found[`${kind} ${namespace}/${item.metadata?.name ?? ""}`] = item.metadata?.uid ?? "";
+        }
+    }
+    return found;
+}
+
 describe("destroy", () => {
+    test("the platform destroyed before its app stacks lets go of Knative's CRDs: the apps' objects stay, and its next up takes the CRDs back", async () => {
+        const crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/services.serving.knative.dev";
+        const crdUid = (await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid;
+        const before = await appTeamsKnativeObjects();
+        expect(Object.keys(before)).toEqual(
+            expect.arrayContaining(["services games-batch/hourly-stats", "services games-web/spring-api"]),
+        );
+
+        await platform.destroy(engineOutput);
+        // Deleting the CRD would have deleted every Knative Service with it: the same objects are all still there.
+        expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
+        expect(await appTeamsKnativeObjects()).toEqual(before);
+
+        await upPlatformStandIn(world, platform);
+        expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
+        expect(await appTeamsKnativeObjects()).toEqual(before);
+    }, 1_200_000);
+
     test("leaves nothing behind in the app namespaces; the platform lets go of the namespaces without deleting them", async () => {
         for (const stack of stacks.reverse()) await stack.destroy(engineOutput);
         for (const namespace of ["games-web", "games-batch"]) {

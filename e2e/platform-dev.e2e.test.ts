@@ -2,11 +2,13 @@
  * The dev platform (see platform.ts for what every environment proves): its first `up` is killed and resumed,
  * the program reads the installed releases from the cluster, a Knative downgrade is refused, a state that
  * lost every object takes them back, a change of replicas updates in place, Chart v4 installs no Helm hooks,
- * and destroy leaves only the app namespaces.
+ * a deleted aggregated ClusterRole stays deleted, and destroy leaves only what the stack lets go of (the app
+ * namespaces and the CRDs).
  */
 import { expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import type {
+    V1ClusterRole,
     V1CustomResourceDefinitionList,
     V1DaemonSet,
     V1NamespaceList,
@@ -21,8 +23,19 @@ import { VERSIONS } from "../components/platform/versions.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
+import { AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
+import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { type PlatformUnderTest, describePlatform } from "./platform.ts";
-import { appliersOf, killWhileItWaits, refusePodsIn, scratchProject, stackOf, stepRecorder } from "./world.ts";
+import {
+    type World,
+    appliersOf,
+    eventually,
+    killWhileItWaits,
+    refusePodsIn,
+    scratchProject,
+    stackOf,
+    stepRecorder,
+} from "./world.ts";
 
 /**
  * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for Istio's
@@ -49,6 +62,55 @@ function killedWhileItWaits(platform: PlatformUnderTest): void {
         expect(explained).toContain("creating kubernetes:apps/v1:Deployment istio-istiod:istio-system/istiod");
         expect(explained).toContain("creating kubernetes:apps/v1:DaemonSet istio-cni:istio-system/istio-cni-node");
     }, 1_800_000);
+}
+
+const CLUSTER_ROLES = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+
+/**
+ * Runs `use` with an aggregated ClusterRole whose rules Kubernetes' aggregation controller has filled in from
+ * the role it selects, and deletes both afterwards.
+ */
+async function withAggregatedRole(world: World, use: (aggregate: string) => Promise<void>): Promise<void> {
+    const [aggregate, selected] = ["e2e-aggregated", "e2e-selected"];
+    const label = { "e2e.serverless-platform/aggregate": "true" };
+    await world.kube("POST", CLUSTER_ROLES, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: selected, labels: label },
+        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+    });
+    await world.kube("POST", CLUSTER_ROLES, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: aggregate },
+        aggregationRule: { clusterRoleSelectors: [{ matchLabels: label }] },
+    });
+    try {
+        await eventually("the aggregation controller fills in the aggregated role's rules", async () => {
+            const role = await world.kube<V1ClusterRole>("GET", `${CLUSTER_ROLES}/${aggregate}`);
+            return (role.rules ?? []).length > 0;
+        });
+        await use(aggregate);
+    } finally {
+        for (const name of [aggregate, selected]) {
+            await world.kube("DELETE", `${CLUSTER_ROLES}/${name}`).catch(() => undefined);
+        }
+    }
+}
+
+/** Applies a role's rules exactly as Kubernetes' ClusterRole aggregation controller does: forced, under its name. */
+function applyAsAggregationController(world: World, name: string): Promise<unknown> {
+    return world.kube(
+        "PATCH",
+        `${CLUSTER_ROLES}/${name}?fieldManager=${AGGREGATION_CONTROLLER}&force=true`,
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRole",
+            metadata: { name },
+            rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+        },
+        "application/apply-patch+yaml",
+    );
 }
 
 describePlatform("dev", {
@@ -144,11 +206,27 @@ describePlatform("dev", {
             expect(registered.filter((step) => step.startsWith("kubernetes:batch/v1:Job"))).toEqual([]);
         }, 600_000);
 
-        test("destroy leaves nothing but the app namespaces, which it lets go of", async () => {
+        test("the aggregation controller cannot bring a deleted aggregated ClusterRole back: its apply is refused", async () => {
+            const { world } = platform;
+            await withAggregatedRole(world, async (aggregate) => {
+                await world.kube("DELETE", `${CLUSTER_ROLES}/${aggregate}`);
+                await expect(applyAsAggregationController(world, aggregate)).rejects.toThrow(
+                    `ClusterRole ${aggregate} was deleted: the ${AGGREGATION_CONTROLLER} fills in the rules of aggregated roles that exist, and creates none`,
+                );
+                await expect(world.kube("GET", `${CLUSTER_ROLES}/${aggregate}`)).rejects.toThrow(/ 404 /);
+            });
+        }, 300_000);
+
+        test("destroy leaves nothing of the stack but what it lets go of: the app namespaces and the CRDs", async () => {
             const { world, stack } = platform;
+            const applied = await appliedObjects(stack);
             await stack.destroy(engineOutput);
             const { deployment } = await stack.exportStack();
             expect(deployment.resources ?? []).toEqual([]);
+            // Every object the stack applied is gone unless the stack lets go of it (a ClusterRole brought back
+            // by the aggregation controller after its delete was one such leftover).
+            const left = await stillInCluster(world, applied);
+            expect(left.filter((object) => !object.retained).map(described)).toEqual([]);
             const namespaces = (await world.kube<V1NamespaceList>("GET", "/api/v1/namespaces")).items.map(
                 (ns) => ns.metadata?.name ?? "",
             );
@@ -165,13 +243,17 @@ describePlatform("dev", {
                     "GET",
                     "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
                 )
-            ).items;
-            // What upstream keeps on purpose, and nothing else: the CRDs its charts mark to be kept.
-            const kept = crds.filter((crd) => crd.metadata?.annotations?.["helm.sh/resource-policy"] === "keep");
-            expect(crds.map((crd) => crd.metadata?.name)).toEqual(kept.map((crd) => crd.metadata?.name));
-            // Istio's base chart and ECK's mark theirs; the engine says "[retain]" as it lets go of them.
-            expect(kept.map((crd) => crd.metadata?.name)).toEqual(
+            ).items.map((crd) => crd.metadata?.name ?? "");
+            // The CRDs that stay are exactly those the stack lets go of: Knative's (whose objects in the app
+            // namespaces are the app teams'), and those upstream marks to be kept (Istio's, ECK's).
+            const retainedCrds = applied.filter((o) => o.kind === "CustomResourceDefinition" && o.retained);
+            expect(crds.sort()).toEqual(retainedCrds.map((crd) => crd.name).sort());
+            expect(crds).toEqual(
                 expect.arrayContaining([
+                    "services.serving.knative.dev",
+                    "triggers.eventing.knative.dev",
+                    "pingsources.sources.knative.dev",
+                    "kafkasources.sources.knative.dev",
                     "gateways.networking.istio.io",
                     "elasticsearches.elasticsearch.k8s.elastic.co",
                 ]),
@@ -184,5 +266,17 @@ describePlatform("dev", {
             ).items;
             expect(webhooks.map((w) => w.metadata?.name)).toEqual([]);
         }, 1_200_000);
+
+        test("without the platform's guard, the aggregation controller's apply brings a deleted aggregated ClusterRole back", async () => {
+            const { world } = platform;
+            await withAggregatedRole(world, async (aggregate) => {
+                await world.kube("DELETE", `${CLUSTER_ROLES}/${aggregate}`);
+                await applyAsAggregationController(world, aggregate);
+                const back = await world.kube<V1ClusterRole>("GET", `${CLUSTER_ROLES}/${aggregate}`);
+                // A role of rules only, owned by nothing: what a destroy left behind before the guard.
+                expect(back.aggregationRule).toBeUndefined();
+                expect(appliersOf(back)).toEqual([AGGREGATION_CONTROLLER]);
+            });
+        }, 300_000);
     },
 });

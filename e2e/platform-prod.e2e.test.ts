@@ -7,6 +7,7 @@ import { test, expect } from "vitest";
 import type { V1Namespace, V1ObjectMeta, V1StatefulSet } from "@kubernetes/client-node";
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
+import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
 import { aPodWaitsForANode, changesAfterRefresh, holdNewPods, killWhileItWaits, stepRecorder } from "./world.ts";
 
@@ -125,8 +126,9 @@ describePlatform("prod", {
             expect(await dataHeld(world, appNamespaces)).toEqual(held);
         }, 1_200_000);
 
-        test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state", async () => {
+        test("destroy stops at the protected Elasticsearch: it and what it needs stay, in the cluster and the state, and nothing else", async () => {
             const { world, stack } = platform;
+            const applied = await appliedObjects(stack);
             // The engine deletes what does not hold data, then fails on the protected resource.
             await expect(stack.destroy(engineOutput)).rejects.toThrow(
                 /Elasticsearch::monitoring-logs-elasticsearch" cannot be deleted/,
@@ -141,9 +143,35 @@ describePlatform("prod", {
                 "/apis/apps/v1/namespaces/elastic-system/statefulsets/elastic-operator",
             );
             expect(operator.metadata?.name).toBe("elastic-operator");
+
+            // The state keeps the log data and what it needs: its namespace, ECK's operator, the shipper's user
+            // and role. None of the mesh, Knative or the rest of monitoring (README, Monitoring, lists the same).
             const { deployment } = await stack.exportStack();
-            const urns = (deployment.resources as { urn: string }[]).map((r) => r.urn);
-            expect(urns.some((urn) => urn.endsWith("::monitoring-logs-elasticsearch"))).toBe(true);
+            const kept = (deployment.resources as { urn: string; custom?: boolean; type: string }[])
+                .filter((r) => r.custom === true && !r.type.startsWith("pulumi:providers:"))
+                .map((r) => r.urn.slice(r.urn.lastIndexOf("::") + 2));
+            const eckObjects = kept.filter((name) => name.startsWith("monitoring-logs-eck-operator:"));
+            expect(kept.filter((name) => !eckObjects.includes(name)).sort()).toEqual([
+                "monitoring-logs-elastic-system",
+                "monitoring-logs-elasticsearch",
+                "monitoring-logs-roles",
+                "monitoring-logs-shipper",
+                "monitoring-namespace",
+            ]);
+            // In the cluster: what the state keeps, and what the stack lets go of on purpose (the app namespaces,
+            // the CRDs, ECK's operator with the data it serves), nothing else it applied.
+            const inState = new Set((await appliedObjects(stack)).map(described));
+            const left = await stillInCluster(world, applied);
+            expect(left.filter((object) => !object.retained && !inState.has(described(object))).map(described)).toEqual(
+                [],
+            );
+            expect(left.map(described)).toEqual(expect.arrayContaining([...inState]));
+            expect(
+                left
+                    .filter((object) => object.kind === "Namespace")
+                    .map((ns) => ns.name)
+                    .sort(),
+            ).toEqual([...appNamespaces, "elastic-system", "monitoring"].sort());
         }, 600_000);
     },
 });

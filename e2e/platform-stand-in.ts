@@ -66,6 +66,12 @@ export async function deployPlatformStandIn(world: World): Promise<automation.St
         // The examples' registry does not exist: Knative runs their tags as written instead of resolving them.
         configPaths: { "serverless-platform:knative.registriesSkippingTagResolving[0]": "registry.example.com" },
     });
+    await upPlatformStandIn(world, platform);
+    return platform;
+}
+
+/** Runs `up` of the stand-in and returns once Knative's webhook admits Knative Services again. */
+export async function upPlatformStandIn(world: World, platform: automation.Stack): Promise<void> {
     await platform.up(engineOutput);
     await eventually("Knative's webhook admits a Knative Service", async () => {
         await world.kube("POST", "/apis/serving.knative.dev/v1/namespaces/games-web/services?dryRun=All", {
@@ -76,5 +82,4 @@ export async function deployPlatformStandIn(world: World): Promise<automation.St
         });
         return true;
     });
-    return platform;
 }

@@ -154,7 +154,8 @@ export function stepRecorder(): {
 
 /**
  * The field managers that applied `object` by server-side apply, as Pulumi's provider does: a stack's own name,
- * or the provider's random one. Controllers (Kubernetes', Knative's) write by update and are not among them.
+ * or the provider's random one. Most controllers (Knative's) write by update and are not among them; Kubernetes'
+ * ClusterRole aggregation controller applies.
  */
 export function appliersOf(object: {
     metadata?: { managedFields?: { manager?: string; operation?: string }[] };

@@ -2,6 +2,8 @@ import { describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { FIELD_MANAGER_ANNOTATION } from "../components/shared/field-manager.ts";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, stackVersionsOf } from "../components/platform/versions.ts";
+import { goWithTheirNamespace, keepCrds } from "../components/platform/knative-manifests.ts";
+import { AGGREGATED_ROLES_POLICY, AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
 import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
@@ -67,35 +69,45 @@ describe.each(STACKS)("the %s platform", async (env) => {
         for (const name of broker) expect(files[name]).toBeDefined();
     });
 
+    /** Runs one transform as the engine does for a ConfigFile's child of `type` and `name`. */
+    const runTransform = (transform: pulumi.ResourceTransform | undefined, type: string, name = "x") =>
+        transform?.({ type, name, custom: true, props: {}, opts: {} }) as { opts: pulumi.ResourceOptions } | undefined;
+    const CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+
     test("the cores' CRDs keep the identity they had under the CRD manifests' own ConfigFiles", async () => {
-        const [, movedCrds] = find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [];
-        const transform = (type: string, name: string) =>
-            movedCrds?.({ type, name, custom: true, props: {}, opts: {} }) as
-                { opts: pulumi.ResourceOptions } | undefined;
-        const moved = transform(
-            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
-            "knative-serving-core:services.serving.knative.dev",
-        );
-        const [alias] = (moved?.opts.aliases ?? []) as pulumi.Alias[];
+        const transforms = find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [];
+        const aliasesOf = (type: string, name: string) =>
+            transforms.flatMap(
+                (transform) => (runTransform(transform, type, name)?.opts.aliases ?? []) as pulumi.Alias[],
+            );
+        const [alias, ...more] = aliasesOf(CRD, "knative-serving-core:services.serving.knative.dev");
+        expect(more).toEqual([]);
         expect(alias?.name).toBe("knative-serving-crds:services.serving.knative.dev");
         expect(await valueOf(pulumi.output(alias?.parent as pulumi.Input<string>))).toMatch(
             /\$kubernetes:yaml\/v2:ConfigFile::knative-serving-crds$/,
         );
-        expect(transform("kubernetes:apps/v1:Deployment", "knative-serving-core:knative-serving/controller")).toBe(
-            undefined,
+        expect(aliasesOf("kubernetes:apps/v1:Deployment", "knative-serving-core:knative-serving/controller")).toEqual(
+            [],
         );
     });
 
-    test("the cores' own custom resources go with their CRDs on destroy, never past Knative's webhook", () => {
-        const goWithCrds = (find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [])[2];
-        const transform = (type: string) =>
-            goWithCrds?.({ type, name: "knative-serving-core:x", custom: true, props: {}, opts: {} }) as
-                { opts: pulumi.ResourceOptions } | undefined;
+    test("every Knative manifest lets go of its CRDs on destroy, so app teams' objects of those kinds stay", () => {
+        for (const configFile of ofType(resources, CONFIG_FILE)) {
+            expect(configFile.options.transforms, configFile.name).toContain(keepCrds);
+        }
+        expect(runTransform(keepCrds, CRD)?.opts.retainOnDelete).toBe(true);
+        expect(runTransform(keepCrds, "kubernetes:serving.knative.dev/v1:Service")).toBeUndefined();
+        expect(runTransform(keepCrds, "kubernetes:apps/v1:Deployment")).toBeUndefined();
+    });
+
+    test("the cores' own custom resources go with their namespace on destroy, never past Knative's webhook", () => {
+        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toContain(goWithTheirNamespace);
+        const transform = (type: string) => runTransform(goWithTheirNamespace, type);
         expect(transform("kubernetes:networking.internal.knative.dev/v1alpha1:Certificate")?.opts.retainOnDelete).toBe(
             true,
         );
         expect(transform("kubernetes:caching.internal.knative.dev/v1alpha1:Image")?.opts.retainOnDelete).toBe(true);
-        expect(transform("kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition")).toBeUndefined();
+        expect(transform(CRD)).toBeUndefined();
         expect(transform("kubernetes:apps/v1:Deployment")).toBeUndefined();
     });
 
@@ -127,6 +139,36 @@ describe.each(STACKS)("the %s platform", async (env) => {
                 "knative-eventing-kafka-source",
             ]),
         );
+    });
+
+    test("a deleted aggregated ClusterRole stays deleted, and Knative's roles are deleted before that guard", () => {
+        const policy = find(
+            resources,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+            "aggregated-roles-policy",
+        );
+        expect(policy.inputs.spec.matchConstraints.resourceRules).toEqual([
+            {
+                apiGroups: ["rbac.authorization.k8s.io"],
+                apiVersions: ["v1"],
+                operations: ["CREATE"],
+                resources: ["clusterroles"],
+            },
+        ]);
+        expect(policy.inputs.spec.validations[0].expression).toContain(`f.manager == '${AGGREGATION_CONTROLLER}'`);
+        const binding = find(
+            resources,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+            "aggregated-roles-binding",
+        );
+        expect(binding.inputs.spec).toEqual({ policyName: AGGREGATED_ROLES_POLICY, validationActions: ["Deny"] });
+        // A component's dependencies outlive its children: the guard is deleted after every Knative role.
+        for (const [type, name] of [
+            ["serverless-platform:knative:KnativeServing", "knative-serving"],
+            ["serverless-platform:knative:KnativeEventing", "knative-eventing"],
+        ] as const) {
+            expect(dependsOnNames(find(resources, type, name)), name).toContain("aggregated-roles");
+        }
     });
 
     test("platform settings land in Knative's own ConfigMaps", () => {
@@ -171,7 +213,6 @@ describe.each(STACKS)("the %s platform", async (env) => {
         for (const broker of ofType(resources, "kubernetes:eventing.knative.dev/v1:Broker")) {
             expect(dependsOnNames(broker)).toContain("knative-eventing-kafka-webhook-mtls");
         }
-        expect(find(resources, CONFIG_FILE, "knative-serving-core").options.transforms).toHaveLength(3);
     });
 
     test(prod ? "prod is highly available" : `${env} is sized for its use`, () => {

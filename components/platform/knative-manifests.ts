@@ -38,9 +38,22 @@ export function installManifest(
     return new k8s.yaml.v2.ConfigFile(
         name,
         { file: manifestUrl(manifestSource.baseUrl, manifest) },
-        { parent, dependsOn, transforms: [editObjects(allEdits), ...transforms] },
+        { parent, dependsOn, transforms: [editObjects(allEdits), keepCrds, ...transforms] },
     );
 }
+
+const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
+
+/**
+ * Lets go of Knative's CRDs instead of deleting them. Deleting a CRD deletes every object of its kind in
+ * every namespace: a platform `destroy`, or an upgrade whose manifest drops a CRD, would take every app
+ * team's Knative Services, Revisions, Triggers and sources with it, from namespaces the platform
+ * retains. Helm never deletes a chart's CRDs for the same reason, and Istio's and ECK's charts mark
+ * theirs to be kept. The platform's next `up` takes them back (server-side apply adopts what exists).
+ * @see https://helm.sh/docs/chart_best_practices/custom_resource_definitions/
+ */
+export const keepCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
+    type === CRD_TYPE ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
 
 /** A Kubernetes object as a manifest holds it. */
 export type KubeObject = Record<string, unknown> & {
@@ -155,7 +168,7 @@ export interface ControlPlane {
 export function crdsFormerlyIn(formerConfigFile: string, parent: pulumi.Resource): pulumi.ResourceTransform {
     const formerParent = pulumi.createUrn(formerConfigFile, "kubernetes:yaml/v2:ConfigFile", parent);
     return ({ type, name, props, opts }) => {
-        if (type !== "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition") return undefined;
+        if (type !== CRD_TYPE) return undefined;
         // Children of a ConfigFile are named "<ConfigFile>:<object>".
         const alias = { name: `${formerConfigFile}:${name.slice(name.indexOf(":") + 1)}`, parent: formerParent };
         return { props, opts: { ...opts, aliases: [...(opts.aliases ?? []), alias] } };
@@ -164,11 +177,12 @@ export function crdsFormerlyIn(formerConfigFile: string, parent: pulumi.Resource
 
 /**
  * The custom resources a Knative core ships of its own types (Serving's `Certificate`, its caching
- * `Image`) go with their CRDs on destroy, which the same ConfigFile deletes: a delete of their own
- * races the webhook's, and Knative's validating webhook checks deletes, so once its pod or Service
- * is gone the API server refuses it (on any cluster).
+ * `Image`) live in Knative's own namespace and go with it on destroy, which the same ConfigFile
+ * deletes: a delete of their own races the webhook's, and Knative's validating webhook checks
+ * deletes, so once its pod or Service is gone the API server refuses it (on any cluster). The
+ * namespace's own deletion retries until the webhook's configuration is gone too.
  */
-export const goWithTheirCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
+export const goWithTheirNamespace: pulumi.ResourceTransform = ({ type, props, opts }) =>
     /^kubernetes:[a-z.]+\.knative\.dev\//.test(type) ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
 
 /** What {@link installCore} installs, and how. */
@@ -202,7 +216,7 @@ export function installCore(parent: pulumi.Resource, name: string, layers: Knati
     ];
     const core = installManifest(parent, `${name}-core`, layers.core, manifestSource, layers.dependsOn, edits, [
         crdsFormerlyIn(`${name}-crds`, parent),
-        goWithTheirCrds,
+        goWithTheirNamespace,
     ]);
     if (replicas > 1) {
         for (const app of controlPlane.deployments) {
