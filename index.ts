@@ -17,6 +17,7 @@ import {
     targetOf,
 } from "./components/platform/compatibility.ts";
 import { Istio } from "./components/platform/istio.ts";
+import { enforceStorageClasses, monitoringClaims } from "./components/platform/storage-classes.ts";
 import { oneFieldManager, stackFieldManager } from "./components/shared/field-manager.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
 import { KnativeServing } from "./components/platform/knative-serving.ts";
@@ -42,6 +43,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
         config.compatibility.accept,
         stack,
     );
+    enforceStorageClasses(monitoringClaims(config.monitoring), cluster.storageClasses, stack);
 
     // So that a run that takes over what a killed run stored applies as the same owner (see oneFieldManager).
     pulumi.runtime.registerResourceTransform(oneFieldManager(stackFieldManager()));

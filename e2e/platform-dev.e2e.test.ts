@@ -23,6 +23,7 @@ import { VERSIONS } from "../components/platform/versions.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
+import { DEFAULT_STORAGE_CLASS } from "../toolchain/local-cluster.ts";
 import { AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { type PlatformUnderTest, describePlatform } from "./platform.ts";
@@ -127,8 +128,20 @@ describePlatform("dev", {
                 installedKnative: "1.23",
                 installedIstio: minorOf(VERSIONS.istio),
                 installedElasticsearch: minorOf(VERSIONS.elasticStack),
+                storageClasses: { names: [DEFAULT_STORAGE_CLASS], default: DEFAULT_STORAGE_CLASS },
             });
         });
+
+        test("a StorageClass the cluster lacks is refused at preview, with the classes it has", async () => {
+            const { stack } = platform;
+            await stack.setConfig("serverless-platform:monitoring.logs.persistent", { value: "true" }, true);
+            await stack.setConfig("serverless-platform:monitoring.logs.storageClass", { value: "fast-ssd" }, true);
+            await expect(stack.preview()).rejects.toThrow(
+                `monitoring.logs.storageClass must name a StorageClass of the cluster; the cluster has ${DEFAULT_STORAGE_CLASS} (default) (got "fast-ssd")`,
+            );
+            await stack.removeConfig("serverless-platform:monitoring.logs.storageClass", true);
+            await stack.removeConfig("serverless-platform:monitoring.logs.persistent", true);
+        }, 600_000);
 
         test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
             const { stack } = platform;

@@ -121,6 +121,17 @@ export async function dataHeld(world: World, appNamespaces: string[]): Promise<R
  */
 async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
     const world = await startWorld();
+    // The environment's cluster has the StorageClasses its stack file names (prod's fast-ssd) besides its default.
+    const { metrics, logs } = stackSection(environment, "monitoring") ?? {};
+    for (const name of new Set([metrics?.storageClass, logs?.storageClass].filter((c) => c !== undefined))) {
+        await world.kube("POST", "/apis/storage.k8s.io/v1/storageclasses", {
+            apiVersion: "storage.k8s.io/v1",
+            kind: "StorageClass",
+            metadata: { name },
+            provisioner: "kubernetes.io/no-provisioner",
+            volumeBindingMode: "WaitForFirstConsumer",
+        });
+    }
     const mirror = await startMirror(join(world.dir, "mirror"));
     const stack = await stackOf(world, PLATFORM, environment, {
         configPaths: { ...mirrorSources(mirror), ...configPaths },

@@ -19,6 +19,7 @@ function cluster(installed: Partial<ClusterFacts> = {}): ClusterFacts {
         installedKnative: undefined,
         installedIstio: undefined,
         installedElasticsearch: undefined,
+        storageClasses: { names: [], default: undefined },
         ...installed,
     };
 }

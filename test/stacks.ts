@@ -43,6 +43,8 @@ export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
         installedKnative: undefined,
         installedIstio: undefined,
         installedElasticsearch: undefined,
+        // The classes the stacks' files name, and a default for those that name none.
+        storageClasses: { names: ["standard", "fast-ssd"], default: "standard" },
     });
 
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */

@@ -38,6 +38,8 @@ export interface ClusterState {
 
 /** The node kwok plays. Capacity is generous: nothing runs, and the platform's requests must fit. */
 export const NODE_NAME = "kwok-node-0";
+/** The cluster's default StorageClass. */
+export const DEFAULT_STORAGE_CLASS = "standard";
 const STATE_FILE = "cluster.json";
 
 /**
@@ -435,6 +437,21 @@ async function startProcesses(
             },
             spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
             status: { capacity, allocatable: capacity },
+        });
+    }
+    // A cluster's default StorageClass, as kind's "standard" is: what a stack's volumes claim unless it names a class.
+    // Nothing provisions it (no volume is ever bound here; kwok runs the pods that mount one all the same).
+    const storageClasses = await kube<{ items: unknown[] }>(cluster, "GET", "/apis/storage.k8s.io/v1/storageclasses");
+    if (storageClasses.items.length === 0) {
+        await kube(cluster, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
+            apiVersion: "storage.k8s.io/v1",
+            kind: "StorageClass",
+            metadata: {
+                name: DEFAULT_STORAGE_CLASS,
+                annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+            },
+            provisioner: "kubernetes.io/no-provisioner",
+            volumeBindingMode: "WaitForFirstConsumer",
         });
     }
     await ready("kwok", async () => {

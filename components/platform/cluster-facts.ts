@@ -3,9 +3,10 @@
  * context the Kubernetes provider uses: the API server's version (`/version`, readable by any
  * authenticated user), the Knative Serving release installed there (the `app.kubernetes.io/version`
  * label Knative's release manifests put on the `knative-serving` Namespace), the Istio release
- * (the tag of istiod's image) and the Elastic Stack version of the platform's Elasticsearch.
+ * (the tag of istiod's image), the Elastic Stack version of the platform's Elasticsearch, and the
+ * StorageClasses its volumes can claim (the default is the one annotated `is-default-class`).
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, VersionApi } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api, VersionApi } from "@kubernetes/client-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { type ClusterFacts, minorOf } from "./compatibility.ts";
 
@@ -34,7 +35,7 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
     }
     const version = await config.makeApiClient(VersionApi).getCode();
     const core = config.makeApiClient(CoreV1Api);
-    const [namespace, istiod, elasticsearch] = await Promise.all([
+    const [namespace, istiod, elasticsearch, storageClasses] = await Promise.all([
         orNothing(core.readNamespace({ name: "knative-serving" })),
         orNothing(
             config.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "istiod", namespace: "istio-system" }),
@@ -48,6 +49,7 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
                 name: "logs",
             }) as Promise<{ spec?: { version?: string } }>,
         ),
+        config.makeApiClient(StorageV1Api).listStorageClass(),
     ]);
     const istioImage = istiod?.spec?.template.spec?.containers[0]?.image;
     return {
@@ -55,6 +57,13 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
         installedKnative: releaseOf(namespace?.metadata?.labels?.["app.kubernetes.io/version"]),
         installedIstio: releaseOf(istioImage?.slice(istioImage.lastIndexOf(":") + 1)),
         installedElasticsearch: releaseOf(elasticsearch?.spec?.version),
+        storageClasses: {
+            names: storageClasses.items.map((storageClass) => storageClass.metadata?.name ?? ""),
+            default: storageClasses.items.find(
+                (storageClass) =>
+                    storageClass.metadata?.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true",
+            )?.metadata?.name,
+        },
     };
 }
 

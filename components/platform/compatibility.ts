@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgumentsError } from "../shared/problems.ts";
 import { type KnativeMinor, VERSIONS } from "./versions.ts";
+import type { StorageClasses } from "./storage-classes.ts";
 
 /** What the preview knows about the target cluster. */
 export interface ClusterFacts {
@@ -20,6 +21,8 @@ export interface ClusterFacts {
     installedIstio: string | undefined;
     /** The Elastic Stack version of the platform's Elasticsearch (`major.minor`), if any. */
     installedElasticsearch: string | undefined;
+    /** The StorageClasses the cluster has, which the platform's volumes must claim (storage-classes.ts). */
+    storageClasses: StorageClasses;
 }
 
 /** What the platform is about to install. */
