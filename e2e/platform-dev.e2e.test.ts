@@ -11,6 +11,7 @@ import type {
     V1ClusterRole,
     V1CustomResourceDefinitionList,
     V1DaemonSet,
+    V1Deployment,
     V1NamespaceList,
     V1ValidatingWebhookConfigurationList,
     V2HorizontalPodAutoscaler,
@@ -130,6 +131,27 @@ describePlatform("dev", {
                 installedElasticsearch: minorOf(VERSIONS.elasticStack),
                 storageClasses: { names: [DEFAULT_STORAGE_CLASS], default: DEFAULT_STORAGE_CLASS },
             });
+        });
+
+        test("every Knative webhook answers the API server outside its pod's sidecar, from the pod's first moment", async () => {
+            const { world } = platform;
+            const webhooks = [
+                "knative-serving/webhook",
+                "knative-serving/net-istio-webhook",
+                "knative-eventing/eventing-webhook",
+                "knative-eventing/kafka-webhook-eventing",
+                "knative-eventing/imc-controller",
+            ];
+            for (const webhook of webhooks) {
+                const [namespace, name] = webhook.split("/");
+                const deployment = await world.kube<V1Deployment>(
+                    "GET",
+                    `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`,
+                );
+                expect(deployment.spec?.template.metadata?.annotations, webhook).toMatchObject({
+                    "traffic.sidecar.istio.io/excludeInboundPorts": "8443",
+                });
+            }
         });
 
         test("a StorageClass the cluster lacks is refused at preview, with the classes it has", async () => {

@@ -6,6 +6,7 @@ import {
     labelNamespace,
     deleteConfigMapsInBackground,
     leaveAggregatedRules,
+    webhookPortsOutsideTheMesh,
     leaveWebhookRulesToKnative,
     scaleControlPlane,
     setConfigMapData,
@@ -180,6 +181,55 @@ describe("Knative's ConfigMaps", () => {
         });
         const deployment = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "controller" } };
         expect(deleteConfigMapsInBackground(deployment)).toBe(deployment);
+    });
+});
+
+describe("Knative's webhooks", () => {
+    // As serving-core.yaml 1.23 ships the webhook's Deployment (trimmed to what the edit reads).
+    const webhook = {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "webhook" },
+        spec: {
+            template: {
+                metadata: { labels: { app: "webhook" } },
+                spec: {
+                    containers: [
+                        {
+                            name: "webhook",
+                            ports: [
+                                { name: "metrics", containerPort: 9090 },
+                                { name: "https-webhook", containerPort: 8443 },
+                            ],
+                        },
+                    ],
+                },
+            },
+        },
+    };
+
+    test("serve the API server outside the sidecar, which would refuse it without mesh certificates", () => {
+        const edited = webhookPortsOutsideTheMesh(webhook) as typeof webhook & {
+            spec: { template: { metadata: { annotations: Record<string, string> } } };
+        };
+        expect(edited.spec.template.metadata).toEqual({
+            labels: { app: "webhook" },
+            annotations: { "traffic.sidecar.istio.io/excludeInboundPorts": "8443" },
+        });
+        expect(edited.spec.template.spec).toBe(webhook.spec.template.spec);
+    });
+
+    test("other workloads keep every port in the mesh", () => {
+        const controller = {
+            ...webhook,
+            metadata: { name: "controller" },
+            spec: {
+                template: { spec: { containers: [{ name: "c", ports: [{ name: "metrics", containerPort: 9090 }] }] } },
+            },
+        };
+        expect(webhookPortsOutsideTheMesh(controller)).toBe(controller);
+        const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "config-network" } };
+        expect(webhookPortsOutsideTheMesh(configMap)).toBe(configMap);
     });
 });
 

@@ -30,6 +30,7 @@ export function installManifest(
     const allEdits = [
         leaveAggregatedRules,
         deleteConfigMapsInBackground,
+        webhookPortsOutsideTheMesh,
         ...edits,
         ...(mirror === undefined
             ? []
@@ -116,6 +117,36 @@ export function deleteConfigMapsInBackground(object: KubeObject): KubeObject {
     const metadata = object.metadata ?? {};
     const annotations = { ...metadata.annotations, "pulumi.com/deletionPropagationPolicy": "background" };
     return { ...object, metadata: { ...metadata, annotations } };
+}
+
+/** The container port every Knative webhook serves the API server on (Serving's, net-istio's, Eventing's, Kafka's, the IMC's). */
+const WEBHOOK_PORT_NAME = "https-webhook";
+
+/**
+ * Keeps each Knative webhook's port out of its pod's sidecar. The API server calls webhooks without mesh
+ * certificates, so under STRICT mTLS a captured port refuses it until a PERMISSIVE exception reaches the
+ * sidecar: upstream ships those exceptions in later layers (net-istio's for Serving's webhook) or not at all
+ * (the in-memory channel's), and a webhook with failure policy `Fail` then refuses the first `up`'s
+ * ConfigMaps and custom resources in that window. Left out of inbound capture, the port answers the API
+ * server from the pod's first moment, with the webhook's own TLS. Without a sidecar it changes nothing.
+ * @see https://istio.io/latest/docs/reference/config/annotations/#SidecarTrafficExcludeInboundPorts
+ */
+export function webhookPortsOutsideTheMesh(object: KubeObject): KubeObject {
+    if (object.kind !== "Deployment") return object;
+    const spec = (object.spec ?? {}) as { template?: { metadata?: KubeObject["metadata"]; spec?: PodSpec } };
+    const ports = (spec.template?.spec?.containers ?? [])
+        .flatMap((container) => container.ports ?? [])
+        .filter((port) => port.name === WEBHOOK_PORT_NAME)
+        .map((port) => String(port.containerPort));
+    if (ports.length === 0 || spec.template === undefined) return object;
+    const metadata = spec.template.metadata ?? {};
+    const annotations = { ...metadata.annotations, "traffic.sidecar.istio.io/excludeInboundPorts": ports.join(",") };
+    return { ...object, spec: { ...spec, template: { ...spec.template, metadata: { ...metadata, annotations } } } };
+}
+
+/** The part of a pod spec {@link webhookPortsOutsideTheMesh} reads. */
+interface PodSpec {
+    containers?: { ports?: { name?: string; containerPort?: number }[] }[];
 }
 
 /** Adds labels to the Namespace `name` when the manifest creates it (e.g. mesh injection for knative-serving). */
