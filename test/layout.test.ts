@@ -39,3 +39,27 @@ describe("the README's layout and the tree agree", () => {
         expect(filesUnder("components").filter((file) => !named.has(file))).toEqual([]);
     });
 });
+
+describe("the README's stand-in table and the cluster host agree", () => {
+    /** The first column of the README's one table of stand-ins and shortcuts. */
+    function standIns(): string[] {
+        const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+        const section = /### Stand-ins and shortcuts\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? "";
+        return section
+            .split("\n")
+            .filter((line) => line.startsWith("| ") && !line.startsWith("| ---") && !line.startsWith("| stand-in"))
+            .map((line) => line.split(" | ")[0] ?? "");
+    }
+
+    test("every webhook the cluster host answers without a check has its row, naming the field manager it writes under", async () => {
+        const { UNCHECKED_WEBHOOKS } = await import("../toolchain/cluster-host.ts");
+        const rows = standIns();
+        expect(rows.length).toBeGreaterThan(10);
+        for (const webhook of UNCHECKED_WEBHOOKS) {
+            expect(
+                rows.filter((row) => row.includes(`field manager \`${webhook.upstream}\``)),
+                webhook.service,
+            ).toHaveLength(1);
+        }
+    });
+});
