@@ -98,6 +98,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             sources: config.sources,
             protectData: config.monitoring.logs.persistent,
             mesh: istio.ready,
+            strictMtls,
         },
         opts,
     );

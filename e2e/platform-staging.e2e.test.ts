@@ -151,6 +151,52 @@ describePlatform("staging", {
             }
         }, 600_000);
 
+        test("under PERMISSIVE mTLS Knative's namespaces leave the mesh, and Prometheus scrapes its control plane over plain HTTP; back to STRICT, over the mesh's mTLS again", async () => {
+            const { world, stack } = platform;
+            const job = "serviceMonitor/monitoring/knative-serving/0";
+            /** Knative's control-plane targets Prometheus's own discovery finds, once the operator's configuration has `wanted` TLS. */
+            const scrapedOver = async (wantsTls: boolean): Promise<string[]> => {
+                let configFile = "";
+                await eventually("the Prometheus Operator writes the scrape configuration of the mode", async () => {
+                    configFile = await prometheusConfig(world, "monitoring", "prometheus-stack-prometheus");
+                    const config = parse(readFileSync(configFile, "utf8")) as {
+                        scrape_configs: { job_name: string; tls_config?: object }[];
+                    };
+                    const tls = config.scrape_configs.find((c) => c.job_name === job)?.tls_config;
+                    return (tls !== undefined) === wantsTls;
+                });
+                const targets = discoverTargets(
+                    configFile,
+                    world.cluster.kubeconfig,
+                    join(world.cluster.dir, "prometheus-targets-mtls.log"),
+                );
+                try {
+                    await eventually("Prometheus discovers Knative's control plane", () =>
+                        Promise.resolve(new Set(targets.of(job).map((t) => t.labels.service)).size === 4),
+                    );
+                    expect(targets.errors()).toEqual([]);
+                    return [...new Set(targets.of(job).map((t) => new URL(t.url).protocol))];
+                } finally {
+                    targets.stop();
+                }
+            };
+            // The stack file leaves the mode at its default, STRICT.
+            await stack.setConfig("serverless-platform:istio.mtls", { value: "PERMISSIVE" }, true);
+            try {
+                await stack.up(engineOutput);
+                const serving = await world.kube<{ metadata: { labels?: Record<string, string> } }>(
+                    "GET",
+                    "/api/v1/namespaces/knative-serving",
+                );
+                expect(serving.metadata.labels?.["istio-injection"]).toBeUndefined();
+                expect(await scrapedOver(false)).toEqual(["http:"]);
+            } finally {
+                await stack.removeConfig("serverless-platform:istio.mtls", true);
+                await stack.up(engineOutput);
+            }
+            expect(await scrapedOver(true)).toEqual(["https:"]);
+        }, 1_200_000);
+
         test("drift: hand edits show in `preview --refresh` as exactly those changes, `up --refresh` restores them, and the app team's own objects stay", async () => {
             const { world, stack } = platform;
             const merge = "application/merge-patch+json";

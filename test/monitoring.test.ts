@@ -252,6 +252,26 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         expect(kps.podMetadata.labels).toEqual({ "sidecar.istio.io/inject": "true" });
     });
 
+    // Prod refuses anything but STRICT.
+    test.runIf(env !== "prod")(
+        "under PERMISSIVE mTLS Knative's namespaces leave the mesh, and its control plane is scraped over plain HTTP",
+        async () => {
+            const istio = JSON.parse(stackConfig(env)["serverless-platform:istio"] ?? "{}") as object;
+            const permissive = await deploy(env, {
+                "serverless-platform:istio": JSON.stringify({ ...istio, mtls: "PERMISSIVE" }),
+            });
+            const endpoint = (name: string) =>
+                find(
+                    permissive.resources,
+                    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+                    `monitoring-metrics-${name}`,
+                ).inputs.spec.endpoints[0];
+            expect(endpoint("knative-serving")).toEqual({ port: "http-metrics", interval: "30s" });
+            // App namespaces stay in the mesh: their sidecars take the mesh's mTLS in either mode.
+            expect(endpoint("knative-queue-proxy")).toMatchObject({ scheme: "https" });
+        },
+    );
+
     test("dashboards: valid JSON, wired to the provisioned data source, querying only exported metrics", () => {
         const dashboards = ofType(resources, "kubernetes:core/v1:ConfigMap").filter(
             (c) => c.inputs.metadata.labels?.grafana_dashboard === "1",

@@ -23,6 +23,8 @@ export interface MonitoringArgs {
      * `destroy` refused at the protected Elasticsearch keeps only it and what it needs.
      */
     mesh: pulumi.Input<pulumi.Resource>[];
+    /** Whether mesh-wide mTLS is STRICT: Knative's own pods are then in the mesh, and scraped over its mTLS. */
+    strictMtls: boolean;
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -57,7 +59,7 @@ export function uiGateway(hosts: string[], tlsSecret: string): k8s.apiextensions
  * exposes it (`monitoring.expose`), through the Istio ingress gateway, over TLS only.
  *
  * ```ts
- * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready });
+ * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready, strictMtls: true });
  * ```
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -92,7 +94,12 @@ export class Monitoring extends pulumi.ComponentResource {
         const metrics = config.metrics.enabled
             ? new Metrics(
                   `${name}-metrics`,
-                  { namespace: ns, config: config.metrics, chartRepository: sources.prometheusChartRepository },
+                  {
+                      namespace: ns,
+                      config: config.metrics,
+                      chartRepository: sources.prometheusChartRepository,
+                      knativeInMesh: args.strictMtls,
+                  },
                   inMesh,
               )
             : undefined;

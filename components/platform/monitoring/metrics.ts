@@ -12,6 +12,11 @@ export interface MetricsArgs {
     config: MonitoringConfig["metrics"];
     /** Helm repository of kube-prometheus-stack. @default DEFAULT_SOURCES.prometheusChartRepository */
     chartRepository?: string;
+    /**
+     * Whether Knative's own namespaces are in the mesh (they join it under STRICT mTLS only): their pods are
+     * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
+     */
+    knativeInMesh: boolean;
 }
 
 /** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
@@ -38,7 +43,7 @@ const ISTIO_CERTS = "/etc/istio-output-certs";
  * password comes from the stack's secret config and stays a Pulumi secret.
  *
  * ```ts
- * const metrics = new Metrics("metrics", { namespace: "monitoring", config });
+ * const metrics = new Metrics("metrics", { namespace: "monitoring", config, knativeInMesh: true });
  * ```
  * @see https://istio.io/latest/docs/ops/integrations/prometheus/
  * @see https://knative.dev/docs/serving/observability/metrics/collecting-metrics/
@@ -95,7 +100,7 @@ export class Metrics extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [chart] },
         );
-        const monitors = scrapeTargets().map(
+        const monitors = scrapeTargets(args.knativeInMesh).map(
             (monitor) =>
                 new k8s.apiextensions.CustomResource(
                     `${name}-${monitor.metadata.name}`,
@@ -231,8 +236,12 @@ const OVER_MESH_MTLS = {
     },
 } as const;
 
-/** What Prometheus scrapes, the way Istio's and Knative's docs recommend. */
-export function scrapeTargets(): Monitor[] {
+/**
+ * What Prometheus scrapes, the way Istio's and Knative's docs recommend. Queue-proxies are scraped over the
+ * mesh's mTLS in every mode (app namespaces are always in the mesh); Knative's control plane only when
+ * `knativeInMesh`.
+ */
+export function scrapeTargets(knativeInMesh: boolean): Monitor[] {
     const any = { any: true };
     return [
         {
@@ -266,8 +275,8 @@ export function scrapeTargets(): Monitor[] {
                         { key: "app", operator: "In", values: ["activator", "autoscaler", "controller", "webhook"] },
                     ],
                 },
-                // Knative's pods are in the mesh: under STRICT mTLS only a client with mesh certificates gets in.
-                endpoints: [{ port: "http-metrics", interval: "30s", ...OVER_MESH_MTLS }],
+                // In the mesh under STRICT mTLS, only a client with mesh certificates gets in; out of it, plain HTTP.
+                endpoints: [{ port: "http-metrics", interval: "30s", ...(knativeInMesh ? OVER_MESH_MTLS : {}) }],
             },
         },
         {
