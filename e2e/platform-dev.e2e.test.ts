@@ -156,13 +156,17 @@ describePlatform("dev", {
 
         test("a StorageClass the cluster lacks is refused at preview, with the classes it has", async () => {
             const { stack } = platform;
+            // Dev's file keeps its logs without a volume: claim one, of a class the cluster lacks, then put it back.
             await stack.setConfig("serverless-platform:monitoring.logs.persistent", { value: "true" }, true);
             await stack.setConfig("serverless-platform:monitoring.logs.storageClass", { value: "fast-ssd" }, true);
-            await expect(stack.preview()).rejects.toThrow(
-                `monitoring.logs.storageClass must name a StorageClass of the cluster; the cluster has ${DEFAULT_STORAGE_CLASS} (default) (got "fast-ssd")`,
-            );
-            await stack.removeConfig("serverless-platform:monitoring.logs.storageClass", true);
-            await stack.removeConfig("serverless-platform:monitoring.logs.persistent", true);
+            try {
+                await expect(stack.preview()).rejects.toThrow(
+                    `monitoring.logs.storageClass must name a StorageClass of the cluster; the cluster has ${DEFAULT_STORAGE_CLASS} (default) (got "fast-ssd")`,
+                );
+            } finally {
+                await stack.removeConfig("serverless-platform:monitoring.logs.storageClass", true);
+                await stack.setConfig("serverless-platform:monitoring.logs.persistent", { value: "false" }, true);
+            }
         }, 600_000);
 
         test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
