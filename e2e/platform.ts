@@ -21,6 +21,7 @@ import type {
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
+import { type AppliedObject, appliedObjects } from "./leftovers.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
 import { type World, appliersOf, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
@@ -66,25 +67,16 @@ async function secretsReadByPods(world: World): Promise<Set<string>> {
     return read;
 }
 
-/** A resource as the stack's exported state holds it. */
-interface StateResource {
-    type: string;
-    custom?: boolean;
-    outputs?: { metadata?: { name?: string; namespace?: string } };
-}
-
 /**
  * The cluster's objects that two of the stack's resources apply, patches aside ("group/Kind namespace/name"; one
  * object may be served at several versions). Under the stack's one field manager each would take the other's
  * fields away at every run.
  */
-export function appliedTwice(resources: StateResource[]): string[] {
+export function appliedTwice(objects: AppliedObject[]): string[] {
     const counts = new Map<string, number>();
-    for (const { type, custom, outputs } of resources) {
-        const [provider, module = "", kind = ""] = type.split(":");
-        if (provider !== "kubernetes" || custom !== true || kind.endsWith("Patch")) continue;
-        const group = module.slice(0, module.lastIndexOf("/"));
-        const object = `${group}/${kind} ${outputs?.metadata?.namespace ?? ""}/${outputs?.metadata?.name ?? ""}`;
+    for (const { apiVersion, kind, namespace, name } of objects) {
+        const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.lastIndexOf("/")) : "core";
+        const object = `${group}/${kind} ${namespace ?? ""}/${name}`;
         counts.set(object, (counts.get(object) ?? 0) + 1);
     }
     return [...counts].filter(([, count]) => count > 1).map(([object]) => object);
@@ -269,8 +261,7 @@ export function describePlatform(
             const controller = await deploymentOf("knative-serving", "controller");
             expect(controller.spec?.replicas).toBe(replicas);
             expect(appliersOf(controller)).toEqual([stackFieldManager("serverless-platform", environment)]);
-            const { deployment } = await stack.exportStack();
-            expect(appliedTwice((deployment as { resources: StateResource[] }).resources)).toEqual([]);
+            expect(appliedTwice(await appliedObjects(stack))).toEqual([]);
             const kafkaSettings = await world.kube<V1ConfigMap>(
                 "GET",
                 "/api/v1/namespaces/knative-eventing/configmaps/kafka-broker-config",
