@@ -97,6 +97,25 @@ describe("the npm package", () => {
         writeFileSync(join(app, "run.mjs"), mockRunner);
     }, 300_000);
 
+    test("it is publishable, and npm publish refuses the public registry before anything leaves the machine", () => {
+        const manifest = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { private?: boolean };
+        expect(manifest.private).toBeUndefined();
+        let refused = "";
+        try {
+            execFileSync("npm", ["publish", "--dry-run"], {
+                cwd: REPO,
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+                env: { ...process.env, NPM_CONFIG_REGISTRY: "https://registry.npmjs.org/" },
+            });
+        } catch (error) {
+            refused = String((error as { stderr?: string }).stderr);
+        }
+        expect(refused).toContain(
+            "serverless-platform is published to the company's registry only, not to https://registry.npmjs.org/",
+        );
+    });
+
     test("npm pack builds it: the tarball holds the JavaScript and the types of every module, and no TypeScript source", () => {
         expect(files).toEqual(
             expect.arrayContaining([
