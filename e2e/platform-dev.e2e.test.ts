@@ -67,6 +67,8 @@ function killedWhileItWaits(platform: PlatformUnderTest): void {
 }
 
 const CLUSTER_ROLES = "/apis/rbac.authorization.k8s.io/v1/clusterroles";
+/** The rules of the role the test's aggregated role selects, which the aggregation controller copies into it. */
+const SELECTED_RULES = [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }];
 
 /**
  * Runs `use` with an aggregated ClusterRole whose rules Kubernetes' aggregation controller has filled in from
@@ -79,7 +81,7 @@ async function withAggregatedRole(world: World, use: (aggregate: string) => Prom
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "ClusterRole",
         metadata: { name: selected, labels: label },
-        rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+        rules: SELECTED_RULES,
     });
     await world.kube("POST", CLUSTER_ROLES, {
         apiVersion: "rbac.authorization.k8s.io/v1",
@@ -109,7 +111,7 @@ function applyAsAggregationController(world: World, name: string): Promise<unkno
             apiVersion: "rbac.authorization.k8s.io/v1",
             kind: "ClusterRole",
             metadata: { name },
-            rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"] }],
+            rules: SELECTED_RULES,
         },
         "application/apply-patch+yaml",
     );

@@ -21,6 +21,7 @@ import type {
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
+import { STORAGE_CLASSES, unprovisionedStorageClass } from "../toolchain/local-cluster.ts";
 import { type AppliedObject, appliedObjects } from "./leftovers.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
@@ -116,13 +117,7 @@ async function platformWorld(environment: string, configPaths: Record<string, st
     // The environment's cluster has the StorageClasses its stack file names (prod's fast-ssd) besides its default.
     const { metrics, logs } = stackSection(environment, "monitoring") ?? {};
     for (const name of new Set([metrics?.storageClass, logs?.storageClass].filter((c) => c !== undefined))) {
-        await world.kube("POST", "/apis/storage.k8s.io/v1/storageclasses", {
-            apiVersion: "storage.k8s.io/v1",
-            kind: "StorageClass",
-            metadata: { name },
-            provisioner: "kubernetes.io/no-provisioner",
-            volumeBindingMode: "WaitForFirstConsumer",
-        });
+        await world.kube("POST", STORAGE_CLASSES, unprovisionedStorageClass(name));
     }
     const mirror = await startMirror(join(world.dir, "mirror"));
     const stack = await stackOf(world, PLATFORM, environment, {

@@ -41,6 +41,24 @@ export const NODE_NAME = "kwok-node-0";
 /** The cluster's default StorageClass. */
 export const DEFAULT_STORAGE_CLASS = "standard";
 const STATE_FILE = "cluster.json";
+export const STORAGE_CLASSES = "/apis/storage.k8s.io/v1/storageclasses";
+
+/**
+ * A StorageClass of the simulated cluster, which nothing provisions: no volume is ever bound here, and kwok runs
+ * the pods that mount one all the same. `POST` it to {@link STORAGE_CLASSES}.
+ */
+export function unprovisionedStorageClass(name: string, isDefault = false): object {
+    return {
+        apiVersion: "storage.k8s.io/v1",
+        kind: "StorageClass",
+        metadata: {
+            name,
+            ...(isDefault ? { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } } : {}),
+        },
+        provisioner: "kubernetes.io/no-provisioner",
+        volumeBindingMode: "WaitForFirstConsumer",
+    };
+}
 
 /**
  * A kwok stage that answers for the cloud's load balancer: a LoadBalancer Service gets loopback as
@@ -440,19 +458,9 @@ async function startProcesses(
         });
     }
     // A cluster's default StorageClass, as kind's "standard" is: what a stack's volumes claim unless it names a class.
-    // Nothing provisions it (no volume is ever bound here; kwok runs the pods that mount one all the same).
-    const storageClasses = await kube<{ items: unknown[] }>(cluster, "GET", "/apis/storage.k8s.io/v1/storageclasses");
+    const storageClasses = await kube<{ items: unknown[] }>(cluster, "GET", STORAGE_CLASSES);
     if (storageClasses.items.length === 0) {
-        await kube(cluster, "POST", "/apis/storage.k8s.io/v1/storageclasses", {
-            apiVersion: "storage.k8s.io/v1",
-            kind: "StorageClass",
-            metadata: {
-                name: DEFAULT_STORAGE_CLASS,
-                annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
-            },
-            provisioner: "kubernetes.io/no-provisioner",
-            volumeBindingMode: "WaitForFirstConsumer",
-        });
+        await kube(cluster, "POST", STORAGE_CLASSES, unprovisionedStorageClass(DEFAULT_STORAGE_CLASS, true));
     }
     await ready("kwok", async () => {
         const current = await kube<KubeNode>(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`);
