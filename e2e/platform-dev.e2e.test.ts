@@ -8,16 +8,20 @@
 import { expect, test } from "vitest";
 import { readFileSync } from "node:fs";
 import type {
+    CoreV1EventList,
     V1ClusterRole,
     V1CustomResourceDefinitionList,
     V1DaemonSet,
     V1Deployment,
     V1NamespaceList,
+    V1Pod,
+    V1PodList,
     V1ValidatingWebhookConfigurationList,
     V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { knativeServiceObject, renderServerlessService } from "../components/app/render.ts";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
 import { minorOf } from "../components/platform/compatibility.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
@@ -155,6 +159,57 @@ describePlatform("dev", {
                 });
             }
         });
+
+        test("a ServerlessService's revision pod gets the sidecar the installed istiod chart injects, and Pod Security `restricted` admits it", async () => {
+            const { world } = platform;
+            const namespace = "games-web";
+            const service = renderServerlessService("sidecar-probe", {
+                namespace,
+                image: "registry.example.com/games/sidecar-probe@sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904f1b9d6f7c1b1d1d5e3c3a9f0",
+                scaling: { minScale: 1, maxScale: 1 },
+            });
+            const services = `/apis/serving.knative.dev/v1/namespaces/${namespace}/services`;
+            await world.kube("POST", services, knativeServiceObject(service));
+            try {
+                let pod: V1Pod | undefined;
+                let refusal: string | undefined;
+                await eventually(
+                    "Knative's revision pod, or its refusal",
+                    async () => {
+                        const events = await world.kube<CoreV1EventList>(
+                            "GET",
+                            `/api/v1/namespaces/${namespace}/events?fieldSelector=reason%3DFailedCreate`,
+                        );
+                        refusal = events.items.find((event) => event.message?.includes("sidecar-probe"))?.message;
+                        const pods = await world.kube<V1PodList>(
+                            "GET",
+                            `/api/v1/namespaces/${namespace}/pods?labelSelector=serving.knative.dev%2Fservice%3Dsidecar-probe`,
+                        );
+                        pod = pods.items[0];
+                        return pod !== undefined || refusal !== undefined;
+                    },
+                    3,
+                );
+                // Without the chart's global.proxy.seccompProfile: `violates PodSecurity "restricted:latest":
+                // seccompProfile (pod or containers "istio-validation", "istio-proxy" must set ...)`.
+                expect(refusal).toBeUndefined();
+                const containers = [...(pod?.spec?.initContainers ?? []), ...(pod?.spec?.containers ?? [])];
+                expect(containers.map((c) => c.name)).toEqual([
+                    "istio-validation",
+                    "istio-proxy",
+                    "app",
+                    "queue-proxy",
+                ]);
+                expect(containers.find((c) => c.name === "istio-proxy")?.securityContext?.seccompProfile).toEqual({
+                    type: "RuntimeDefault",
+                });
+                expect(JSON.parse(pod?.metadata?.annotations?.["sidecar.istio.io/status"] ?? "{}")).toMatchObject({
+                    initContainers: ["istio-validation", "istio-proxy"],
+                });
+            } finally {
+                await world.kube("DELETE", `${services}/sidecar-probe`);
+            }
+        }, 300_000);
 
         test("a StorageClass the cluster lacks is refused at preview, with the classes it has", async () => {
             const { stack } = platform;

@@ -203,6 +203,9 @@ replace github.com/dgryski/go-lttb => github.com/dgryski/go-lttb v0.0.0-20230207
   for command in $KNATIVE_SERVING_COMMANDS; do
     echo "knativeServing${command^}=$knative/$command"
   done
+  # istiod's sidecar injection, from the installed chart's own templates (sidecar-injection.ts).
+  own istio-injector "$here/istio-injector" "$bin"
+  echo "istioInjector=$bin/istio-injector"
   echo "eckOperator=$controllers/elastic-operator"
   echo "prometheusOperator=$controllers/operator"
   echo "prometheusConfigReloader=$controllers/prometheus-config-reloader"

@@ -14,7 +14,8 @@
  *   does what it does on a real cluster, with the permissions its manifest or chart gives it.
  * - **Stand-ins.** An upstream webhook whose code is not reachable here is answered by a TLS
  *   server that allows every request and, as the upstream pod does when it starts, writes its CA
- *   into the webhook configurations that name its Service. Knative's networking Ingresses are
+ *   into the webhook configurations that name its Service; istiod's sidecar injection is answered
+ *   from the installed chart's own templates (sidecar-injection.ts). Knative's networking Ingresses are
  *   marked ready as net-istio marks them, and revision pods' queue-proxies answer the autoscaler's
  *   scrapes as idle ones do.
  *
@@ -29,6 +30,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ApiTarget, apiRequest } from "../components/shared/warm/scheduler.ts";
 import { type SandboxSpec, portSocket } from "./pod-sandbox.ts";
+import { INJECTION_PATH, injectSidecar } from "./sidecar-injection.ts";
 import type { ClusterPieces } from "./toolchain.ts";
 
 const SANDBOX = fileURLToPath(new URL("./pod-sandbox.ts", import.meta.url));
@@ -68,7 +70,7 @@ export const UNCHECKED_WEBHOOKS: UncheckedWebhook[] = [
         service: "istiod",
         port: 443,
         upstream: "istiod",
-        why: "Istio is not served as a Go module at a release tag: pods are admitted without a sidecar, Istio's objects without validation",
+        why: "Istio is not served as a Go module at a release tag: Istio's objects are admitted without validation; pods get their sidecar from istio-injector (sidecar-injection.ts)",
     },
     {
         namespace: "knative-eventing",
@@ -638,8 +640,18 @@ class ClusterHost {
                     cert: readFileSync(join(this.config.dir, `${name}.crt`)),
                 },
                 (request, response) => {
-                    void admissionReviewOf(request).then((review) => {
-                        allowAdmission(response, review);
+                    void admissionReviewOf(request).then(async (review) => {
+                        if (webhook.service !== "istiod" || !request.url?.startsWith(INJECTION_PATH)) {
+                            allowAdmission(response, review);
+                            return;
+                        }
+                        const read = (name: string) =>
+                            this.kube<{ data?: Record<string, string> }>(
+                                "GET",
+                                `/api/v1/namespaces/istio-system/configmaps/${name}`,
+                            );
+                        response.setHeader("content-type", "application/json");
+                        response.end(await injectSidecar(this.config.binaries.istioInjector, read, review));
                     });
                 },
             );

@@ -24,6 +24,7 @@ const PIECES = {
         "eckOperator",
         "prometheusOperator",
         "prometheusConfigReloader",
+        "istioInjector",
     ],
     judge: ["knativeJudge", "prometheusTargets"],
 } as const;

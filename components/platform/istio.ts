@@ -38,6 +38,8 @@ export class Istio extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
     /** What a layer that needs the mesh (CRDs, webhook, gateway) depends on. */
     public readonly ready: pulumi.Resource[];
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: IstioArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:mesh:Istio", name, {}, opts);
@@ -100,6 +102,7 @@ export class Istio extends pulumi.ComponentResource {
         );
 
         this.ready = [base, istiod, cni, gateway, peerAuthentication];
+        this.rendered = pulumi.all([base, istiod, cni, gateway].map((c) => c.resources));
         this.ingressGateway = pulumi.output(`${INGRESS_GATEWAY.name}.${namespace}.svc.cluster.local`);
         this.version = pulumi.output(version);
         this.registerOutputs({ ingressGateway: this.ingressGateway, version: this.version });
@@ -128,7 +131,13 @@ export function spreadAcrossNodes(app: string): Record<string, unknown> {
 function istiodValues(config: IstioConfig, hub: string): Record<string, unknown> {
     const ha = config.replicas > 1;
     return {
-        global: { hub, defaultPodDisruptionBudget: { enabled: ha } },
+        global: {
+            hub,
+            defaultPodDisruptionBudget: { enabled: ha },
+            // Pod Security `restricted` (the app namespaces') refuses a pod whose injected istio-proxy and
+            // istio-validation containers have no seccomp profile, and Knative sets none at pod level.
+            proxy: { seccompProfile: { type: "RuntimeDefault" } },
+        },
         replicaCount: config.replicas,
         autoscaleMin: config.replicas,
         // The chart's HPA allows 1 to 5 pods; the API server refuses a minimum above the maximum.
