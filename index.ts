@@ -16,7 +16,8 @@ import {
     enforceCompatibility,
     targetOf,
 } from "./components/platform/compatibility.ts";
-import { Istio } from "./components/platform/istio.ts";
+import { Istio, SIDECAR_RESOURCES } from "./components/platform/istio.ts";
+import { NodePoolCheck, containerRequests } from "./components/platform/node-pool.ts";
 import { enforceStorageClasses, monitoringClaims } from "./components/platform/storage-classes.ts";
 import { oneFieldManager, stackFieldManager } from "./components/shared/field-manager.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
@@ -47,6 +48,9 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
 
     // So that a run that takes over what a killed run stored applies as the same owner (see oneFieldManager).
     pulumi.runtime.registerResourceTransform(oneFieldManager(stackFieldManager()));
+    // Every object the stack applies, charts' and manifests' included, counts against the node pool.
+    const nodePool = new NodePoolCheck();
+    pulumi.runtime.registerResourceTransform(nodePool.transform);
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider] };
     const strictMtls = config.istio.mtls === "STRICT";
@@ -70,7 +74,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     // Knative ships aggregated ClusterRoles: a destroy deletes them, then the guard that keeps them deleted.
     const aggregatedRoles = new AggregatedRolesGuard("aggregated-roles", opts);
     const knativeOpts = { ...opts, dependsOn: [aggregatedRoles] };
-    new KnativeServing(
+    const serving = new KnativeServing(
         "knative-serving",
         { domain: config.domain, config: config.knative, manifestSource, strictMtls, mesh: istio.ready },
         knativeOpts,
@@ -101,6 +105,13 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             strictMtls,
         },
         opts,
+    );
+
+    nodePool.enforce(
+        [istio.rendered, serving.rendered, eventing.rendered, monitoring.rendered],
+        config.nodePool,
+        containerRequests({ resources: SIDECAR_RESOURCES }),
+        stack,
     );
 
     return {

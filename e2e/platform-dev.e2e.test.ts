@@ -226,6 +226,18 @@ describePlatform("dev", {
             }
         }, 600_000);
 
+        test("a node pool the platform and the app namespaces' quotas do not fit is refused at preview, with the sums and the pool", async () => {
+            const { stack } = platform;
+            await stack.setConfig("serverless-platform:nodePool.nodes", { value: "1" }, true);
+            try {
+                await expect(stack.preview()).rejects.toThrow(
+                    /does not fit its node pool:\s+- the platform's pods request [\d.]+ CPU and [\d.]+Gi and the app namespaces' quotas 12 CPU and 24Gi, [\d.]+ CPU and [\d.]+Gi in all, but the node pool \(nodePool: 1 × 8 CPU, 32Gi\) holds 8 CPU and 32Gi/,
+                );
+            } finally {
+                await stack.setConfig("serverless-platform:nodePool.nodes", { value: "3" }, true);
+            }
+        }, 600_000);
+
         test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
             const { stack } = platform;
             await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);

@@ -13,12 +13,17 @@ import { join } from "node:path";
 import type {
     V1ConfigMap,
     V1Deployment,
+    V1NodeList,
     V1PersistentVolumeClaimList,
+    V1Pod,
+    V1PodList,
     V1PodTemplateSpec,
     V1ObjectMeta,
     V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { NODE_POOL_SCHEMA } from "../components/platform/config/node-pool.ts";
+import { defaultsOf } from "../components/platform/config/schema.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { STORAGE_CLASSES, unprovisionedStorageClass } from "../toolchain/local-cluster.ts";
@@ -113,7 +118,8 @@ export async function dataHeld(world: World, appNamespaces: string[]): Promise<R
  * with its sources on the mirror (and `configPaths` on top).
  */
 async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
-    const world = await startWorld();
+    // The environment's cluster has the node pool its stack file declares (or the platform's default pool).
+    const world = await startWorld({ ...defaultsOf(NODE_POOL_SCHEMA), ...stackSection(environment, "nodePool") });
     // The environment's cluster has the StorageClasses its stack file names (prod's fast-ssd) besides its default.
     const { metrics, logs } = stackSection(environment, "monitoring") ?? {};
     for (const name of new Set([metrics?.storageClass, logs?.storageClass].filter((c) => c !== undefined))) {
@@ -272,6 +278,37 @@ export function describePlatform(
                 expect(kafkaSettings.data?.["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
                 expect(kafkaSettings.data?.["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
             }
+        });
+
+        test("the real scheduler places every pod of the platform, sidecars included, on the stack's node pool", async () => {
+            const pool = { ...defaultsOf(NODE_POOL_SCHEMA), ...stackSection(environment, "nodePool") };
+            const nodes = await world.kube<V1NodeList>("GET", "/api/v1/nodes");
+            expect(nodes.items.map((node) => node.status?.allocatable)).toEqual(
+                Array.from({ length: pool.nodes }, () =>
+                    expect.objectContaining({ cpu: pool.cpu, memory: pool.memory }),
+                ),
+            );
+            const pods = await world.kube<V1PodList>("GET", "/api/v1/pods");
+            // Nothing provisions volumes here (README, stand-ins): a pod with a claim waits for its volume, not for room.
+            const waitsForItsVolume = (pod: V1Pod) =>
+                (pod.status?.conditions ?? []).some(
+                    (c) =>
+                        c.type === "PodScheduled" && /persistentvolumeclaim|persistent volumes/i.test(c.message ?? ""),
+                );
+            const unplaced = pods.items
+                .filter((pod) => pod.spec?.nodeName === undefined && !waitsForItsVolume(pod))
+                .map(
+                    (pod) =>
+                        `${pod.metadata?.namespace ?? ""}/${pod.metadata?.name ?? ""}: ${pod.status?.conditions?.[0]?.message ?? "not scheduled"}`,
+                );
+            expect(unplaced).toEqual([]);
+            // ECK's Elasticsearch, Prometheus and the warm schedulers are there, and the mesh's pods have their sidecar.
+            const names = pods.items.map((pod) => pod.metadata?.name ?? "");
+            expect(names).toEqual(
+                expect.arrayContaining([expect.stringMatching(/^logs-es-/), expect.stringMatching(/^prometheus-/)]),
+            );
+            const scheduler = pods.items.find((pod) => pod.metadata?.name?.startsWith("warm-scheduler-"));
+            expect(scheduler?.spec?.initContainers?.map((c) => c.name)).toContain("istio-proxy");
         });
 
         test("every Secret a pod reads exists: ECK's own operator creates the Elasticsearch cluster's and Kibana's", async () => {

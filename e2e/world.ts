@@ -25,11 +25,11 @@ import {
     readProject,
     saveEveryStep,
 } from "../toolchain/engine.ts";
+import type { NodePool } from "../components/platform/config/index.ts";
 import { explainFailure } from "../scripts/failures.ts";
 import { admissionReviewOf, allowAdmission } from "../toolchain/cluster-host.ts";
 import {
     type LocalCluster,
-    NODE_NAME,
     alive,
     kube,
     readState,
@@ -49,9 +49,10 @@ export interface World {
     stop(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+/** A world of its own: a local cluster with `pool`'s nodes (an environment's, or one roomy node) and a state backend. */
+export async function startWorld(pool?: NodePool): Promise<World> {
     const dir = mkdtempSync(join(tmpdir(), "serverless-platform-e2e-"));
-    const cluster = await startLocalCluster(join(dir, "cluster"));
+    const cluster = await startLocalCluster(join(dir, "cluster"), undefined, pool);
     return {
         dir,
         cluster,
@@ -259,16 +260,18 @@ export async function aPodWaitsForANode(world: World, namespaces?: string[]): Pr
 }
 
 /**
- * Taints the cluster's node so that no new pod is scheduled: a rollout or a new revision waits, and the
+ * Taints the cluster's nodes so that no new pod is scheduled: a rollout or a new revision waits, and the
  * provider with it. Returns what lifts the taint (the cause fixed).
  */
 export async function holdNewPods(world: World): Promise<() => Promise<void>> {
-    const node = `/api/v1/nodes/${NODE_NAME}`;
+    const nodes = (await world.kube<{ items: { metadata: { name: string } }[] }>("GET", "/api/v1/nodes")).items.map(
+        (node) => `/api/v1/nodes/${node.metadata.name}`,
+    );
     const merge = "application/merge-patch+json";
     const taint = { key: "serverless-platform.test/hold", value: "new-pods", effect: "NoSchedule" };
-    await world.kube("PATCH", node, { spec: { taints: [taint] } }, merge);
+    for (const node of nodes) await world.kube("PATCH", node, { spec: { taints: [taint] } }, merge);
     return async () => {
-        await world.kube("PATCH", node, { spec: { taints: null } }, merge);
+        for (const node of nodes) await world.kube("PATCH", node, { spec: { taints: null } }, merge);
     };
 }
 

@@ -30,6 +30,9 @@ import {
     stackFile,
 } from "../toolchain/engine.ts";
 import { startLocalCluster } from "../toolchain/local-cluster.ts";
+import type { NodePool } from "../components/platform/config/index.ts";
+import { NODE_POOL_SCHEMA } from "../components/platform/config/node-pool.ts";
+import { defaultsOf } from "../components/platform/config/schema.ts";
 import { explainFailure, explainPendingOperations } from "./failures.ts";
 import { LOCAL_CLUSTER_DIR } from "./local.ts";
 
@@ -159,9 +162,15 @@ async function main(op: Operation, stackName: string): Promise<number> {
                 `so it goes to the LOCAL SIMULATED CLUSTER (no container runtime: pods are simulated, nothing serves traffic).\n` +
                 `To use a real cluster, name it: pulumi config set kubernetes:context <context> --stack ${stackName}`,
         );
-        const cluster = await startLocalCluster(join(LOCAL_CLUSTER_DIR, "cluster"), (line) => {
-            console.error(line);
-        });
+        // Made with the node pool of the first platform stack that starts it (one roomy node otherwise).
+        const nodePool = config["serverless-platform:nodePool"] as NodePool | undefined;
+        const cluster = await startLocalCluster(
+            join(LOCAL_CLUSTER_DIR, "cluster"),
+            (line) => {
+                console.error(line);
+            },
+            nodePool === undefined ? undefined : { ...defaultsOf(NODE_POOL_SCHEMA), ...nodePool },
+        );
         workDir = copyProject(project, stackName, join(LOCAL_CLUSTER_DIR, "work", project.name));
         backend = {
             url: `file://${join(LOCAL_CLUSTER_DIR, "state")}`,

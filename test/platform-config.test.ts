@@ -13,7 +13,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "an unknown key",
             { "serverless-platform:maxScaleLimit": "5" },
-            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, istio, knative, eventing, monitoring, sources, compatibility, grafanaAdminPassword, logShipperPassword (got "maxScaleLimit")`,
+            `${S}: maxScaleLimit is not a known key; known keys: environment, domain, namespaces, nodePool, istio, knative, eventing, monitoring, sources, compatibility, grafanaAdminPassword, logShipperPassword (got "maxScaleLimit")`,
         ],
         [
             "an unknown key in a section",

@@ -19,6 +19,7 @@ import { apiRequest } from "../components/shared/warm/scheduler.ts";
 import { type HostConfig, UNCHECKED_WEBHOOKS, freePort, uncheckedWebhookCertificate } from "./cluster-host.ts";
 import { acceptsConnections } from "./pod-sandbox.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
+import type { NodePool } from "../components/platform/config/index.ts";
 
 /** How to reach a running local cluster. */
 export interface LocalCluster {
@@ -36,8 +37,13 @@ export interface ClusterState {
     pids: Record<string, number>;
 }
 
-/** The node kwok plays. Capacity is generous: nothing runs, and the platform's requests must fit. */
+/** The first node kwok plays (of `kwok-node-0` … `kwok-node-<n-1>`). */
 export const NODE_NAME = "kwok-node-0";
+/**
+ * The nodes of a cluster that stands for no environment: one, with room for anything a test deploys.
+ * An environment's world has the node pool its stack file declares instead.
+ */
+export const ROOMY_POOL: NodePool = { nodes: 1, cpu: "64", memory: "256Gi" };
 /** The cluster's default StorageClass. */
 export const DEFAULT_STORAGE_CLASS = "standard";
 const STATE_FILE = "cluster.json";
@@ -94,8 +100,9 @@ spec:
  */
 const NODE_IP = "192.0.2.10";
 
-/** The node's pod range: kwok gives pods their IPs from it (its own default holds only 254). */
+/** The cluster's pod range, routed through the cluster host; node i gives its pods IPs from 10.244.16i.0/20. */
 const POD_CIDR = "10.244.0.0/16";
+const MAX_NODES = 16;
 
 /** The cluster host's socket, in the cluster's directory (see cluster-host.ts). */
 const HOST_SOCKET = "host.sock";
@@ -323,7 +330,11 @@ async function waitFor(
 }
 
 /** Starts the cluster in `dir` (creating it on first use); returns at once when it is already running. */
-export async function startLocalCluster(dir: string, say: (line: string) => void = () => {}): Promise<LocalCluster> {
+export async function startLocalCluster(
+    dir: string,
+    say: (line: string) => void = () => {},
+    pool: NodePool = ROOMY_POOL,
+): Promise<LocalCluster> {
     const pieces = toolchain("cluster");
     mkdirSync(dir, { recursive: true });
     let state = readState(dir);
@@ -352,9 +363,9 @@ export async function startLocalCluster(dir: string, say: (line: string) => void
         say(`local cluster: starting it again from ${dir}`);
     }
     const cluster = clusterOf(dir, state, pieces.kubernetesVersion);
-    await startProcesses(dir, state, pieces, cluster);
+    await startProcesses(dir, state, pieces, cluster, pool);
     say(
-        `local cluster: Kubernetes ${pieces.kubernetesVersion} (simulated node, no container runtime) at ${cluster.api}`,
+        `local cluster: Kubernetes ${pieces.kubernetesVersion} (simulated nodes, no container runtime) at ${cluster.api}`,
     );
     return cluster;
 }
@@ -364,6 +375,7 @@ async function startProcesses(
     state: ClusterState,
     pieces: ClusterPieces,
     cluster: LocalCluster,
+    pool: NodePool,
 ): Promise<void> {
     const { ports } = state;
     const start = (name: string, command: string, args: string[]): number => {
@@ -437,25 +449,35 @@ async function startProcesses(
         `--node-ip=${NODE_IP}`,
     ]);
 
-    const node = await kube(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`).catch(() => undefined);
-    if (node === undefined) {
-        const capacity = { cpu: "64", memory: "256Gi", pods: "1000", "ephemeral-storage": "1Ti" };
-        await kube(cluster, "POST", "/api/v1/nodes", {
-            apiVersion: "v1",
-            kind: "Node",
-            metadata: {
-                name: NODE_NAME,
-                annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
-                labels: {
-                    "kubernetes.io/hostname": NODE_NAME,
-                    "kubernetes.io/os": "linux",
-                    "kubernetes.io/arch": "amd64",
-                    type: "kwok",
+    // The pool's nodes, made once: a cluster started again keeps the nodes it was made with.
+    if (pool.nodes > MAX_NODES) {
+        throw new Error(
+            `local cluster: at most ${String(MAX_NODES)} nodes fit its pod range (asked for ${String(pool.nodes)})`,
+        );
+    }
+    const nodes = Array.from({ length: pool.nodes }, (_, i) => `kwok-node-${String(i)}`);
+    const existing = await kube<{ items: unknown[] }>(cluster, "GET", "/api/v1/nodes");
+    if (existing.items.length === 0) {
+        const capacity = { cpu: pool.cpu, memory: pool.memory, pods: "250", "ephemeral-storage": "1Ti" };
+        for (const [i, name] of nodes.entries()) {
+            const podCidr = `10.244.${String(16 * i)}.0/20`;
+            await kube(cluster, "POST", "/api/v1/nodes", {
+                apiVersion: "v1",
+                kind: "Node",
+                metadata: {
+                    name,
+                    annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+                    labels: {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                        type: "kwok",
+                    },
                 },
-            },
-            spec: { podCIDR: POD_CIDR, podCIDRs: [POD_CIDR] },
-            status: { capacity, allocatable: capacity },
-        });
+                spec: { podCIDR: podCidr, podCIDRs: [podCidr] },
+                status: { capacity, allocatable: capacity },
+            });
+        }
     }
     // A cluster's default StorageClass, as kind's "standard" is: what a stack's volumes claim unless it names a class.
     const storageClasses = await kube<{ items: unknown[] }>(cluster, "GET", STORAGE_CLASSES);
@@ -463,12 +485,14 @@ async function startProcesses(
         await kube(cluster, "POST", STORAGE_CLASSES, unprovisionedStorageClass(DEFAULT_STORAGE_CLASS, true));
     }
     await ready("kwok", async () => {
-        const current = await kube<KubeNode>(cluster, "GET", `/api/v1/nodes/${NODE_NAME}`);
-        const readyCondition = (current.status?.conditions ?? []).find((c) => c.type === "Ready");
-        const notReadyTaint = (current.spec?.taints ?? []).some((t) =>
-            t.key.startsWith("node.kubernetes.io/not-ready"),
-        );
-        return readyCondition?.status === "True" && !notReadyTaint;
+        const current = await kube<{ items: KubeNode[] }>(cluster, "GET", "/api/v1/nodes");
+        return current.items.every((node) => {
+            const readyCondition = (node.status?.conditions ?? []).find((c) => c.type === "Ready");
+            const notReadyTaint = (node.spec?.taints ?? []).some((t) =>
+                t.key.startsWith("node.kubernetes.io/not-ready"),
+            );
+            return readyCondition?.status === "True" && !notReadyTaint;
+        });
     });
     // The service-account controller runs: pods can be admitted.
     await ready(

@@ -124,6 +124,15 @@ export function spreadAcrossNodes(app: string): Record<string, unknown> {
 }
 
 /**
+ * What the sidecar Istio injects into every mesh pod asks for: the istiod chart's own defaults
+ * (`global.proxy.resources`), set explicitly so that the node-pool check counts what is injected.
+ */
+export const SIDECAR_RESOURCES = {
+    requests: { cpu: "100m", memory: "128Mi" },
+    limits: { cpu: "2000m", memory: "1024Mi" },
+} as const;
+
+/**
  * istiod's chart values. Since Istio 1.24 the chart reads its settings at the top level (its
  * values.yaml keeps the defaults under `_internal_defaults_do_not_set`); under `pilot` they are
  * silently ignored.
@@ -136,7 +145,7 @@ function istiodValues(config: IstioConfig, hub: string): Record<string, unknown>
             defaultPodDisruptionBudget: { enabled: ha },
             // Pod Security `restricted` (the app namespaces') refuses a pod whose injected istio-proxy and
             // istio-validation containers have no seccomp profile, and Knative sets none at pod level.
-            proxy: { seccompProfile: { type: "RuntimeDefault" } },
+            proxy: { seccompProfile: { type: "RuntimeDefault" }, resources: SIDECAR_RESOURCES },
         },
         replicaCount: config.replicas,
         autoscaleMin: config.replicas,

@@ -57,6 +57,8 @@ export class KnativeEventing extends pulumi.ComponentResource {
     public readonly brokerClass: pulumi.Output<string>;
     /** The Kafka bootstrap servers, or an empty list without Kafka. */
     public readonly kafkaBootstrapServers: pulumi.Output<string[]>;
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: KnativeEventingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeEventing", name, {}, opts);
@@ -132,6 +134,7 @@ export class KnativeEventing extends pulumi.ComponentResource {
             }),
         );
 
+        this.rendered = pulumi.all([core, kafkaController, kafkaSource, ...brokerLayer].map((file) => file.resources));
         this.version = pulumi.output(args.release.eventing);
         this.brokers = pulumi.output(brokers);
         this.brokerClass = pulumi.output(brokerClass);

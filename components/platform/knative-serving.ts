@@ -1,3 +1,4 @@
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
     type ManifestSource,
@@ -57,17 +58,23 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
 export class KnativeServing extends pulumi.ComponentResource {
     /** The Knative Serving release installed. */
     public readonly version: pulumi.Output<string>;
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
         const release = KNATIVE_RELEASES[args.config.version];
         const manifests = knativeManifests(release);
         const { manifestSource } = args;
-        const core = installServingCore(this, name, args);
+        const { core, hpa } = installServingCore(this, name, args);
         // net-istio's manifest lets the API server reach both webhooks under STRICT mTLS itself (PeerAuthentications
         // `webhook` and `net-istio-webhook`, port 8443 PERMISSIVE): a second resource of ours for those objects,
         // applied under the stack's one field manager, would take their labels away at every run.
-        installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [core, ...args.mesh]);
+        const netIstio = installManifest(this, `${name}-net-istio`, manifests.netIstio, manifestSource, [
+            core,
+            ...args.mesh,
+        ]);
+        this.rendered = pulumi.all([core, hpa, netIstio].map((file) => file.resources));
 
         this.version = pulumi.output(release.serving);
         this.registerOutputs({ version: this.version });
@@ -77,9 +84,13 @@ export class KnativeServing extends pulumi.ComponentResource {
 /**
  * Serving's core (CRDs, controller, autoscaler, activator, webhook) and its HPA autoscaling, with
  * the platform's settings in Knative's own ConfigMaps: everything Knative Services need but the
- * networking layer. Returns the core, which the networking layer waits for.
+ * networking layer. Returns the core, which the networking layer waits for, and the HPA layer.
  */
-export function installServingCore(parent: pulumi.Resource, name: string, args: KnativeServingArgs): pulumi.Resource {
+export function installServingCore(
+    parent: pulumi.Resource,
+    name: string,
+    args: KnativeServingArgs,
+): { core: k8s.yaml.v2.ConfigFile; hpa: k8s.yaml.v2.ConfigFile } {
     const { config, manifestSource } = args;
     const manifests = knativeManifests(KNATIVE_RELEASES[config.version]);
     const core = installCore(parent, name, {
@@ -93,11 +104,11 @@ export function installServingCore(parent: pulumi.Resource, name: string, args: 
         edits: [leaveWebhookRulesToKnative(SERVING_WEBHOOKS)],
     });
     // ServerlessService offers the cpu and memory metrics, which Knative scales through its HPA class.
-    installManifest(parent, `${name}-hpa`, manifests.servingHpa, manifestSource, [core]);
+    const hpa = installManifest(parent, `${name}-hpa`, manifests.servingHpa, manifestSource, [core]);
     for (const [configMap, data] of Object.entries(knativeServingSettings(args.domain, config))) {
         patchConfigMap(parent, `${name}-${configMap}`, NAMESPACE, configMap, data, [core]);
     }
-    return core;
+    return { core, hpa };
 }
 
 /** The data each Knative Serving ConfigMap gets, by ConfigMap name. */

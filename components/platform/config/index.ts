@@ -11,6 +11,7 @@ import { ISTIO_SCHEMA } from "./istio.ts";
 import { KNATIVE_SCHEMA } from "./knative.ts";
 import { MONITORING_SCHEMA, type MonitoringConfig } from "./monitoring.ts";
 import { NAMESPACES_SCHEMA } from "./namespaces.ts";
+import { NODE_POOL_SCHEMA } from "./node-pool.ts";
 import { type Field, type ValueOf, field, section } from "./schema.ts";
 import { SOURCES_SCHEMA } from "./sources.ts";
 
@@ -19,6 +20,7 @@ export type { EventingConfig } from "./eventing.ts";
 export type { IstioConfig } from "./istio.ts";
 export { type KnativeConfig, knativeLimitsOf } from "./knative.ts";
 export type { MonitoringConfig } from "./monitoring.ts";
+export type { NodePool } from "./node-pool.ts";
 
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)+[a-z]{2,63}$/;
 
@@ -98,6 +100,7 @@ export const PLATFORM_SCHEMA = {
         true,
     ),
     namespaces: key("object", NAMESPACES_SCHEMA, true),
+    nodePool: key("object", NODE_POOL_SCHEMA),
     istio: key("object", ISTIO_SCHEMA),
     knative: key("object", KNATIVE_SCHEMA),
     eventing: key("object", EVENTING_SCHEMA),
@@ -121,6 +124,7 @@ export interface PlatformConfig {
      */
     kubernetes: { context: string | undefined; kubeconfig: pulumi.Output<string> | undefined };
     namespaces: Read<"namespaces">;
+    nodePool: Read<"nodePool">;
     istio: Read<"istio">;
     knative: Read<"knative">;
     eventing: Read<"eventing">;
@@ -186,6 +190,7 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
     const domain = read("domain");
     const kubernetes = readCluster(problems);
     const namespaces = read("namespaces");
+    const nodePool = read("nodePool");
     const istio = read("istio");
     const knative = read("knative");
     const eventing = read("eventing");
@@ -195,6 +200,7 @@ export function readPlatformConfig(config: pulumi.Config, configuredKeys: readon
         domain,
         kubernetes,
         namespaces,
+        nodePool,
         istio,
         knative,
         eventing,

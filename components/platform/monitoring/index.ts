@@ -69,6 +69,8 @@ export class Monitoring extends pulumi.ComponentResource {
     public readonly publicUrls: pulumi.Output<Record<string, string>>;
     /** Grafana's admin password, or an empty secret without metrics. */
     public readonly grafanaAdminPassword: pulumi.Output<string>;
+    /** Every object its charts render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Monitoring", name, {}, opts);
@@ -90,6 +92,7 @@ export class Monitoring extends pulumi.ComponentResource {
         const child = { parent: this, dependsOn: [namespace] };
         const inMesh = { parent: this, dependsOn: [namespace, ...args.mesh] };
         const urls: Record<string, pulumi.Output<string>> = {};
+        const rendered: pulumi.Output<unknown[]>[] = [];
 
         const metrics = config.metrics.enabled
             ? new Metrics(
@@ -104,6 +107,7 @@ export class Monitoring extends pulumi.ComponentResource {
               )
             : undefined;
         if (metrics) {
+            rendered.push(metrics.rendered);
             urls.prometheus = metrics.prometheusUrl;
             urls.grafana = metrics.grafanaUrl;
         }
@@ -119,6 +123,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 },
                 child,
             );
+            rendered.push(logs.rendered);
             urls.elasticsearch = logs.elasticsearchUrl;
             if (config.logs.externalElasticsearch === undefined) {
                 urls.kibana = logs.kibanaUrl;
@@ -137,6 +142,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn: [namespace, ...metrics.ready] },
             );
+            rendered.push(kiali.rendered);
             urls.kiali = kiali.url;
         }
 
@@ -184,6 +190,7 @@ export class Monitoring extends pulumi.ComponentResource {
             );
         }
 
+        this.rendered = pulumi.all(rendered);
         this.urls = pulumi.output(urls);
         this.publicUrls = pulumi.output(Object.fromEntries(exposed.map((ui) => [ui, `https://${publicHost(ui)}`])));
         this.grafanaAdminPassword = metrics?.grafanaAdminPassword ?? pulumi.secret("");

@@ -34,6 +34,8 @@ const SIGNING_KEY_SECRET = "kiali-signing-key";
  */
 export class Kiali extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: KialiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Kiali", name, {}, opts);
@@ -46,7 +48,7 @@ export class Kiali extends pulumi.ComponentResource {
             // The provider turns stringData into data as it checks a Secret: both keep their first value.
             { parent: this, ignoreChanges: ["stringData", "data"] },
         );
-        new k8s.helm.v4.Chart(
+        const chart = new k8s.helm.v4.Chart(
             name,
             {
                 chart: "kiali-server",
@@ -62,6 +64,7 @@ export class Kiali extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [signingKey] },
         );
+        this.rendered = chart.resources;
         this.url = pulumi.interpolate`http://${KIALI_SERVICE.name}.${args.namespace}.svc.cluster.local:${KIALI_SERVICE.port}`;
         this.registerOutputs({ url: this.url });
     }

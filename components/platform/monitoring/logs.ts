@@ -49,6 +49,8 @@ export class Logs extends pulumi.ComponentResource {
     public readonly elasticsearchUrl: pulumi.Output<string>;
     /** In-cluster Kibana URL, or an empty string with an external Elasticsearch. */
     public readonly kibanaUrl: pulumi.Output<string>;
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: LogsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Logs", name, {}, opts);
@@ -56,14 +58,15 @@ export class Logs extends pulumi.ComponentResource {
         const external = config.externalElasticsearch;
 
         if (external === undefined) {
-            const ready = managedElasticsearch(this, name, args);
+            const { ready, operator } = managedElasticsearch(this, name, args);
             this.elasticsearchUrl = pulumi.interpolate`https://${LOGS_SERVICES.elasticsearch.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.elasticsearch.port}`;
             this.kibanaUrl = pulumi.interpolate`http://${LOGS_SERVICES.kibana.name}.${namespace}.svc.cluster.local:${LOGS_SERVICES.kibana.port}`;
-            fluentBit(this, name, args, this.elasticsearchUrl, ready);
+            const shipper = fluentBit(this, name, args, this.elasticsearchUrl, ready);
+            this.rendered = pulumi.all([operator.resources, shipper.resources]);
         } else {
             this.elasticsearchUrl = pulumi.output(external);
             this.kibanaUrl = pulumi.output("");
-            fluentBit(this, name, args, this.elasticsearchUrl, []);
+            this.rendered = fluentBit(this, name, args, this.elasticsearchUrl, []).resources;
         }
         this.registerOutputs({
             elasticsearchUrl: this.elasticsearchUrl,
@@ -72,7 +75,12 @@ export class Logs extends pulumi.ComponentResource {
     }
 }
 
-function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsArgs): pulumi.Resource[] {
+/** ECK's operator, and what the log shipper waits for: the Elasticsearch, Kibana and retention objects. */
+function managedElasticsearch(
+    parent: pulumi.Resource,
+    name: string,
+    args: LogsArgs,
+): { ready: pulumi.Resource[]; operator: k8s.helm.v4.Chart } {
     const { config, namespace } = args;
     // Deleting ECK's CRDs deletes every Elasticsearch with them, protected or not: with protected data,
     // Pulumi lets go of the operator, its CRDs and its namespace instead of deleting them.
@@ -151,7 +159,7 @@ function managedElasticsearch(parent: pulumi.Resource, name: string, args: LogsA
         parent,
         dependsOn: [elasticsearch],
     });
-    return [elasticsearch, kibana, retention];
+    return { ready: [elasticsearch, kibana, retention], operator };
 }
 
 /** Fluent Bit may create and write the log data streams, and manage their template; nothing else. */

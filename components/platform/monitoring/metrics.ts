@@ -55,6 +55,8 @@ export class Metrics extends pulumi.ComponentResource {
     public readonly grafanaAdminPassword: pulumi.Output<string>;
     /** What depends on Prometheus being up (Kiali). */
     public readonly ready: pulumi.Resource[];
+    /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
+    public readonly rendered: pulumi.Output<unknown[]>;
 
     constructor(name: string, args: MetricsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:monitoring:Metrics", name, {}, opts);
@@ -125,6 +127,7 @@ export class Metrics extends pulumi.ComponentResource {
         );
 
         this.ready = [chart, operatorRestart, ...monitors, ...dashboards];
+        this.rendered = chart.resources;
         this.prometheusUrl = pulumi.interpolate`http://${METRICS_SERVICES.prometheus.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.prometheus.port}`;
         this.grafanaUrl = pulumi.interpolate`http://${METRICS_SERVICES.grafana.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.grafana.port}`;
         this.grafanaAdminPassword = pulumi.secret(config.grafanaAdminPassword);
