@@ -87,7 +87,7 @@ describe("the API server's calls into the cluster", () => {
         );
     });
 
-    test("istiod's injector is admitted without a check once istiod's pod is ready, with istiod's CA written in, as istiod does", async () => {
+    test("istiod's injection answers once istiod's pod is ready, with istiod's CA written in, from the templates of istiod's ConfigMap, as istiod does", async () => {
         await world.kube("POST", "/api/v1/namespaces", {
             apiVersion: "v1",
             kind: "Namespace",
@@ -124,8 +124,49 @@ describe("the API server's calls into the cluster", () => {
             );
             return (configuration.webhooks?.[0]?.clientConfig.caBundle ?? "") !== "";
         });
+        // istiod reads its templates from the ConfigMap its chart writes; without it, no pod is admitted.
+        await expect(injected()).rejects.toThrow(
+            /istiod's ConfigMap istio-system\/istio-sidecar-injector, which istiod's chart writes, cannot be read/,
+        );
+        const configMap = (name: string, data: Record<string, string>) =>
+            world.kube("POST", "/api/v1/namespaces/istio-system/configmaps", {
+                apiVersion: "v1",
+                kind: "ConfigMap",
+                metadata: { name },
+                data,
+            });
+        await configMap("istio", { mesh: "trustDomain: cluster.local\n" });
+        await configMap("istio-sidecar-injector", {
+            values: JSON.stringify({ global: { hub: "docker.io/istio", tag: "1.30.8" } }),
+            config: [
+                "defaultTemplates: [sidecar]",
+                "policy: enabled",
+                "templates:",
+                "  sidecar: |",
+                "    spec:",
+                "      containers:",
+                "      - name: istio-proxy",
+                '        image: "{{ .ProxyImage }}"',
+                '        args: ["--domain", "$(POD_NAMESPACE).svc.{{ .MeshConfig.TrustDomain }}"]',
+            ].join("\n"),
+        });
         const admitted = await injected();
-        expect(admitted).toMatchObject({ metadata: { name: "injected" } });
+        expect(admitted).toMatchObject({
+            metadata: {
+                name: "injected",
+                annotations: { "sidecar.istio.io/status": expect.stringContaining("istio-proxy") },
+            },
+            spec: {
+                containers: [
+                    { name: "app" },
+                    {
+                        name: "istio-proxy",
+                        image: "docker.io/istio/proxyv2:1.30.8",
+                        args: ["--domain", "$(POD_NAMESPACE).svc.cluster.local"],
+                    },
+                ],
+            },
+        });
     });
 
     test("a caller that hangs up before its tunnel is answered ends that tunnel, not the host", async () => {

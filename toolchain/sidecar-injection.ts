@@ -16,12 +16,40 @@ interface ConfigMap {
 /** Reads a ConfigMap of istio-system, as istiod's pod mounts it. */
 export type IstioConfigMapReader = (name: string) => Promise<ConfigMap>;
 
+interface Review {
+    apiVersion: string;
+    request: { uid: string };
+}
+
 /**
- * Answers an injection AdmissionReview (the request's JSON) with istio-injector's AdmissionReview: the pod
- * patched with its sidecar, left alone, or refused in the injector's words when its templates fail.
+ * Answers an injection AdmissionReview with istio-injector's AdmissionReview: the pod patched with its
+ * sidecar, left alone, or refused in the injector's words when its templates fail, or with the reason
+ * when istiod's ConfigMaps cannot be read or the injector cannot run (as a broken istiod refuses pods).
  */
-export async function injectSidecar(injector: string, read: IstioConfigMapReader, review: unknown): Promise<string> {
-    const [templates, mesh] = await Promise.all([read("istio-sidecar-injector"), read("istio")]);
+export async function injectSidecar(injector: string, read: IstioConfigMapReader, review: Review): Promise<string> {
+    try {
+        return await runInjector(injector, read, review);
+    } catch (error) {
+        return JSON.stringify({
+            apiVersion: review.apiVersion,
+            kind: "AdmissionReview",
+            response: {
+                uid: review.request.uid,
+                allowed: false,
+                status: { message: error instanceof Error ? error.message : String(error) },
+            },
+        });
+    }
+}
+
+async function runInjector(injector: string, read: IstioConfigMapReader, review: Review): Promise<string> {
+    const readConfigMap = (name: string) =>
+        read(name).catch((error: unknown) => {
+            throw new Error(
+                `istiod's ConfigMap istio-system/${name}, which istiod's chart writes, cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+            );
+        });
+    const [templates, mesh] = await Promise.all([readConfigMap("istio-sidecar-injector"), readConfigMap("istio")]);
     const input = JSON.stringify({
         review,
         config: templates.data?.config ?? "",
