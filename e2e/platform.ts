@@ -22,7 +22,7 @@ import type {
     V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
-import { NODE_POOL_SCHEMA } from "../components/platform/config/node-pool.ts";
+import { NODE_POOL_SCHEMA, type NodePool } from "../components/platform/config/node-pool.ts";
 import { defaultsOf } from "../components/platform/config/schema.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
@@ -38,6 +38,11 @@ const POLICY = join(process.cwd(), "policy");
 /** One section of an environment's stack file, as written there. */
 export function stackSection(environment: string, key: string): any {
     return stackFile(PLATFORM, environment).config[`serverless-platform:${key}`];
+}
+
+/** The node pool of an environment's stack file, with the schema's defaults for what it leaves out. */
+function stackNodePool(environment: string): NodePool {
+    return { ...defaultsOf(NODE_POOL_SCHEMA), ...stackSection(environment, "nodePool") };
 }
 
 /** Config that points every upstream source at the mirror. */
@@ -119,7 +124,7 @@ export async function dataHeld(world: World, appNamespaces: string[]): Promise<R
  */
 async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
     // The environment's cluster has the node pool its stack file declares (or the platform's default pool).
-    const world = await startWorld({ ...defaultsOf(NODE_POOL_SCHEMA), ...stackSection(environment, "nodePool") });
+    const world = await startWorld(stackNodePool(environment));
     // The environment's cluster has the StorageClasses its stack file names (prod's fast-ssd) besides its default.
     const { metrics, logs } = stackSection(environment, "monitoring") ?? {};
     for (const name of new Set([metrics?.storageClass, logs?.storageClass].filter((c) => c !== undefined))) {
@@ -281,7 +286,7 @@ export function describePlatform(
         });
 
         test("the real scheduler places every pod of the platform, sidecars included, on the stack's node pool", async () => {
-            const pool = { ...defaultsOf(NODE_POOL_SCHEMA), ...stackSection(environment, "nodePool") };
+            const pool = stackNodePool(environment);
             const nodes = await world.kube<V1NodeList>("GET", "/api/v1/nodes");
             expect(nodes.items.map((node) => node.status?.allocatable)).toEqual(
                 Array.from({ length: pool.nodes }, () =>

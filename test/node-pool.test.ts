@@ -73,6 +73,14 @@ describe("the pods an object makes", () => {
                 spec: { replicas: 2, resources: { requests: { cpu: "200m", memory: "1Gi" } } },
             }),
         ).toMatchObject([{ count: 2, requests: { memory: Gi + 50 * Mi } }]);
+        expect(
+            podGroupsOf({
+                apiVersion: "kibana.k8s.elastic.co/v1",
+                kind: "Kibana",
+                metadata: { name: "logs", namespace: "monitoring" },
+                spec: { count: 2 },
+            }),
+        ).toMatchObject([{ count: 2, requests: { cpu: 0, memory: 2 * Gi } }]);
         expect(podGroupsOf({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } })).toEqual([]);
     });
 });

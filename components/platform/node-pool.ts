@@ -108,11 +108,12 @@ const CONFIG_RELOADER: Requests = { cpu: 0.01, memory: 50 * 2 ** 20 };
  */
 const ECK_DEFAULT: Requests = { cpu: 0, memory: 2 * 2 ** 30 };
 
-/** An ECK pod template's spec with its main container, which ECK adds when the template leaves it out. */
+/** An ECK pod template with its main container, which ECK adds when the template leaves it out. */
 function withEckContainer(template: Json | undefined, name: string): Json {
     const spec = objectAt(template, "spec") ?? {};
     const containers = listAt(spec, "containers");
-    return containers.some((c) => c.name === name) ? spec : { ...spec, containers: [...containers, { name }] };
+    if (containers.some((c) => c.name === name)) return template ?? {};
+    return { ...template, spec: { ...spec, containers: [...containers, { name }] } };
 }
 
 /** The pods a Kubernetes object makes (none for most objects). */
@@ -129,17 +130,11 @@ function workloadGroupOf(object: Json): PodGroup | undefined {
     const namespace = textAt(object, "metadata", "namespace") ?? "default";
     const workload = `${kind} ${namespace}/${textAt(object, "metadata", "name") ?? ""}`;
     const spec = objectAt(object, "spec") ?? {};
-    const group = (
-        count: number | "every node",
-        template: Json | undefined,
-        fallbacks = {},
-        extra = ZERO,
-        podSpec = objectAt(template, "spec") ?? {},
-    ) => ({
+    const group = (count: number | "every node", template: Json | undefined, fallbacks = {}, extra = ZERO) => ({
         workload,
         namespace,
         count,
-        requests: add(podRequests(podSpec, fallbacks), extra),
+        requests: add(podRequests(objectAt(template, "spec") ?? {}, fallbacks), extra),
         labels: (objectAt(template, "metadata", "labels") ?? {}) as Record<string, string>,
         hostNetwork: objectAt(template, "spec")?.hostNetwork === true,
     });
@@ -154,13 +149,9 @@ function workloadGroupOf(object: Json): PodGroup | undefined {
         case apiVersion === "v1" && kind === "Pod":
             return group(1, object);
         case apiVersion.startsWith("kibana.k8s.elastic.co/") && kind === "Kibana":
-            return group(
-                replicas("count"),
-                objectAt(spec, "podTemplate"),
-                { kibana: ECK_DEFAULT },
-                ZERO,
-                withEckContainer(objectAt(spec, "podTemplate"), "kibana"),
-            );
+            return group(replicas("count"), withEckContainer(objectAt(spec, "podTemplate"), "kibana"), {
+                kibana: ECK_DEFAULT,
+            });
         case apiVersion.startsWith("monitoring.coreos.com/") && ["Prometheus", "Alertmanager"].includes(kind): {
             const server = containerRequests({ resources: objectAt(spec, "resources") ?? {} });
             return group(
@@ -185,7 +176,9 @@ function elasticsearchGroups(object: Json): PodGroup[] {
             workload: `Elasticsearch ${namespace}/${name} (${textAt(nodeSet, "name") ?? ""})`,
             namespace,
             count: typeof nodeSet.count === "number" ? nodeSet.count : 1,
-            requests: podRequests(withEckContainer(template, "elasticsearch"), { elasticsearch: ECK_DEFAULT }),
+            requests: podRequests(objectAt(withEckContainer(template, "elasticsearch"), "spec") ?? {}, {
+                elasticsearch: ECK_DEFAULT,
+            }),
             labels: (objectAt(template, "metadata", "labels") ?? {}) as Record<string, string>,
             hostNetwork: false,
         };
