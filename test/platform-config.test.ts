@@ -56,6 +56,16 @@ describe("a bad stack config fails with a message naming the key, the value and 
             `${S}: namespaces.games-web.broker must be true or false (got "yes")`,
         ],
         [
+            "a node pool of no nodes",
+            { "serverless-platform:nodePool": '{"nodes": 0}' },
+            `${S}: nodePool.nodes must be a whole number ≥ 1 (got 0)`,
+        ],
+        [
+            "a node size that is not a quantity, such as a bare number",
+            { "serverless-platform:nodePool": '{"cpu": 8}' },
+            `${S}: nodePool.cpu must be a positive Kubernetes quantity such as "8" (got 8)`,
+        ],
+        [
             "negative replicas",
             { "serverless-platform:istio": '{"replicas": -1}' },
             `${S}: istio.replicas must be a whole number ≥ 1 (got -1)`,
