@@ -25,7 +25,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { type AddressInfo, type Socket, connect, createServer as createTcpServer } from "node:net";
+import { type AddressInfo, BlockList, type Socket, connect, createServer as createTcpServer, isIPv4 } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ApiTarget, apiRequest } from "../components/shared/warm/scheduler.ts";
@@ -359,10 +359,14 @@ class ClusterHost {
      */
     private readonly retiring = new Map<string, Running>();
     private readonly config: HostConfig;
+    /** The pods' addresses: one of them is never a Service's. */
+    private readonly podAddresses = new BlockList();
 
     constructor(config: HostConfig) {
         this.config = config;
         this.target = { api: config.api, token: config.token, ca: readFileSync(config.caFile) };
+        const [network = "", prefix = ""] = config.podCidr.split("/");
+        this.podAddresses.addSubnet(network, Number(prefix), "ipv4");
     }
 
     private kube<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
@@ -456,6 +460,8 @@ class ClusterHost {
         const port = Number(target.slice(separator + 1));
         // The node (kwok's kubelet server) and the API server are on loopback.
         if ([this.config.nodeIp, "127.0.0.1", "localhost", "::1"].includes(host)) return { port };
+        // Probes, scrapes and the activator dial pods many times a second: only a ClusterIP needs the Services read.
+        if (isIPv4(host) && this.podAddresses.check(host, "ipv4")) return this.routeToPod(host, port);
         const services = await this.kube<{ items: Service[] }>("GET", "/api/v1/services");
         const service = services.items.find(
             (s) =>
