@@ -17,6 +17,7 @@ import type { Stack } from "@pulumi/pulumi/automation/index.js";
 import { deployPlatformStandIn } from "../e2e/platform-stand-in.ts";
 import { type World, eventually, scratchProject, stackOf, startWorld } from "../e2e/world.ts";
 import { toolchain } from "../toolchain/toolchain.ts";
+import { timed } from "./timed.ts";
 import { NAMESPACE, VARIANTS, type Variant, registerServices } from "./workload.ts";
 
 /** Selects the Deployments Knative makes for revisions (not the namespace's warm scheduler). */
@@ -48,12 +49,6 @@ async function withPeakMemory<T>(names: string[], work: () => Promise<T>): Promi
     } finally {
         clearInterval(timer);
     }
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-    const start = performance.now();
-    await work();
-    return (performance.now() - start) / 1000;
 }
 
 interface Figures {

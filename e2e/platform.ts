@@ -122,7 +122,7 @@ export async function dataHeld(world: World, appNamespaces: string[]): Promise<R
  * A platform stack in a world of its own: a fresh cluster, the mirror, and the environment's stack
  * with its sources on the mirror (and `configPaths` on top).
  */
-async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
+export async function platformWorld(environment: string, configPaths: Record<string, string> = {}) {
     // The environment's cluster has the node pool its stack file declares (or the platform's default pool).
     const world = await startWorld(stackNodePool(environment));
     // The environment's cluster has the StorageClasses its stack file names (prod's fast-ssd) besides its default.
