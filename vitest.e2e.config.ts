@@ -5,36 +5,27 @@ import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 /**
- * The end-to-end files in two rounds, one after another: prod's platform (the longest file) with the app stacks
- * beside it, then dev's and staging's platforms side by side, the small files after them. A platform world (upstream's
- * real charts, manifests and controllers) keeps both cores busy only while its engine runs; two at once once slowed each
- * other several-fold (staging's file took 1,828 s beside prod's interrupted upgrade, about 410 s alone), when each
- * world's idle cluster host listed every Service for each of some 180 connections a second (docs/time.md).
+ * The end-to-end files in three rounds, one after another. Each round holds one platform environment (a
+ * world of upstream's real charts, manifests and controllers, minutes of both cores) and the small files
+ * that fit beside it on the second worker: two platform worlds at once on two cores slowed each other
+ * several-fold (staging's file took 1,828 s beside prod's interrupted upgrade, about 410 s alone).
  */
-const rounds: { name: string; files: string[] }[] = [
-    { name: "prod", files: ["platform-prod", "app-stacks", "scheduler"] },
-    {
-        name: "dev and staging",
-        files: [
-            "platform-dev",
-            "platform-staging",
-            "faults",
-            "knative-conformance",
-            "app-stack-faults",
-            "package",
-            "cluster-host",
-            "local-cluster",
-        ],
-    },
+const rounds: { platform: string; beside: string[] }[] = [
+    { platform: "prod", beside: ["app-stacks", "scheduler"] },
+    { platform: "dev", beside: ["faults", "knative-conformance"] },
+    { platform: "staging", beside: ["app-stack-faults", "package", "cluster-host", "local-cluster"] },
 ];
-const roundFiles = rounds.map(({ files }) => files.map((file) => `e2e/${file}.e2e.test.ts`));
+const roundFiles = rounds.map(({ platform, beside }) => [
+    `e2e/platform-${platform}.e2e.test.ts`,
+    ...beside.map((file) => `e2e/${file}.e2e.test.ts`),
+]);
 const unplaced = readdirSync(fileURLToPath(new URL("./e2e", import.meta.url)))
     .filter((file) => file.endsWith(".e2e.test.ts"))
     .map((file) => `e2e/${file}`)
     .filter((file) => !roundFiles.flat().includes(file));
 if (unplaced.length > 0) throw new Error(`vitest.e2e.config.ts: place ${unplaced.join(", ")} in a round`);
 
-/** Starts each round with its platform files, the long ones, so that none waits for a worker. */
+/** Starts each round with its platform file, the long one, so that it never waits for a worker. */
 class PlatformFirst extends BaseSequencer {
     override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
         const round = (file: TestSpecification) => file.project.config.sequence.groupOrder;
@@ -50,7 +41,7 @@ export default defineConfig({
     },
     test: {
         pool: "forks",
-        // Each file starts its own simulated cluster; a round's files share the two workers.
+        // Each file starts its own simulated cluster; a round's platform file runs beside its small files.
         fileParallelism: true,
         maxWorkers: 2,
         // The toolchain is built once, before any file runs: two files must not build the same piece at once.
@@ -58,10 +49,10 @@ export default defineConfig({
         hookTimeout: 3_600_000,
         testTimeout: 300_000,
         sequence: { sequencer: PlatformFirst },
-        projects: rounds.map(({ name }, round) => ({
+        projects: rounds.map(({ platform }, round) => ({
             extends: true,
             test: {
-                name,
+                name: platform,
                 include: roundFiles[round],
                 sequence: { groupOrder: round },
             },
