@@ -8,7 +8,9 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * The end-to-end files in three rounds, one after another. Each round holds one platform environment (a
  * world of upstream's real charts, manifests and controllers, minutes of both cores) and the small files
  * that fit beside it on the second worker: two platform worlds at once on two cores slowed each other
- * several-fold (staging's file took 1,828 s beside prod's interrupted upgrade, about 410 s alone).
+ * several-fold (staging's file took 1,828 s beside prod's interrupted upgrade, about 410 s alone), and still 1.8-fold
+ * once the idle clusters stopped loading the machine (dev's and staging's side by side: 1,124 s and 974 s against 596 s
+ * and 541 s alone; docs/time.md).
  */
 const rounds: { platform: string; beside: string[] }[] = [
     { platform: "prod", beside: ["app-stacks", "scheduler"] },

@@ -14,6 +14,7 @@ import { platformWorld } from "../e2e/platform.ts";
 const environment = process.argv[2] ?? "dev";
 
 interface StoredResource {
+    urn: string;
     type: string;
     inputs?: unknown;
     outputs?: unknown;
@@ -57,6 +58,13 @@ try {
     );
     for (const [type, { count, bytes }] of bytesByType(deployment.resources).slice(0, 15))
         console.log(`  ${mib(bytes).padStart(6)} MiB  ${String(count).padStart(4)} × ${type}`);
+    console.log("largest resources:");
+    const largest = deployment.resources
+        .map((resource) => ({ resource, bytes: JSON.stringify(resource).length }))
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, 10);
+    for (const { resource, bytes } of largest)
+        console.log(`  ${mib(bytes).padStart(6)} MiB  ${resource.urn.split("::").at(-1) ?? ""} (${resource.type})`);
     const preview = await timed(() => saving.stack.preview({ expectNoChanges: true }));
     console.log(`no-change preview ${preview.toFixed(0)} s`);
 } finally {
