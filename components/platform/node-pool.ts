@@ -116,6 +116,25 @@ function withEckContainer(template: Json | undefined, name: string): Json {
     return { ...template, spec: { ...spec, containers: [...containers, { name }] } };
 }
 
+/** The pods `template` makes, `count` of them: its containers' requests (`fallbacks` for those that set none) and `extra`. */
+function podGroup(
+    workload: string,
+    namespace: string,
+    count: PodGroup["count"],
+    template: Json | undefined,
+    fallbacks: Record<string, Requests> = {},
+    extra = ZERO,
+): PodGroup {
+    return {
+        workload,
+        namespace,
+        count,
+        requests: add(podRequests(objectAt(template, "spec") ?? {}, fallbacks), extra),
+        labels: (objectAt(template, "metadata", "labels") ?? {}) as Record<string, string>,
+        hostNetwork: objectAt(template, "spec")?.hostNetwork === true,
+    };
+}
+
 /** The pods a Kubernetes object makes (none for most objects). */
 export function podGroupsOf(object: Json): PodGroup[] {
     if (textAt(object, "kind") === "Elasticsearch") return elasticsearchGroups(object);
@@ -130,14 +149,8 @@ function workloadGroupOf(object: Json): PodGroup | undefined {
     const namespace = textAt(object, "metadata", "namespace") ?? "default";
     const workload = `${kind} ${namespace}/${textAt(object, "metadata", "name") ?? ""}`;
     const spec = objectAt(object, "spec") ?? {};
-    const group = (count: number | "every node", template: Json | undefined, fallbacks = {}, extra = ZERO) => ({
-        workload,
-        namespace,
-        count,
-        requests: add(podRequests(objectAt(template, "spec") ?? {}, fallbacks), extra),
-        labels: (objectAt(template, "metadata", "labels") ?? {}) as Record<string, string>,
-        hostNetwork: objectAt(template, "spec")?.hostNetwork === true,
-    });
+    const group = (count: PodGroup["count"], template: Json | undefined, fallbacks = {}, extra = ZERO) =>
+        podGroup(workload, namespace, count, template, fallbacks, extra);
     const replicas = (key = "replicas") => (typeof spec[key] === "number" ? spec[key] : 1);
     switch (true) {
         case apiVersion === "apps/v1" && ["Deployment", "StatefulSet", "ReplicaSet"].includes(kind):
@@ -171,17 +184,10 @@ function elasticsearchGroups(object: Json): PodGroup[] {
     const namespace = textAt(object, "metadata", "namespace") ?? "default";
     const name = textAt(object, "metadata", "name") ?? "";
     return listAt(object, "spec", "nodeSets").map((nodeSet) => {
-        const template = objectAt(nodeSet, "podTemplate");
-        return {
-            workload: `Elasticsearch ${namespace}/${name} (${textAt(nodeSet, "name") ?? ""})`,
-            namespace,
-            count: typeof nodeSet.count === "number" ? nodeSet.count : 1,
-            requests: podRequests(objectAt(withEckContainer(template, "elasticsearch"), "spec") ?? {}, {
-                elasticsearch: ECK_DEFAULT,
-            }),
-            labels: (objectAt(template, "metadata", "labels") ?? {}) as Record<string, string>,
-            hostNetwork: false,
-        };
+        const workload = `Elasticsearch ${namespace}/${name} (${textAt(nodeSet, "name") ?? ""})`;
+        const count = typeof nodeSet.count === "number" ? nodeSet.count : 1;
+        const template = withEckContainer(objectAt(nodeSet, "podTemplate"), "elasticsearch");
+        return podGroup(workload, namespace, count, template, { elasticsearch: ECK_DEFAULT });
     });
 }
 
