@@ -16,17 +16,21 @@ const environment = process.argv[2] ?? "dev";
 interface StoredResource {
     urn: string;
     type: string;
-    inputs?: unknown;
-    outputs?: unknown;
 }
 
-/** Bytes of JSON per resource type (inputs and outputs together), largest first. */
-function bytesByType(resources: StoredResource[]): [string, { count: number; bytes: number }][] {
+/** A resource of the state with its size as JSON (inputs and outputs together). */
+interface Sized {
+    resource: StoredResource;
+    bytes: number;
+}
+
+/** Bytes per resource type, largest first. */
+function bytesByType(sized: Sized[]): [string, { count: number; bytes: number }][] {
     const byType = new Map<string, { count: number; bytes: number }>();
-    for (const resource of resources) {
+    for (const { resource, bytes } of sized) {
         const entry = byType.get(resource.type) ?? { count: 0, bytes: 0 };
         entry.count += 1;
-        entry.bytes += JSON.stringify(resource).length;
+        entry.bytes += bytes;
         byType.set(resource.type, entry);
     }
     return [...byType].sort(([, a], [, b]) => b.bytes - a.bytes);
@@ -56,13 +60,11 @@ try {
     console.log(
         `state ${mib(statSync(stateFile).size)} MiB on disk, ${String(deployment.resources.length)} resources; by type:`,
     );
-    for (const [type, { count, bytes }] of bytesByType(deployment.resources).slice(0, 15))
+    const sized = deployment.resources.map((resource) => ({ resource, bytes: JSON.stringify(resource).length }));
+    for (const [type, { count, bytes }] of bytesByType(sized).slice(0, 15))
         console.log(`  ${mib(bytes).padStart(6)} MiB  ${String(count).padStart(4)} × ${type}`);
     console.log("largest resources:");
-    const largest = deployment.resources
-        .map((resource) => ({ resource, bytes: JSON.stringify(resource).length }))
-        .sort((a, b) => b.bytes - a.bytes)
-        .slice(0, 10);
+    const largest = sized.toSorted((a, b) => b.bytes - a.bytes).slice(0, 10);
     for (const { resource, bytes } of largest)
         console.log(`  ${mib(bytes).padStart(6)} MiB  ${resource.urn.split("::").at(-1) ?? ""} (${resource.type})`);
     const preview = await timed(() => saving.stack.preview({ expectNoChanges: true }));
