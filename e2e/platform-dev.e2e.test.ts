@@ -353,7 +353,8 @@ describePlatform("dev", {
                 )
             ).items.map((crd) => crd.metadata?.name ?? "");
             // The CRDs that stay are exactly those the stack lets go of: Knative's (whose objects in the app
-            // namespaces are the app teams'), and those upstream marks to be kept (Istio's, ECK's).
+            // namespaces are the app teams'), those upstream marks to be kept (Istio's, ECK's), and the
+            // Prometheus Operator's, let go of as Helm keeps a chart's `crds/`.
             const retainedCrds = applied.filter((o) => o.kind === "CustomResourceDefinition" && o.retained);
             expect(crds.sort()).toEqual(retainedCrds.map((crd) => crd.name).sort());
             expect(crds).toEqual(
@@ -364,6 +365,7 @@ describePlatform("dev", {
                     "kafkasources.sources.knative.dev",
                     "gateways.networking.istio.io",
                     "elasticsearches.elasticsearch.k8s.elastic.co",
+                    "servicemonitors.monitoring.coreos.com",
                 ]),
             );
             const webhooks = (

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CRD_TYPE, keepCrds } from "./crds.ts";
 import { rewriteImageRegistry } from "./helm-values.ts";
 import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
 
@@ -42,19 +43,6 @@ export function installManifest(
         { parent, dependsOn, transforms: [editObjects(allEdits), keepCrds, ...transforms] },
     );
 }
-
-const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
-
-/**
- * Lets go of Knative's CRDs instead of deleting them. Deleting a CRD deletes every object of its kind in
- * every namespace: a platform `destroy`, or an upgrade whose manifest drops a CRD, would take every app
- * team's Knative Services, Revisions, Triggers and sources with it, from namespaces the platform
- * retains. Helm never deletes a chart's CRDs for the same reason, and Istio's and ECK's charts mark
- * theirs to be kept. The platform's next `up` takes them back (server-side apply adopts what exists).
- * @see https://helm.sh/docs/chart_best_practices/custom_resource_definitions/
- */
-export const keepCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
-    type === CRD_TYPE ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
 
 /** A Kubernetes object as a manifest holds it. */
 export type KubeObject = Record<string, unknown> & {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
+import { keepCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
@@ -80,7 +81,8 @@ export class Metrics extends pulumi.ComponentResource {
                 repositoryOpts: { repo: args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository },
                 values: kubePrometheusStackValues(config),
             },
-            { parent: this, dependsOn: [adminSecret] },
+            // Its CRDs are in its `crds/` directory, which Helm never deletes; neither does the platform.
+            { parent: this, dependsOn: [adminSecret], transforms: [keepCrds] },
         );
         // The operator turns a controller on only if that controller's CRD is installed and its RBAC
         // allows it when the operator starts, and never looks again. Helm applies a chart's CRDs first and
