@@ -19,8 +19,17 @@ interface StateResource {
     type: string;
     custom?: boolean;
     retainOnDelete?: boolean;
-    outputs?: { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string } };
+    outputs?: {
+        apiVersion?: string;
+        kind?: string;
+        metadata?: { name?: string; namespace?: string };
+        /** A CrdSet's CRDs, by name. */
+        crds?: Record<string, string>;
+    };
 }
+
+/** The state's type of a CrdSet (components/platform/crds.ts): CRDs it applied and lets go of on delete. */
+export const CRD_SET_TYPE = "pulumi-nodejs:dynamic/crds:CrdSet";
 
 /**
  * Every object the stack's state says it applied. Patches (`…Patch` types) are left out: they own fields
@@ -28,7 +37,15 @@ interface StateResource {
  */
 export async function appliedObjects(stack: automation.Stack): Promise<AppliedObject[]> {
     const { deployment } = await stack.exportStack();
-    return ((deployment.resources ?? []) as StateResource[]).flatMap((resource) => {
+    return ((deployment.resources ?? []) as StateResource[]).flatMap((resource): AppliedObject[] => {
+        if (resource.type === CRD_SET_TYPE) {
+            return Object.keys(resource.outputs?.crds ?? {}).map((name) => ({
+                apiVersion: "apiextensions.k8s.io/v1",
+                kind: "CustomResourceDefinition",
+                name,
+                retained: true,
+            }));
+        }
         const { apiVersion, kind, metadata } = resource.outputs ?? {};
         const isObject = resource.custom === true && resource.type.startsWith("kubernetes:");
         if (!isObject || resource.type.endsWith("Patch") || !apiVersion || !kind || !metadata?.name) return [];

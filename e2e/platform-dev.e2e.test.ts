@@ -353,8 +353,8 @@ describePlatform("dev", {
                 )
             ).items.map((crd) => crd.metadata?.name ?? "");
             // The CRDs that stay are exactly those the stack lets go of: Knative's (whose objects in the app
-            // namespaces are the app teams'), those upstream marks to be kept (Istio's, ECK's), and the
-            // Prometheus Operator's, let go of as Helm keeps a chart's `crds/`.
+            // namespaces are the app teams'), and the charts' (Istio's, ECK's, the Prometheus Operator's), which
+            // their CrdSets let go of as Helm does.
             const retainedCrds = applied.filter((o) => o.kind === "CustomResourceDefinition" && o.retained);
             expect(crds.sort()).toEqual(retainedCrds.map((crd) => crd.name).sort());
             expect(crds).toEqual(

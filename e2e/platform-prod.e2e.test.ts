@@ -116,10 +116,7 @@ describePlatform("prod", {
             );
             const replaced = await stack.up({
                 ...engineOutput,
-                replace: [
-                    urn("monitoring-logs-eck-operator:elasticsearches.elasticsearch.k8s.elastic.co"),
-                    ...appNamespaces.map(urn),
-                ],
+                replace: [urn("monitoring-logs-eck-crds"), ...appNamespaces.map(urn)],
             });
             expect(replaced.summary.resourceChanges).toMatchObject({ replace: 1 + appNamespaces.length });
             expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
@@ -144,14 +141,15 @@ describePlatform("prod", {
             );
             expect(operator.metadata?.name).toBe("elastic-operator");
 
-            // The state keeps the log data and what it needs: its namespace, ECK's operator, the shipper's user
-            // and role. None of the mesh, Knative or the rest of monitoring (README, Monitoring, lists the same).
+            // The state keeps the log data and what it needs: its namespace, ECK's operator and CRDs, the shipper's
+            // user and role. None of the mesh, Knative or the rest of monitoring (README, Monitoring, lists the same).
             const { deployment } = await stack.exportStack();
             const kept = (deployment.resources as { urn: string; custom?: boolean; type: string }[])
                 .filter((r) => r.custom === true && !r.type.startsWith("pulumi:providers:"))
                 .map((r) => r.urn.slice(r.urn.lastIndexOf("::") + 2));
             const eckObjects = kept.filter((name) => name.startsWith("monitoring-logs-eck-operator:"));
             expect(kept.filter((name) => !eckObjects.includes(name)).sort()).toEqual([
+                "monitoring-logs-eck-crds",
                 "monitoring-logs-elastic-system",
                 "monitoring-logs-elasticsearch",
                 "monitoring-logs-roles",

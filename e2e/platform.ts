@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { join } from "node:path";
 import type {
     V1ConfigMap,
+    V1CustomResourceDefinition,
     V1Deployment,
     V1NodeList,
     V1PersistentVolumeClaimList,
@@ -27,7 +28,7 @@ import { defaultsOf } from "../components/platform/config/schema.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { STORAGE_CLASSES, unprovisionedStorageClass } from "../toolchain/local-cluster.ts";
-import { type AppliedObject, appliedObjects } from "./leftovers.ts";
+import { type AppliedObject, CRD_SET_TYPE, appliedObjects } from "./leftovers.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import { type Mirror, startMirror } from "./mirror/index.ts";
 import { type World, appliersOf, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
@@ -283,6 +284,44 @@ export function describePlatform(
                 expect(kafkaSettings.data?.["bootstrap.servers"]).toBe(eventing.kafka.bootstrapServers.join(","));
                 expect(kafkaSettings.data?.["default.topic.partitions"]).toBe(String(eventing.kafka.partitions));
             }
+        });
+
+        test("the charts' CRDs are served, applied by the stack, and recorded by name and digest only", async () => {
+            const { deployment } = await stack.exportStack();
+            const resources = deployment.resources as { type: string; urn: string; outputs?: any }[];
+            const sets = new Map(
+                resources
+                    .filter((r) => r.type === CRD_SET_TYPE)
+                    .map((r) => [r.urn.slice(r.urn.lastIndexOf("::") + 2), r] as const),
+            );
+            // Each chart's CRDs, all of its own API groups.
+            const expected = {
+                "istio-crds": /\.istio\.io$/,
+                "monitoring-logs-eck-crds": /\.k8s\.elastic\.co$/,
+                "monitoring-metrics-prometheus-operator-crds": /^monitoring\.coreos\.com$/,
+            };
+            expect([...sets.keys()].sort()).toEqual(Object.keys(expected).sort());
+            for (const [setName, set] of sets) {
+                const recorded = set.outputs.crds as Record<string, string>;
+                expect(Object.keys(recorded).length, setName).toBeGreaterThan(5);
+                expect(Object.values(recorded).every((digest) => /^sha256:[0-9a-f]{64}$/.test(digest))).toBe(true);
+                // No schema in the state: the record is its names and digests, and the provider's code.
+                expect(JSON.stringify(set).length, setName).toBeLessThan(32_000);
+                for (const name of Object.keys(recorded)) {
+                    const crd = await world.kube<V1CustomResourceDefinition>(
+                        "GET",
+                        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+                    );
+                    expect(crd.spec.group, name).toMatch(expected[setName as keyof typeof expected]);
+                    expect(crd.status?.conditions?.find((c) => c.type === "Established")?.status, name).toBe("True");
+                    expect(appliersOf(crd), name).toEqual([stackFieldManager("serverless-platform", environment)]);
+                }
+            }
+            // The state's own CRD objects are Knative's only: no chart installs one.
+            const stored = resources.filter(
+                (r) => r.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+            );
+            expect(stored.filter((r) => !r.urn.includes("knative")).map((r) => r.urn)).toEqual([]);
         });
 
         test("the real scheduler places every pod of the platform, sidecars included, on the stack's node pool", async () => {

@@ -78,7 +78,7 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
                 return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {
-                return args.inputs;
+                return args.token === "kubernetes:helm:template" ? renderedChart(args.inputs) : args.inputs;
             },
             registerTransform(transform: pulumi.ResourceTransform) {
                 stackTransforms.push(transform);
@@ -105,6 +105,25 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
     });
     await waitForRegistrations();
     return [...registered.values()];
+}
+
+/**
+ * The mocks render no chart: `helm template` answers with one CRD per chart, `<chart>s.<chart>.example`, and a
+ * Deployment, so that what the program takes of a rendering (its CRDs) can be told from the rest.
+ */
+function renderedChart(inputs: Record<string, any>): { result: unknown[] } {
+    const { chart } = JSON.parse(inputs.jsonOpts as string) as { chart: string };
+    return {
+        result: [
+            {
+                apiVersion: "apiextensions.k8s.io/v1",
+                kind: "CustomResourceDefinition",
+                metadata: { name: `${chart}s.${chart}.example` },
+                spec: { group: `${chart}.example`, names: { kind: "Thing", plural: `${chart}s` }, scope: "Namespaced" },
+            },
+            { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: chart } },
+        ],
+    };
 }
 
 /** Resolves when every resource registration the program started has reached the mocks. */

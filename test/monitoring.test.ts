@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
-import { keepCrds } from "../components/platform/crds.ts";
 import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/platform/monitoring/dashboards.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
 import platform from "../index.ts";
@@ -46,11 +45,6 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         });
         expect(dependsOnNames(restart)).toEqual(["monitoring-metrics-kube-prometheus-stack"]);
         expect(values(resources, "monitoring-metrics-kube-prometheus-stack").fullnameOverride).toBe("prometheus-stack");
-    });
-
-    test("the Prometheus Operator's CRDs are let go of on destroy, as Helm keeps a chart's crds/", () => {
-        const chart = find(resources, CHART, "monitoring-metrics-kube-prometheus-stack");
-        expect(chart.options.transforms).toContain(keepCrds);
     });
 
     test("Kiali reads the Prometheus and Grafana the metrics chart creates, and knows Istio", () => {
@@ -173,6 +167,7 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         expect([...kept].sort()).toEqual([
             "monitoring",
             "monitoring-logs",
+            "monitoring-logs-eck-crds",
             "monitoring-logs-eck-operator",
             "monitoring-logs-elastic-system",
             "monitoring-logs-elasticsearch",

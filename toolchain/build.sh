@@ -101,6 +101,11 @@ replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-202
     "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION"
   # With ambient plugins ignored the CLI finds language hosts next to itself only.
   own pulumi-language-nodejs "$here/policy-host" "$root/bin"
+  # Dynamic providers (the platform's CrdSet) run in the Node SDK's host, which the CLI starts as the plugin
+  # pulumi-resource-pulumi-nodejs: upstream's launcher, which the @pulumi/pulumi package ships too.
+  local launcher="$here/../node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+  [ -f "$launcher" ] || fail "no $launcher: run npm ci first"
+  cmp -s "$launcher" "$root/bin/pulumi-resource-pulumi-nodejs" || install -m 755 "$launcher" "$root/bin/"
   # The YAML language host, on the Pulumi modules it was released with (the CLI's are API-incompatible with it).
   upstream pulumi-language-yaml "$PULUMI_YAML_VERSION" github.com/pulumi/pulumi-yaml \
     github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml "$root/bin/pulumi-language-yaml" \

@@ -8,7 +8,7 @@
  *
  * Used by `npm run preview|up|destroy`, the end-to-end tests and the engine benchmark.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { execFileSync } from "node:child_process";
@@ -78,6 +78,11 @@ export function copyProject(project: Project, stack: string, workDir: string): s
     if (project.runtime === "nodejs") {
         // The CLI checks that `main` exists: the copy names the checkout's program.
         settings.set("main", project.main);
+        // Dynamic providers (the platform's CrdSet) run from the project directory and load their packages
+        // from its node_modules, as in the checkout.
+        const modules = join(workDir, "node_modules");
+        const found = nodeModulesOf(project.dir);
+        if (found !== undefined && !existsSync(modules)) symlinkSync(found, modules);
     }
     // A package at a path (a component package of this repository) is found from the copy too.
     const { packages = {} } = settings.toJS() as { packages?: Record<string, string> };
@@ -91,6 +96,14 @@ export function copyProject(project: Project, stack: string, workDir: string): s
         salt === undefined ? original : `${salt}\n${original.replace(/^encryptionsalt: .*\n/m, "")}`,
     );
     return workDir;
+}
+
+/** The node_modules directory a project's packages are found in: its own, its nearest ancestor's, or none. */
+function nodeModulesOf(dir: string): string | undefined {
+    for (let at = dir; ; at = dirname(at)) {
+        if (existsSync(join(at, "node_modules"))) return join(at, "node_modules");
+        if (dirname(at) === at) return undefined;
+    }
 }
 
 /** The key under which a stack names its cluster by kubeconfig. */

@@ -1,5 +1,20 @@
-/** Upstream CustomResourceDefinitions: how the platform lets go of them. */
-import type * as pulumi from "@pulumi/pulumi";
+/**
+ * Upstream CustomResourceDefinitions: how the platform applies them, records them and lets go of them.
+ *
+ * A CRD's schema is large (the Prometheus Operator's Prometheus CRD alone is some 450 KB as JSON), and the
+ * Kubernetes provider stores every object three times in the state (its inputs, the live object, the inputs
+ * again), which a file or bucket backend rewrites after every step. So the charts' CRDs are not the charts'
+ * objects: a {@link CrdSet} applies them, and stores only each CRD's name and digest. A bump previews as the
+ * CRDs whose digest changed, one line each, instead of their schemas.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { stackFieldManager } from "../shared/field-manager.ts";
+import type { ClusterTarget } from "./cluster-facts.ts";
+import { type CrdSetInputs, crdSetProvider } from "./crd-set-provider.ts";
 
 export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
 
@@ -13,3 +28,99 @@ export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefini
  */
 export const keepCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
     type === CRD_TYPE ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
+
+/** A Kubernetes object as a chart or manifest renders it. */
+export interface RenderedObject {
+    apiVersion?: string;
+    kind?: string;
+    metadata?: { name?: string };
+    [field: string]: unknown;
+}
+
+/** Where the program writes each CRD's manifest for the provider to read: content-addressed, so never stale. */
+export const CRD_BODIES = join(tmpdir(), "serverless-platform-crds");
+
+/** Writes each CRD's manifest under its digest and returns name → `sha256:<hex>`. */
+export function writeCrdBodies(crds: RenderedObject[], directory = CRD_BODIES): Record<string, string> {
+    mkdirSync(directory, { recursive: true });
+    const digests: Record<string, string> = {};
+    for (const crd of [...crds].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
+        const text = JSON.stringify(crd);
+        const hex = createHash("sha256").update(text).digest("hex");
+        writeFileSync(join(directory, `${hex}.json`), text);
+        digests[nameOf(crd)] = `sha256:${hex}`;
+    }
+    return digests;
+}
+
+function nameOf(object: RenderedObject): string {
+    const name = object.metadata?.name;
+    if (name === undefined) throw new Error(`a ${object.kind ?? "object"} without metadata.name`);
+    return name;
+}
+
+/** Arguments of {@link CrdSet}. */
+export interface CrdSetArgs {
+    /** The upstream artefact the CRDs come from, as a reviewer names it: `kube-prometheus-stack 88.5.3`. */
+    artefact: string;
+    /** The artefact's CRDs as it renders them (see {@link chartCrds}). */
+    crds: pulumi.Input<RenderedObject[]>;
+    /** The cluster: the same kubeconfig or context as the Kubernetes provider's. */
+    cluster: ClusterTarget;
+}
+
+/**
+ * One upstream artefact's CRDs, applied by server-side apply under the stack's field manager and waited on until
+ * the API server serves them, and recorded by name and digest only. A `destroy`, or a CRD an upgrade drops, lets
+ * go of them (see {@link keepCrds}).
+ *
+ * ```ts
+ * const crds = new CrdSet("prometheus-crds", { artefact: "kube-prometheus-stack 88.5.3", crds: chartCrds(chart, { parent }), cluster });
+ * ```
+ */
+export class CrdSet extends pulumi.dynamic.Resource {
+    /** Each CRD's name → `sha256:<hex>` of its manifest. */
+    declare public readonly crds: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: CrdSetArgs, opts?: pulumi.CustomResourceOptions) {
+        const inputs: pulumi.Inputs = {
+            artefact: args.artefact,
+            crds: pulumi.output(args.crds).apply((crds) => writeCrdBodies(crds)),
+            fieldManager: stackFieldManager(),
+            bodies: CRD_BODIES,
+            cluster: { kubeconfig: args.cluster.kubeconfig, context: args.cluster.context },
+        } satisfies { [Key in keyof CrdSetInputs]: unknown };
+        super(crdSetProvider, name, inputs, opts, "crds", "CrdSet");
+    }
+}
+
+/** A Helm chart as the platform installs it: what `helm template` needs to render it. */
+export interface ChartSource {
+    chart: string;
+    version: string;
+    repository: string;
+    /** The release's name and namespace, which some charts write into their CRDs. */
+    releaseName: string;
+    namespace: pulumi.Input<string>;
+    values: pulumi.Input<Record<string, unknown>>;
+}
+
+/**
+ * The CRDs a chart installs with these values, from its `crds/` directory and its templates alike, rendered by the
+ * Kubernetes provider's own `helm template` (the one its v3 Chart uses).
+ */
+export function chartCrds(source: ChartSource, opts: pulumi.InvokeOutputOptions): pulumi.Output<RenderedObject[]> {
+    const jsonOpts = pulumi.all([source.values, source.namespace]).apply(([values, namespace]) =>
+        JSON.stringify({
+            chart: source.chart,
+            version: source.version,
+            fetch_opts: { repo: source.repository },
+            release_name: source.releaseName,
+            namespace,
+            values,
+        }),
+    );
+    return pulumi.runtime
+        .invokeOutput<{ result?: RenderedObject[] }>("kubernetes:helm:template", { jsonOpts }, opts)
+        .apply(({ result }) => (result ?? []).filter((object) => object.kind === "CustomResourceDefinition"));
+}

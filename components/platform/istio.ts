@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterTarget } from "./cluster-facts.ts";
 import type { IstioConfig } from "./config/index.ts";
+import { CrdSet, chartCrds } from "./crds.ts";
 import { deepMerge } from "./helm-values.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 
@@ -14,6 +16,8 @@ export interface IstioArgs {
     chartRepository?: string;
     /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
     imageHub?: string;
+    /** The cluster, for the `base` chart's CRDs (see {@link CrdSet}). */
+    cluster: ClusterTarget;
 }
 
 /** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */
@@ -28,7 +32,7 @@ export const INGRESS_GATEWAY = { name: "istio-ingressgateway", namespace: "istio
  * gateway get a PodDisruptionBudget and spread across nodes.
  *
  * ```ts
- * const istio = new Istio("istio", { config: { replicas: 2, gatewayReplicas: 3, gatewayServiceType: "LoadBalancer", mtls: "STRICT", values } });
+ * const istio = new Istio("istio", { config: { replicas: 2, gatewayReplicas: 3, gatewayServiceType: "LoadBalancer", mtls: "STRICT", values }, cluster });
  * ```
  * @see https://istio.io/latest/docs/setup/install/helm/
  */
@@ -58,7 +62,7 @@ export class Istio extends pulumi.ComponentResource {
         const chart = (
             chartName: string,
             release: string,
-            values: Record<string, unknown>,
+            values: pulumi.Input<Record<string, unknown>>,
             dependsOn: pulumi.Resource[],
         ) =>
             new k8s.helm.v4.Chart(
@@ -67,7 +71,34 @@ export class Istio extends pulumi.ComponentResource {
                 { parent: this, dependsOn },
             );
 
-        const base = chart("base", "istio-base", deepMerge({ defaultRevision: "default" }, config.values.base), [ns]);
+        // The base chart's CRDs are applied and recorded by a CrdSet; the chart installs the rest of it.
+        const baseValues = deepMerge({ defaultRevision: "default" }, config.values.base);
+        const renderedCrds = chartCrds(
+            {
+                chart: "base",
+                version,
+                repository: repositoryOpts.repo,
+                releaseName: "istio-base",
+                namespace,
+                values: baseValues,
+            },
+            { parent: this },
+        );
+        const crds = new CrdSet(
+            `${name}-crds`,
+            { artefact: `istio base ${version}`, crds: renderedCrds, cluster: args.cluster },
+            { parent: this },
+        );
+        const base = chart(
+            "base",
+            "istio-base",
+            renderedCrds.apply((rendered) =>
+                deepMerge(baseValues, {
+                    base: { excludedCRDs: [...excludedCrds(baseValues), ...rendered.map((crd) => crd.metadata?.name)] },
+                }),
+            ),
+            [ns, crds],
+        );
         const istiod = chart("istiod", "istiod", deepMerge(istiodValues(config, hub), config.values.istiod), [base]);
         // Some platforms need their own CNI settings (e.g. values.cni: { global: { platform: "gke" } }).
         // Upstream requests resources for the CNI agent and istiod but sets no memory limit.
@@ -107,6 +138,12 @@ export class Istio extends pulumi.ComponentResource {
         this.version = pulumi.output(version);
         this.registerOutputs({ ingressGateway: this.ingressGateway, version: this.version });
     }
+}
+
+/** The CRDs a stack's own `istio.values.base` leaves out of the base chart (`base.excludedCRDs`). */
+function excludedCrds(baseValues: Record<string, unknown>): unknown[] {
+    const { base } = baseValues as { base?: { excludedCRDs?: unknown } };
+    return Array.isArray(base?.excludedCRDs) ? base.excludedCRDs : [];
 }
 
 /** Prefer spreading `app=<app>` pods across nodes (soft, so that small clusters still schedule). */

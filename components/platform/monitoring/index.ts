@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
 import type { UpstreamSources } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
@@ -25,6 +26,8 @@ export interface MonitoringArgs {
     mesh: pulumi.Input<pulumi.Resource>[];
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods are then in the mesh, and scraped over its mTLS. */
     strictMtls: boolean;
+    /** The cluster, as the Kubernetes provider reaches it: the CRDs of the charts are applied by records of ours. */
+    cluster: ClusterTarget;
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -59,7 +62,7 @@ export function uiGateway(hosts: string[], tlsSecret: string): k8s.apiextensions
  * exposes it (`monitoring.expose`), through the Istio ingress gateway, over TLS only.
  *
  * ```ts
- * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready, strictMtls: true });
+ * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready, strictMtls: true, cluster });
  * ```
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -102,6 +105,7 @@ export class Monitoring extends pulumi.ComponentResource {
                       config: config.metrics,
                       chartRepository: sources.prometheusChartRepository,
                       knativeInMesh: args.strictMtls,
+                      cluster: args.cluster,
                   },
                   inMesh,
               )
@@ -120,6 +124,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     protectData: args.protectData,
                     elasticChartRepository: sources.elasticChartRepository,
                     fluentChartRepository: sources.fluentChartRepository,
+                    cluster: args.cluster,
                 },
                 child,
             );

@@ -1,6 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
+import { CrdSet, chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
 /** Arguments of {@link Logs}. */
@@ -15,6 +17,8 @@ export interface LogsArgs {
     elasticChartRepository?: string;
     /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
     fluentChartRepository?: string;
+    /** The cluster, for ECK's CRDs (see {@link CrdSet}). */
+    cluster: ClusterTarget;
 }
 
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
@@ -90,6 +94,27 @@ function managedElasticsearch(
         { metadata: { name: "elastic-system" } },
         { parent, ...keptWithData },
     );
+    const repository = args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository;
+    // The chart's CRDs (its eck-operator-crds subchart) are applied and recorded by a CrdSet, before the operator.
+    const crds = new CrdSet(
+        `${name}-eck-crds`,
+        {
+            artefact: `eck-operator ${VERSIONS.eckOperator}`,
+            crds: chartCrds(
+                {
+                    chart: "eck-operator",
+                    version: VERSIONS.eckOperator,
+                    repository,
+                    releaseName: "elastic-operator",
+                    namespace: "elastic-system",
+                    values: { installCRDs: true },
+                },
+                { parent },
+            ),
+            cluster: args.cluster,
+        },
+        { parent },
+    );
     const operator = new k8s.helm.v4.Chart(
         `${name}-eck-operator`,
         {
@@ -97,12 +122,12 @@ function managedElasticsearch(
             name: "elastic-operator",
             version: VERSIONS.eckOperator,
             namespace: "elastic-system",
-            repositoryOpts: { repo: args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository },
-            values: { installCRDs: true },
+            repositoryOpts: { repo: repository },
+            values: { installCRDs: false },
         },
         {
             parent,
-            dependsOn: [operatorNamespace],
+            dependsOn: [operatorNamespace, crds],
             ...(args.protectData
                 ? { transforms: [({ props, opts }) => ({ props, opts: { ...opts, ...keptWithData } })] }
                 : {}),

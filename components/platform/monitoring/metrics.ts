@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
-import { keepCrds } from "../crds.ts";
+import { CrdSet, chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
@@ -18,6 +19,8 @@ export interface MetricsArgs {
      * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
      */
     knativeInMesh: boolean;
+    /** The cluster, for the Prometheus Operator's CRDs (see {@link CrdSet}). */
+    cluster: ClusterTarget;
 }
 
 /** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
@@ -44,7 +47,7 @@ const ISTIO_CERTS = "/etc/istio-output-certs";
  * password comes from the stack's secret config and stays a Pulumi secret.
  *
  * ```ts
- * const metrics = new Metrics("metrics", { namespace: "monitoring", config, knativeInMesh: true });
+ * const metrics = new Metrics("metrics", { namespace: "monitoring", config, knativeInMesh: true, cluster });
  * ```
  * @see https://istio.io/latest/docs/ops/integrations/prometheus/
  * @see https://knative.dev/docs/serving/observability/metrics/collecting-metrics/
@@ -71,6 +74,28 @@ export class Metrics extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const repository = args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository;
+        const values = kubePrometheusStackValues(config);
+        // The chart's CRDs (its `crds` subchart) are applied and recorded by a CrdSet, before the chart.
+        const crds = new CrdSet(
+            `${name}-prometheus-operator-crds`,
+            {
+                artefact: `kube-prometheus-stack ${VERSIONS.kubePrometheusStack}`,
+                crds: chartCrds(
+                    {
+                        chart: "kube-prometheus-stack",
+                        version: VERSIONS.kubePrometheusStack,
+                        repository,
+                        releaseName: "prometheus-stack",
+                        namespace,
+                        values,
+                    },
+                    { parent: this },
+                ),
+                cluster: args.cluster,
+            },
+            { parent: this },
+        );
         const chart = new k8s.helm.v4.Chart(
             `${name}-kube-prometheus-stack`,
             {
@@ -78,11 +103,10 @@ export class Metrics extends pulumi.ComponentResource {
                 name: "prometheus-stack",
                 version: VERSIONS.kubePrometheusStack,
                 namespace,
-                repositoryOpts: { repo: args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository },
-                values: kubePrometheusStackValues(config),
+                repositoryOpts: { repo: repository },
+                values: { ...values, crds: { enabled: false } },
             },
-            // Its CRDs are in its `crds/` directory, which Helm never deletes; neither does the platform.
-            { parent: this, dependsOn: [adminSecret], transforms: [keepCrds] },
+            { parent: this, dependsOn: [adminSecret, crds] },
         );
         // The operator turns a controller on only if that controller's CRD is installed and its RBAC
         // allows it when the operator starts, and never looks again. Helm applies a chart's CRDs first and

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { crdSetProvider, type CrdSetOutputs } from "../components/platform/crd-set-provider.ts";
+import { CRD_BODIES, writeCrdBodies } from "../components/platform/crds.ts";
+import { VERSIONS } from "../components/platform/versions.ts";
+import { dependsOnNames, find } from "./harness.ts";
+import { STACKS, deployPlatform } from "./stacks.ts";
+
+const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
+const CHART = "kubernetes:helm.sh/v4:Chart";
+
+/** Each chart whose CRDs a CrdSet applies: the set, the chart, and the chart's own switch that leaves them out. */
+const CHART_CRDS = [
+    {
+        set: "istio-crds",
+        chart: "istio-base",
+        artefact: `istio base ${VERSIONS.istio}`,
+        // The mocks' `helm template` renders one CRD and a Deployment per chart (test/harness.ts).
+        crds: ["bases.base.example"],
+        leftOut: (values: any) => {
+            expect(values.base.excludedCRDs).toEqual(["bases.base.example"]);
+        },
+    },
+    {
+        set: "monitoring-logs-eck-crds",
+        chart: "monitoring-logs-eck-operator",
+        artefact: `eck-operator ${VERSIONS.eckOperator}`,
+        crds: ["eck-operators.eck-operator.example"],
+        leftOut: (values: any) => {
+            expect(values.installCRDs).toBe(false);
+        },
+    },
+    {
+        set: "monitoring-metrics-prometheus-operator-crds",
+        chart: "monitoring-metrics-kube-prometheus-stack",
+        artefact: `kube-prometheus-stack ${VERSIONS.kubePrometheusStack}`,
+        crds: ["kube-prometheus-stacks.kube-prometheus-stack.example"],
+        leftOut: (values: any) => {
+            expect(values.crds).toEqual({ enabled: false });
+        },
+    },
+];
+
+describe.each(STACKS)("the charts' CRDs on %s", async (env) => {
+    const { resources } = await deployPlatform(env);
+
+    test.each(CHART_CRDS)("$set: the CRDs $chart renders, by name and digest under the stack's field manager", (c) => {
+        const set = find(resources, CRD_SET, c.set);
+        expect(set.inputs.artefact).toBe(c.artefact);
+        expect(Object.keys(set.inputs.crds)).toEqual(c.crds);
+        for (const [name, digest] of Object.entries(set.inputs.crds as Record<string, string>)) {
+            const [, hex] = /^sha256:([0-9a-f]{64})$/.exec(digest) ?? [];
+            const body = readFileSync(join(CRD_BODIES, `${hex}.json`), "utf8");
+            expect(JSON.parse(body).metadata.name).toBe(name);
+        }
+        expect(set.inputs.fieldManager).toBe(`serverless-platform/${env}`);
+    });
+
+    test.each(CHART_CRDS)("$set: applied before $chart, which installs none of its own", (c) => {
+        const chart = find(resources, CHART, c.chart);
+        c.leftOut(chart.inputs.values);
+        expect(dependsOnNames(chart)).toContain(c.set);
+    });
+
+    test.each(CHART_CRDS)("$set: no schema in the state, only the provider's code, the names and the digests", (c) => {
+        const { __provider: code, ...rest } = find(resources, CRD_SET, c.set).inputs;
+        expect(typeof code).toBe("string");
+        expect((code as string).length).toBeLessThan(16_000);
+        // The provider runs alone in the engine's dynamic-provider host: it requires packages, never our files.
+        expect(code as string).not.toMatch(/require\("\.{1,2}\//);
+        expect(JSON.stringify(rest).length).toBeLessThan(1_000);
+    });
+});
+
+test("a stack's own base.excludedCRDs stays left out of Istio's base chart, and out of its CrdSet's render", async () => {
+    const { resources } = await deployPlatform("dev", {
+        "serverless-platform:istio": JSON.stringify({ values: { base: { base: { excludedCRDs: ["x.istio.io"] } } } }),
+    });
+    const base = find(resources, CHART, "istio-base");
+    expect(base.inputs.values.base.excludedCRDs).toEqual(["x.istio.io", "bases.base.example"]);
+});
+
+describe("writeCrdBodies", () => {
+    const crd = (name: string, version: string) => ({
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        metadata: { name },
+        spec: { versions: [{ name: version }] },
+    });
+
+    test("writes each CRD under the sha256 of its text and names it by that digest", () => {
+        const directory = mkdtempSync(join(tmpdir(), "crd-bodies-"));
+        const digests = writeCrdBodies([crd("b.example.com", "v1"), crd("a.example.com", "v1")], directory);
+        expect(Object.keys(digests)).toEqual(["a.example.com", "b.example.com"]);
+        for (const digest of Object.values(digests)) {
+            const text = readFileSync(join(directory, `${digest.slice("sha256:".length)}.json`), "utf8");
+            expect(`sha256:${createHash("sha256").update(text).digest("hex")}`).toBe(digest);
+        }
+    });
+
+    test("gives a changed CRD a new digest and leaves the others'", () => {
+        const directory = mkdtempSync(join(tmpdir(), "crd-bodies-"));
+        const before = writeCrdBodies([crd("a.example.com", "v1"), crd("b.example.com", "v1")], directory);
+        const after = writeCrdBodies([crd("a.example.com", "v1"), crd("b.example.com", "v2")], directory);
+        expect(after["a.example.com"]).toBe(before["a.example.com"]);
+        expect(after["b.example.com"]).not.toBe(before["b.example.com"]);
+    });
+
+    test("refuses a CRD without a name", () => {
+        expect(() => writeCrdBodies([{ kind: "CustomResourceDefinition", metadata: {} }])).toThrow(
+            "a CustomResourceDefinition without metadata.name",
+        );
+    });
+});
+
+describe("a CrdSet's diff", () => {
+    const recorded: CrdSetOutputs = {
+        artefact: "chart 1.0.0",
+        crds: { "a.example.com": "sha256:aa", "b.example.com": "sha256:bb" },
+        fieldManager: "serverless-platform/dev",
+    };
+    const diff = (news: Partial<CrdSetOutputs> & { bodies?: string; cluster?: object }) =>
+        crdSetProvider.diff?.("chart 1.0.0", recorded, {
+            ...recorded,
+            bodies: "/tmp/serverless-platform-crds",
+            cluster: { context: "dev" },
+            ...news,
+        });
+
+    test("sees a changed, added or dropped CRD, a new artefact version and a new owner", async () => {
+        expect(await diff({ crds: { ...recorded.crds, "b.example.com": "sha256:cc" } })).toEqual({ changes: true });
+        expect(await diff({ crds: { ...recorded.crds, "c.example.com": "sha256:cc" } })).toEqual({ changes: true });
+        expect(await diff({ crds: { "a.example.com": "sha256:aa" } })).toEqual({ changes: true });
+        expect(await diff({ artefact: "chart 1.1.0" })).toEqual({ changes: true });
+        expect(await diff({ fieldManager: "serverless-platform/prod" })).toEqual({ changes: true });
+    });
+
+    test("ignores where the bodies are and how the cluster is reached, which differ between machines", async () => {
+        expect(await diff({ bodies: "/var/tmp/elsewhere", cluster: { kubeconfig: "apiVersion: v1" } })).toEqual({
+            changes: false,
+        });
+    });
+});
