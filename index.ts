@@ -65,7 +65,6 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             config: config.istio,
             chartRepository: config.sources.istioChartRepository,
             imageHub: config.sources.istioImageHub,
-            cluster: config.kubernetes,
         },
         opts,
     );
@@ -104,7 +103,6 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             protectData: config.monitoring.logs.persistent,
             mesh: istio.ready,
             strictMtls,
-            cluster: config.kubernetes,
         },
         opts,
     );

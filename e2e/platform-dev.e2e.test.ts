@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import type {
     CoreV1EventList,
     V1ClusterRole,
+    V1CustomResourceDefinition,
     V1CustomResourceDefinitionList,
     V1DaemonSet,
     V1Deployment,
@@ -245,6 +246,27 @@ describePlatform("dev", {
                 /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
             );
             await stack.removeConfig("serverless-platform:knative.version", true);
+        }, 600_000);
+
+        test("a chart's CRD deleted by hand: `up --refresh` finds it gone and applies it again, and nothing else", async () => {
+            const { world, stack } = platform;
+            const crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/probes.monitoring.coreos.com";
+            await world.kube("DELETE", crd);
+            await eventually("the CRD is gone", () =>
+                world.kube("GET", crd).then(
+                    () => false,
+                    () => true,
+                ),
+            );
+            const recorder = stepRecorder();
+            const healed = await stack.up({ ...engineOutput, refresh: true, onEvent: recorder.onEvent });
+            expect(healed.summary.result).toBe("succeeded");
+            const applied = recorder.changed().filter((step) => step.op !== "refresh");
+            expect(applied.map((step) => `${step.op} ${step.name}`)).toEqual([
+                "update monitoring-metrics-prometheus-operator-crds",
+            ]);
+            const back = await world.kube<V1CustomResourceDefinition>("GET", crd);
+            expect(back.status?.conditions?.find((c) => c.type === "Established")?.status).toBe("True");
         }, 600_000);
 
         test("a state that lost every object (an old backup restored): the next up takes each back as the stack's own, and a preview then shows no changes", async () => {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -63,6 +64,30 @@ describe.each(STACKS)("the charts' CRDs on %s", async (env) => {
         const chart = find(resources, CHART, c.chart);
         c.leftOut(chart.inputs.values);
         expect(dependsOnNames(chart)).toContain(c.set);
+    });
+
+    test("the provider, as the engine's host loads it, reaches the cluster the stack's config names", async () => {
+        const { __provider: code } = find(resources, CRD_SET, "istio-crds").inputs;
+        const requireFromString = createRequire(import.meta.url)("require-from-string") as (text: string) => any;
+        const provider = requireFromString(code as string).handler() as typeof crdSetProvider;
+        // A cluster at a loopback port nothing listens on: the refused connection shows where the provider went.
+        const kubeconfig = JSON.stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1" } }],
+            users: [{ name: "u", user: { token: "t" } }],
+            contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+            "current-context": "x",
+        });
+        const config = { get: (key: string) => (key === "kubernetes:kubeconfig" ? kubeconfig : undefined) };
+        await provider.configure?.({ config } as any);
+        await expect(
+            provider.read?.("istio base", {
+                artefact: "istio base",
+                crds: { "a.example.com": "sha256:00" },
+                fieldManager: "m",
+            }),
+        ).rejects.toThrow(/ECONNREFUSED 127\.0\.0\.1:1/);
     });
 
     test.each(CHART_CRDS)("$set: no schema in the state, only the provider's code, the names and the digests", (c) => {

@@ -7,11 +7,15 @@
 import type * as KubernetesClient from "@kubernetes/client-node";
 import type * as pulumi from "@pulumi/pulumi";
 
-/** The cluster the CRDs go to: the same kubeconfig or context as the Kubernetes provider's. */
-export interface CrdSetCluster {
-    kubeconfig?: string;
-    context?: string;
+/**
+ * The cluster the CRDs go to: the stack's `kubernetes:kubeconfig` or `kubernetes:context`, the keys the platform's
+ * Kubernetes provider is configured from, read from the stack's config when the host starts (never stored).
+ */
+interface CrdSetCluster {
+    kubeconfig?: string | undefined;
+    context?: string | undefined;
 }
+const cluster: CrdSetCluster = {};
 
 /** What a CrdSet stores: which artefact, and each of its CRDs by name and digest. */
 export interface CrdSetOutputs {
@@ -26,7 +30,6 @@ export interface CrdSetOutputs {
 export interface CrdSetInputs extends CrdSetOutputs {
     /** The directory holding each CRD's manifest as `<hex>.json`, written by the program before the apply. */
     bodies: string;
-    cluster: CrdSetCluster;
 }
 
 /** How long a CRD may take to be Established before the apply fails. */
@@ -45,7 +48,7 @@ type Request = (method: string, path: string, body?: string) => Promise<unknown>
  * client's typed API: its serializer keeps only the fields its models name, and drops a schema's `x-kubernetes-*`
  * extensions (an int-or-string field's), which the API server then refuses.
  */
-function connect(cluster: CrdSetCluster): Request {
+function connect(): Request {
     /* eslint-disable @typescript-eslint/no-require-imports -- see the module comment: the host has no ESM imports */
     const client = require("@kubernetes/client-node") as typeof KubernetesClient;
     const https = require("node:https") as typeof import("node:https");
@@ -89,7 +92,7 @@ function connect(cluster: CrdSetCluster): Request {
                             return text;
                         }
                     })();
-                    reject(new Error(`${method} ${url.pathname}: ${status} ${message}`));
+                    reject(Object.assign(new Error(`${method} ${url.pathname}: ${status} ${message}`), { status }));
                 });
             });
             call.on("error", reject);
@@ -110,7 +113,7 @@ async function applyCrds(inputs: CrdSetInputs, names: string[]): Promise<void> {
     const crypto = require("node:crypto") as typeof import("node:crypto");
     const path = require("node:path") as typeof import("node:path");
     /* eslint-enable @typescript-eslint/no-require-imports */
-    const request = connect(inputs.cluster);
+    const request = connect();
     const manager = encodeURIComponent(inputs.fieldManager);
     for (const name of names) {
         const digest = inputs.crds[name] ?? "";
@@ -143,6 +146,11 @@ async function applyCrds(inputs: CrdSetInputs, names: string[]): Promise<void> {
 
 /** The provider; its code is serialized into every CrdSet's state, so it stays small. */
 export const crdSetProvider: pulumi.dynamic.ResourceProvider<CrdSetInputs, CrdSetOutputs> = {
+    configure({ config }) {
+        cluster.kubeconfig = config.get("kubernetes:kubeconfig");
+        cluster.context = config.get("kubernetes:context");
+        return Promise.resolve();
+    },
     async create(inputs) {
         await applyCrds(inputs, Object.keys(inputs.crds));
         return { id: inputs.artefact, outs: recorded(inputs) };
@@ -162,6 +170,23 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider<CrdSetInputs, CrdSe
         );
         await applyCrds(news, changed);
         return { outs: recorded(news) };
+    },
+    // A refresh finds which CRDs the cluster still serves: one deleted by hand is applied again by the next `up`.
+    async read(id, recorded) {
+        if (recorded === undefined) return { id };
+        const request = connect();
+        const served: Record<string, string> = {};
+        for (const [name, digest] of Object.entries(recorded.crds)) {
+            const found = await request("GET", `${CRDS_PATH}/${name}`).then(
+                () => true,
+                (error: unknown) => {
+                    if ((error as { status?: number }).status === 404) return false;
+                    throw error;
+                },
+            );
+            if (found) served[name] = digest;
+        }
+        return { id, props: { ...recorded, crds: served } };
     },
     // Lets go of the CRDs: deleting one deletes every object of its kind in every namespace (see keepCrds).
     async delete() {

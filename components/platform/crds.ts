@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stackFieldManager } from "../shared/field-manager.ts";
-import type { ClusterTarget } from "./cluster-facts.ts";
 import { type CrdSetInputs, crdSetProvider } from "./crd-set-provider.ts";
 
 export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
@@ -65,17 +64,16 @@ export interface CrdSetArgs {
     artefact: string;
     /** The artefact's CRDs as it renders them (see {@link chartCrds}). */
     crds: pulumi.Input<RenderedObject[]>;
-    /** The cluster: the same kubeconfig or context as the Kubernetes provider's. */
-    cluster: ClusterTarget;
 }
 
 /**
  * One upstream artefact's CRDs, applied by server-side apply under the stack's field manager and waited on until
  * the API server serves them, and recorded by name and digest only. A `destroy`, or a CRD an upgrade drops, lets
- * go of them (see {@link keepCrds}).
+ * go of them (see {@link keepCrds}). The cluster is the one the stack's `kubernetes:kubeconfig` or
+ * `kubernetes:context` names, as for the platform's Kubernetes provider.
  *
  * ```ts
- * const crds = new CrdSet("prometheus-crds", { artefact: "kube-prometheus-stack 88.5.3", crds: chartCrds(chart, { parent }), cluster });
+ * const crds = new CrdSet("prometheus-crds", { artefact: "kube-prometheus-stack 88.5.3", crds: chartCrds(chart, { parent }) });
  * ```
  */
 export class CrdSet extends pulumi.dynamic.Resource {
@@ -88,7 +86,6 @@ export class CrdSet extends pulumi.dynamic.Resource {
             crds: pulumi.output(args.crds).apply((crds) => writeCrdBodies(crds)),
             fieldManager: stackFieldManager(),
             bodies: CRD_BODIES,
-            cluster: { kubeconfig: args.cluster.kubeconfig, context: args.cluster.context },
         } satisfies { [Key in keyof CrdSetInputs]: unknown };
         super(crdSetProvider, name, inputs, opts, "crds", "CrdSet");
     }

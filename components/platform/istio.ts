@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterTarget } from "./cluster-facts.ts";
 import type { IstioConfig } from "./config/index.ts";
 import { CrdSet, chartCrds } from "./crds.ts";
 import { deepMerge } from "./helm-values.ts";
@@ -16,8 +15,6 @@ export interface IstioArgs {
     chartRepository?: string;
     /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
     imageHub?: string;
-    /** The cluster, for the `base` chart's CRDs (see {@link CrdSet}). */
-    cluster: ClusterTarget;
 }
 
 /** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */
@@ -32,7 +29,7 @@ export const INGRESS_GATEWAY = { name: "istio-ingressgateway", namespace: "istio
  * gateway get a PodDisruptionBudget and spread across nodes.
  *
  * ```ts
- * const istio = new Istio("istio", { config: { replicas: 2, gatewayReplicas: 3, gatewayServiceType: "LoadBalancer", mtls: "STRICT", values }, cluster });
+ * const istio = new Istio("istio", { config: { replicas: 2, gatewayReplicas: 3, gatewayServiceType: "LoadBalancer", mtls: "STRICT", values } });
  * ```
  * @see https://istio.io/latest/docs/setup/install/helm/
  */
@@ -86,7 +83,7 @@ export class Istio extends pulumi.ComponentResource {
         );
         const crds = new CrdSet(
             `${name}-crds`,
-            { artefact: `istio base ${version}`, crds: renderedCrds, cluster: args.cluster },
+            { artefact: `istio base ${version}`, crds: renderedCrds },
             { parent: this },
         );
         const base = chart(

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
 import type { UpstreamSources } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
@@ -26,8 +25,6 @@ export interface MonitoringArgs {
     mesh: pulumi.Input<pulumi.Resource>[];
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods are then in the mesh, and scraped over its mTLS. */
     strictMtls: boolean;
-    /** The cluster, as the Kubernetes provider reaches it: the CRDs of the charts are applied by records of ours. */
-    cluster: ClusterTarget;
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -62,7 +59,7 @@ export function uiGateway(hosts: string[], tlsSecret: string): k8s.apiextensions
  * exposes it (`monitoring.expose`), through the Istio ingress gateway, over TLS only.
  *
  * ```ts
- * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready, strictMtls: true, cluster });
+ * const monitoring = new Monitoring("monitoring", { config, domain, sources, protectData: true, mesh: istio.ready, strictMtls: true });
  * ```
  */
 export class Monitoring extends pulumi.ComponentResource {
@@ -105,7 +102,6 @@ export class Monitoring extends pulumi.ComponentResource {
                       config: config.metrics,
                       chartRepository: sources.prometheusChartRepository,
                       knativeInMesh: args.strictMtls,
-                      cluster: args.cluster,
                   },
                   inMesh,
               )
@@ -124,7 +120,6 @@ export class Monitoring extends pulumi.ComponentResource {
                     protectData: args.protectData,
                     elasticChartRepository: sources.elasticChartRepository,
                     fluentChartRepository: sources.fluentChartRepository,
-                    cluster: args.cluster,
                 },
                 child,
             );

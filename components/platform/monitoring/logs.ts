@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
 import { CrdSet, chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
@@ -17,8 +16,6 @@ export interface LogsArgs {
     elasticChartRepository?: string;
     /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
     fluentChartRepository?: string;
-    /** The cluster, for ECK's CRDs (see {@link CrdSet}). */
-    cluster: ClusterTarget;
 }
 
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
@@ -111,7 +108,6 @@ function managedElasticsearch(
                 },
                 { parent },
             ),
-            cluster: args.cluster,
         },
         { parent },
     );

@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterTarget } from "../cluster-facts.ts";
 import type { MonitoringConfig } from "../config/index.ts";
 import { CrdSet, chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
@@ -19,8 +18,6 @@ export interface MetricsArgs {
      * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
      */
     knativeInMesh: boolean;
-    /** The cluster, for the Prometheus Operator's CRDs (see {@link CrdSet}). */
-    cluster: ClusterTarget;
 }
 
 /** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
@@ -47,7 +44,7 @@ const ISTIO_CERTS = "/etc/istio-output-certs";
  * password comes from the stack's secret config and stays a Pulumi secret.
  *
  * ```ts
- * const metrics = new Metrics("metrics", { namespace: "monitoring", config, knativeInMesh: true, cluster });
+ * const metrics = new Metrics("metrics", { namespace: "monitoring", config, knativeInMesh: true });
  * ```
  * @see https://istio.io/latest/docs/ops/integrations/prometheus/
  * @see https://knative.dev/docs/serving/observability/metrics/collecting-metrics/
@@ -92,7 +89,6 @@ export class Metrics extends pulumi.ComponentResource {
                     },
                     { parent: this },
                 ),
-                cluster: args.cluster,
             },
             { parent: this },
         );
