@@ -43,18 +43,23 @@ export async function injectSidecar(injector: string, read: IstioConfigMapReader
 }
 
 async function runInjector(injector: string, read: IstioConfigMapReader, review: Review): Promise<string> {
-    const readConfigMap = (name: string) =>
-        read(name).catch((error: unknown) => {
-            throw new Error(
-                `istiod's ConfigMap istio-system/${name}, which istiod's chart writes, cannot be read: ${error instanceof Error ? error.message : String(error)}`,
-            );
-        });
-    const [templates, mesh] = await Promise.all([readConfigMap("istio-sidecar-injector"), readConfigMap("istio")]);
+    // Both are read at once; each that cannot be read is named, in this order whichever answers first.
+    const reads = await Promise.allSettled([read("istio-sidecar-injector"), read("istio")]);
+    const [templates, mesh] = reads;
+    const unreadable = (["istio-sidecar-injector", "istio"] as const).flatMap((name, index) => {
+        const outcome = reads[index];
+        return outcome?.status === "rejected"
+            ? [
+                  `istiod's ConfigMap istio-system/${name}, which istiod's chart writes, cannot be read: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`,
+              ]
+            : [];
+    });
+    if (templates.status === "rejected" || mesh.status === "rejected") throw new Error(unreadable.join("; "));
     const input = JSON.stringify({
         review,
-        config: templates.data?.config ?? "",
-        values: templates.data?.values ?? "",
-        mesh: mesh.data?.mesh ?? "",
+        config: templates.value.data?.config ?? "",
+        values: templates.value.data?.values ?? "",
+        mesh: mesh.value.data?.mesh ?? "",
     });
     return new Promise((resolve, reject) => {
         const child = execFile(injector, [], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
