@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { injectSidecar } from "../toolchain/sidecar-injection";
+import { injectSidecar } from "../toolchain/sidecar-injection.ts";
 
 const review = { apiVersion: "admission.k8s.io/v1", request: { uid: "uid-1" } };
 
