@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -137,6 +137,32 @@ describe("writeCrdBodies", () => {
     test("refuses a CRD without a name", () => {
         expect(() => writeCrdBodies([{ kind: "CustomResourceDefinition", metadata: {} }])).toThrow(
             "a CustomResourceDefinition without metadata.name",
+        );
+    });
+});
+
+describe("a CrdSet's apply", () => {
+    const directory = mkdtempSync(join(tmpdir(), "crd-bodies-"));
+    const text = JSON.stringify({ kind: "CustomResourceDefinition", metadata: { name: "a.example.com" } });
+    const hex = createHash("sha256").update(text).digest("hex");
+    const inputs = {
+        artefact: "chart 1.0.0",
+        crds: { "a.example.com": `sha256:${hex}` },
+        fieldManager: "serverless-platform/dev",
+        bodies: directory,
+    };
+
+    // Both are refused before any request: neither needs a cluster.
+    test("refuses a CRD whose manifest the program did not write, naming it and where it looked", async () => {
+        await expect(crdSetProvider.create(inputs)).rejects.toThrow(
+            `chart 1.0.0: no manifest for CRD a.example.com at ${join(directory, `${hex}.json`)} (the program writes it)`,
+        );
+    });
+
+    test("refuses a manifest that is not the one its digest names", async () => {
+        writeFileSync(join(directory, `${hex}.json`), text.replace("a.example.com", "b.example.com"));
+        await expect(crdSetProvider.create(inputs)).rejects.toThrow(
+            `chart 1.0.0: ${join(directory, `${hex}.json`)} is not the manifest of CRD a.example.com (sha256:${hex})`,
         );
     });
 });

@@ -172,11 +172,11 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider<CrdSetInputs, CrdSe
         return { outs: recorded(news) };
     },
     // A refresh finds which CRDs the cluster still serves: one deleted by hand is applied again by the next `up`.
-    async read(id, recorded) {
-        if (recorded === undefined) return { id };
+    async read(id, stored) {
+        if (stored === undefined) return { id };
         const request = connect();
         const served: Record<string, string> = {};
-        for (const [name, digest] of Object.entries(recorded.crds)) {
+        for (const [name, digest] of Object.entries(stored.crds)) {
             const found = await request("GET", `${CRDS_PATH}/${name}`).then(
                 () => true,
                 (error: unknown) => {
@@ -186,7 +186,7 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider<CrdSetInputs, CrdSe
             );
             if (found) served[name] = digest;
         }
-        return { id, props: { ...recorded, crds: served } };
+        return { id, props: { ...stored, crds: served } };
     },
     // Lets go of the CRDs: deleting one deletes every object of its kind in every namespace (see keepCrds).
     async delete() {
