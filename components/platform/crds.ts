@@ -62,7 +62,7 @@ function nameOf(object: RenderedObject): string {
 export interface CrdSetArgs {
     /** The upstream artefact the CRDs come from, as a reviewer names it: `kube-prometheus-stack 88.5.3`. */
     artefact: string;
-    /** The artefact's CRDs as it renders them (see {@link chartCrds}). */
+    /** The artefact's CRDs as it renders them. */
     crds: pulumi.Input<RenderedObject[]>;
 }
 
@@ -72,9 +72,7 @@ export interface CrdSetArgs {
  * go of them (see {@link keepCrds}). The cluster is the one the stack's `kubernetes:kubeconfig` or
  * `kubernetes:context` names, as for the platform's Kubernetes provider.
  *
- * ```ts
- * const crds = new CrdSet("prometheus-crds", { artefact: "kube-prometheus-stack 88.5.3", crds: chartCrds(chart, { parent }) });
- * ```
+ * A chart's are made by {@link chartCrds}.
  */
 export class CrdSet extends pulumi.dynamic.Resource {
     /** Each CRD's name → `sha256:<hex>` of its manifest. */
@@ -93,6 +91,8 @@ export class CrdSet extends pulumi.dynamic.Resource {
 
 /** A Helm chart as the platform installs it: what `helm template` needs to render it. */
 export interface ChartSource {
+    /** The chart as a reviewer names it in a preview: `kube-prometheus-stack 88.5.3`. */
+    artefact: string;
     chart: string;
     version: string;
     repository: string;
@@ -102,11 +102,18 @@ export interface ChartSource {
     values: pulumi.Input<Record<string, unknown>>;
 }
 
+/** A chart's CRDs as a {@link CrdSet} applies them, and their names. */
+export interface ChartCrds {
+    /** The set: the chart depends on it, and must install none of the CRDs itself (each chart has its own switch). */
+    set: CrdSet;
+    names: pulumi.Output<string[]>;
+}
+
 /**
  * The CRDs a chart installs with these values, from its `crds/` directory and its templates alike, rendered by the
- * Kubernetes provider's own `helm template` (the one its v3 Chart uses).
+ * Kubernetes provider's own `helm template` (the one its v3 Chart uses), and applied and recorded by a CrdSet.
  */
-export function chartCrds(source: ChartSource, opts: pulumi.InvokeOutputOptions): pulumi.Output<RenderedObject[]> {
+export function chartCrds(name: string, source: ChartSource, opts: { parent: pulumi.Resource }): ChartCrds {
     const jsonOpts = pulumi.all([source.values, source.namespace]).apply(([values, namespace]) =>
         JSON.stringify({
             chart: source.chart,
@@ -117,7 +124,11 @@ export function chartCrds(source: ChartSource, opts: pulumi.InvokeOutputOptions)
             values,
         }),
     );
-    return pulumi.runtime
+    const crds = pulumi.runtime
         .invokeOutput<{ result?: RenderedObject[] }>("kubernetes:helm:template", { jsonOpts }, opts)
         .apply(({ result }) => (result ?? []).filter((object) => object.kind === "CustomResourceDefinition"));
+    return {
+        set: new CrdSet(name, { artefact: source.artefact, crds }, opts),
+        names: crds.apply((rendered) => rendered.map(nameOf)),
+    };
 }

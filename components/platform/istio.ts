@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { IstioConfig } from "./config/index.ts";
-import { CrdSet, chartCrds } from "./crds.ts";
+import { chartCrds } from "./crds.ts";
 import { deepMerge } from "./helm-values.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 
@@ -70,8 +70,10 @@ export class Istio extends pulumi.ComponentResource {
 
         // The base chart's CRDs are applied and recorded by a CrdSet; the chart installs the rest of it.
         const baseValues = deepMerge({ defaultRevision: "default" }, config.values.base);
-        const renderedCrds = chartCrds(
+        const crds = chartCrds(
+            `${name}-crds`,
             {
+                artefact: `istio base ${version}`,
                 chart: "base",
                 version,
                 repository: repositoryOpts.repo,
@@ -81,20 +83,13 @@ export class Istio extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const crds = new CrdSet(
-            `${name}-crds`,
-            { artefact: `istio base ${version}`, crds: renderedCrds },
-            { parent: this },
-        );
         const base = chart(
             "base",
             "istio-base",
-            renderedCrds.apply((rendered) =>
-                deepMerge(baseValues, {
-                    base: { excludedCRDs: [...excludedCrds(baseValues), ...rendered.map((crd) => crd.metadata?.name)] },
-                }),
+            crds.names.apply((names) =>
+                deepMerge(baseValues, { base: { excludedCRDs: [...excludedCrds(baseValues), ...names] } }),
             ),
-            [ns, crds],
+            [ns, crds.set],
         );
         const istiod = chart("istiod", "istiod", deepMerge(istiodValues(config, hub), config.values.istiod), [base]);
         // Some platforms need their own CNI settings (e.g. values.cni: { global: { platform: "gke" } }).

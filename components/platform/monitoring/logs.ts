@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
-import { CrdSet, chartCrds } from "../crds.ts";
+import { chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
 /** Arguments of {@link Logs}. */
@@ -93,21 +93,16 @@ function managedElasticsearch(
     );
     const repository = args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository;
     // The chart's CRDs (its eck-operator-crds subchart) are applied and recorded by a CrdSet, before the operator.
-    const crds = new CrdSet(
+    const crds = chartCrds(
         `${name}-eck-crds`,
         {
             artefact: `eck-operator ${VERSIONS.eckOperator}`,
-            crds: chartCrds(
-                {
-                    chart: "eck-operator",
-                    version: VERSIONS.eckOperator,
-                    repository,
-                    releaseName: "elastic-operator",
-                    namespace: "elastic-system",
-                    values: { installCRDs: true },
-                },
-                { parent },
-            ),
+            chart: "eck-operator",
+            version: VERSIONS.eckOperator,
+            repository,
+            releaseName: "elastic-operator",
+            namespace: "elastic-system",
+            values: { installCRDs: true },
         },
         { parent },
     );
@@ -123,7 +118,7 @@ function managedElasticsearch(
         },
         {
             parent,
-            dependsOn: [operatorNamespace, crds],
+            dependsOn: [operatorNamespace, crds.set],
             ...(args.protectData
                 ? { transforms: [({ props, opts }) => ({ props, opts: { ...opts, ...keptWithData } })] }
                 : {}),

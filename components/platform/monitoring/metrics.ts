@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
-import { CrdSet, chartCrds } from "../crds.ts";
+import { chartCrds } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
@@ -74,21 +74,16 @@ export class Metrics extends pulumi.ComponentResource {
         const repository = args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository;
         const values = kubePrometheusStackValues(config);
         // The chart's CRDs (its `crds` subchart) are applied and recorded by a CrdSet, before the chart.
-        const crds = new CrdSet(
+        const crds = chartCrds(
             `${name}-prometheus-operator-crds`,
             {
                 artefact: `kube-prometheus-stack ${VERSIONS.kubePrometheusStack}`,
-                crds: chartCrds(
-                    {
-                        chart: "kube-prometheus-stack",
-                        version: VERSIONS.kubePrometheusStack,
-                        repository,
-                        releaseName: "prometheus-stack",
-                        namespace,
-                        values,
-                    },
-                    { parent: this },
-                ),
+                chart: "kube-prometheus-stack",
+                version: VERSIONS.kubePrometheusStack,
+                repository,
+                releaseName: "prometheus-stack",
+                namespace,
+                values,
             },
             { parent: this },
         );
@@ -102,7 +97,7 @@ export class Metrics extends pulumi.ComponentResource {
                 repositoryOpts: { repo: repository },
                 values: { ...values, crds: { enabled: false } },
             },
-            { parent: this, dependsOn: [adminSecret, crds] },
+            { parent: this, dependsOn: [adminSecret, crds.set] },
         );
         // The operator turns a controller on only if that controller's CRD is installed and its RBAC
         // allows it when the operator starts, and never looks again. Helm applies a chart's CRDs first and
