@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { AggregatedRolesGuard } from "./components/platform/aggregated-roles.ts";
-import { AppNamespaces, clusterProvider } from "./components/platform/cluster.ts";
+import { AppNamespaces, DynamicResourceHost, clusterProvider } from "./components/platform/cluster.ts";
 import { warmSchedulers } from "./components/platform/warm-scheduler.ts";
 import { type ClusterTarget, readClusterFacts } from "./components/platform/cluster-facts.ts";
 import {
@@ -52,7 +52,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     const nodePool = new NodePoolCheck();
     pulumi.runtime.registerResourceTransform(nodePool.transform);
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
-    const opts = { providers: [provider] };
+    const opts = { providers: [provider, new DynamicResourceHost(`${config.environment}-crds`, config.kubernetes)] };
     const strictMtls = config.istio.mtls === "STRICT";
     const manifestSource = {
         baseUrl: config.sources.knativeManifestBaseUrl,

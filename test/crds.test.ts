@@ -8,7 +8,7 @@ import { crdSetProvider, type CrdSetOutputs } from "../components/platform/crd-s
 import { CRD_BODIES, writeCrdBodies } from "../components/platform/crds.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
 import { dependsOnNames, find } from "./harness.ts";
-import { STACKS, deployPlatform } from "./stacks.ts";
+import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform } from "./stacks.ts";
 
 const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -64,6 +64,15 @@ describe.each(STACKS)("the charts' CRDs on %s", async (env) => {
         const chart = find(resources, CHART, c.chart);
         c.leftOut(chart.inputs.values);
         expect(dependsOnNames(chart)).toContain(c.set);
+    });
+
+    test("every set is managed by the stack's own dynamic-resource host, given the cluster's keys and nothing else", () => {
+        const hosts = resources.filter((r) => r.type === "pulumi:providers:pulumi-nodejs");
+        expect(hosts.map((h) => h.name)).toEqual([`${env}-crds`]);
+        expect(hosts[0]?.inputs).toEqual({ "kubernetes:context": DEPLOY_TIME_CONFIG["kubernetes:context"] });
+        for (const set of resources.filter((r) => r.type === CRD_SET)) {
+            expect(set.provider, set.name).toMatch(new RegExp(`\\$pulumi:providers:pulumi-nodejs::${env}-crds::`));
+        }
     });
 
     test("the provider, as the engine's host loads it, reaches the cluster the stack's config names", async () => {

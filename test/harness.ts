@@ -20,6 +20,8 @@ export interface Registered {
     options: pulumi.ResourceOptions;
     /** URN-free parent name, for "is parented to" checks. */
     parentName: string | undefined;
+    /** The explicit provider that manages it, as the engine names it: `<urn>::<id>`. */
+    provider: string | undefined;
 }
 
 /** Which Pulumi stack a program runs as, with its config (`<project>:<key>` → value). */
@@ -74,6 +76,7 @@ export async function runProgram(program: () => unknown, options: RunOptions = {
                     inputs: state,
                     options: seen?.options ?? {},
                     parentName: seen?.parentName,
+                    provider: args.provider,
                 });
                 return { id, state };
             },

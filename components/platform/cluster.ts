@@ -22,6 +22,21 @@ export function clusterProvider(name: string, kubernetes: PlatformConfig["kubern
     });
 }
 
+/**
+ * The host of the platform's dynamic resources (each chart's CrdSet, `crds.ts`), reaching the cluster the
+ * Kubernetes provider reaches and given nothing else: the default host is given the stack's whole config, so
+ * every config change would preview as an update of it.
+ */
+export class DynamicResourceHost extends pulumi.ProviderResource {
+    constructor(name: string, kubernetes: PlatformConfig["kubernetes"]) {
+        // Named as the stack's config names them, which is how the provider's `configure` reads them.
+        super("pulumi-nodejs", name, {
+            ...(kubernetes.kubeconfig !== undefined ? { "kubernetes:kubeconfig": kubernetes.kubeconfig } : {}),
+            ...(kubernetes.context !== undefined ? { "kubernetes:context": kubernetes.context } : {}),
+        });
+    }
+}
+
 /** What an app team may do in its own namespace, and nothing cluster-wide. */
 const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
     {

@@ -9,7 +9,8 @@ import type * as pulumi from "@pulumi/pulumi";
 
 /**
  * The cluster the CRDs go to: the stack's `kubernetes:kubeconfig` or `kubernetes:context`, the keys the platform's
- * Kubernetes provider is configured from, read from the stack's config when the host starts (never stored).
+ * Kubernetes provider is configured from, which the host is configured with (`DynamicResourceHost`, cluster.ts)
+ * when it starts; never in a CrdSet's stored inputs.
  */
 interface CrdSetCluster {
     kubeconfig?: string | undefined;

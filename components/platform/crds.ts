@@ -70,7 +70,8 @@ export interface CrdSetArgs {
  * One upstream artefact's CRDs, applied by server-side apply under the stack's field manager and waited on until
  * the API server serves them, and recorded by name and digest only. A `destroy`, or a CRD an upgrade drops, lets
  * go of them (see {@link keepCrds}). The cluster is the one the stack's `kubernetes:kubeconfig` or
- * `kubernetes:context` names, as for the platform's Kubernetes provider.
+ * `kubernetes:context` names, given to the host of the stack's dynamic resources (`DynamicResourceHost`), which
+ * the platform passes down as the Kubernetes provider is.
  *
  * A chart's are made by {@link chartCrds}.
  */
