@@ -65,6 +65,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             config: config.istio,
             chartRepository: config.sources.istioChartRepository,
             imageHub: config.sources.istioImageHub,
+            clusterCrds: cluster.crds,
         },
         opts,
     );
@@ -103,6 +104,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
             protectData: config.monitoring.logs.persistent,
             mesh: istio.ready,
             strictMtls,
+            clusterCrds: cluster.crds,
         },
         opts,
     );

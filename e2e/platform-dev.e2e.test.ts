@@ -137,6 +137,7 @@ describePlatform("dev", {
                 installedIstio: minorOf(VERSIONS.istio),
                 installedElasticsearch: minorOf(VERSIONS.elasticStack),
                 storageClasses: { names: [DEFAULT_STORAGE_CLASS], default: DEFAULT_STORAGE_CLASS },
+                crds: expect.arrayContaining(["services.serving.knative.dev", "alertmanagers.monitoring.coreos.com"]),
             });
         });
 

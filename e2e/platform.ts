@@ -13,6 +13,7 @@ import { join } from "node:path";
 import type {
     V1ConfigMap,
     V1CustomResourceDefinition,
+    V1CustomResourceDefinitionList,
     V1Deployment,
     V1NodeList,
     V1PersistentVolumeClaimList,
@@ -199,6 +200,32 @@ export function describePlatform(
         }, 1_800_000);
 
         afterAll(() => stop());
+
+        // A new environment's pull request previews it before anything is installed: the charts' custom resources
+        // (kube-prometheus-stack's Prometheus, say) have no CRD on the cluster yet (see chartCrds).
+        test("a first preview, on the empty cluster, shows everything up creates and changes nothing", async () => {
+            const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+            const crdsBefore = await world.kube<V1CustomResourceDefinitionList>("GET", CRDS);
+            const recorder = stepRecorder();
+            const preview = await stack.preview({ onEvent: recorder.onEvent });
+            printed += preview.stdout + preview.stderr;
+            const created = recorder.steps.filter((step) => step.op === "create").map((step) => step.type);
+            expect(created).toContain(CRD_SET_TYPE);
+            expect(created).toContain("kubernetes:apps/v1:Deployment");
+            // kube-prometheus-stack's custom resources, whose scope the provider reads from the chart's own CRDs
+            // here (the chart renders them in a preview against a cluster that lacks them; up applies the set's).
+            expect(created).toContain("kubernetes:monitoring.coreos.com/v1:Prometheus");
+            expect(
+                recorder.steps.filter(
+                    (step) =>
+                        step.type === "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition" &&
+                        step.name.startsWith("monitoring-metrics-kube-prometheus-stack:"),
+                ),
+            ).not.toEqual([]);
+            expect(recorder.steps.filter((step) => step.op !== "create").map((step) => step.type)).toEqual([]);
+            const crdsAfter = await world.kube<V1CustomResourceDefinitionList>("GET", CRDS);
+            expect(crdsAfter.items.length).toBe(crdsBefore.items.length);
+        }, 600_000);
 
         interruptFirstUp?.(platform);
 

@@ -20,6 +20,7 @@ function cluster(installed: Partial<ClusterFacts> = {}): ClusterFacts {
         installedIstio: undefined,
         installedElasticsearch: undefined,
         storageClasses: { names: [], default: undefined },
+        crds: [],
         ...installed,
     };
 }

@@ -7,8 +7,9 @@ import { describe, expect, test } from "vitest";
 import { crdSetProvider, type CrdSetOutputs } from "../components/platform/crd-set-provider.ts";
 import { CRD_BODIES, writeCrdBodies } from "../components/platform/crds.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
-import { dependsOnNames, find } from "./harness.ts";
-import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform } from "./stacks.ts";
+import { dependsOnNames, find, runProgram } from "./harness.ts";
+import platform from "../index.ts";
+import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -106,6 +107,45 @@ describe.each(STACKS)("the charts' CRDs on %s", async (env) => {
         // The provider runs alone in the engine's dynamic-provider host: it requires packages, never our files.
         expect(code as string).not.toMatch(/require\("\.{1,2}\//);
         expect(JSON.stringify(rest).length).toBeLessThan(1_000);
+    });
+});
+
+describe("a preview against a cluster that lacks a chart's CRDs", () => {
+    // The provider learns a custom resource's scope from the API server or a CRD among the chart's own objects.
+    const chartsIn = async (preview: boolean, clusterCrds: string[]) => {
+        const facts = async () => ({ ...(await FRESH_CLUSTER()), crds: clusterCrds });
+        const resources = await runProgram(() => platform(facts), {
+            stack: "prod",
+            config: stackConfig("prod"),
+            preview,
+        });
+        return Object.fromEntries(CHART_CRDS.map((c) => [c.set, find(resources, CHART, c.chart).inputs.values]));
+    };
+    const allCrds = CHART_CRDS.flatMap((c) => c.crds);
+
+    test("gives each chart its own CRDs, so that the preview can tell its custom resources' scope", async () => {
+        const values = await chartsIn(true, []);
+        expect(values["istio-crds"].base.excludedCRDs).toEqual([]);
+        expect(values["monitoring-logs-eck-crds"].installCRDs).toBe(true);
+        expect(values["monitoring-metrics-prometheus-operator-crds"].crds).toEqual({ enabled: true });
+    });
+
+    test("decides per chart: one whose CRDs the cluster has renders none", async () => {
+        const values = await chartsIn(
+            true,
+            allCrds.filter((crd) => crd !== "bases.base.example"),
+        );
+        expect(values["istio-crds"].base.excludedCRDs).toEqual([]);
+        expect(values["monitoring-logs-eck-crds"].installCRDs).toBe(false);
+        expect(values["monitoring-metrics-prometheus-operator-crds"].crds).toEqual({ enabled: false });
+    });
+
+    test("gives them none once the cluster has them, nor in an up, which applies them through the sets first", async () => {
+        for (const values of [await chartsIn(true, allCrds), await chartsIn(false, [])]) {
+            expect(values["istio-crds"].base.excludedCRDs).toEqual(["bases.base.example"]);
+            expect(values["monitoring-logs-eck-crds"].installCRDs).toBe(false);
+            expect(values["monitoring-metrics-prometheus-operator-crds"].crds).toEqual({ enabled: false });
+        }
     });
 });
 

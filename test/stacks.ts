@@ -45,6 +45,7 @@ export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
         installedElasticsearch: undefined,
         // The classes the stacks' files name, and a default for those that name none.
         storageClasses: { names: ["standard", "fast-ssd"], default: "standard" },
+        crds: [],
     });
 
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */

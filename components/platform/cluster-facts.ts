@@ -3,10 +3,19 @@
  * context the Kubernetes provider uses: the API server's version (`/version`, readable by any
  * authenticated user), the Knative Serving release installed there (the `app.kubernetes.io/version`
  * label Knative's release manifests put on the `knative-serving` Namespace), the Istio release
- * (the tag of istiod's image), the Elastic Stack version of the platform's Elasticsearch, and the
- * StorageClasses its volumes can claim (the default is the one annotated `is-default-class`).
+ * (the tag of istiod's image), the Elastic Stack version of the platform's Elasticsearch, the
+ * StorageClasses its volumes can claim (the default is the one annotated `is-default-class`), and the
+ * names of the CRDs it has.
  */
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, StorageV1Api, VersionApi } from "@kubernetes/client-node";
+import {
+    ApiextensionsV1Api,
+    AppsV1Api,
+    CoreV1Api,
+    CustomObjectsApi,
+    KubeConfig,
+    StorageV1Api,
+    VersionApi,
+} from "@kubernetes/client-node";
 import type * as pulumi from "@pulumi/pulumi";
 import { type ClusterFacts, minorOf } from "./compatibility.ts";
 
@@ -35,7 +44,7 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
     }
     const version = await config.makeApiClient(VersionApi).getCode();
     const core = config.makeApiClient(CoreV1Api);
-    const [namespace, istiod, elasticsearch, storageClasses] = await Promise.all([
+    const [namespace, istiod, elasticsearch, storageClasses, crds] = await Promise.all([
         orNothing(core.readNamespace({ name: "knative-serving" })),
         orNothing(
             config.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: "istiod", namespace: "istio-system" }),
@@ -50,6 +59,7 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
             }) as Promise<{ spec?: { version?: string } }>,
         ),
         config.makeApiClient(StorageV1Api).listStorageClass(),
+        config.makeApiClient(ApiextensionsV1Api).listCustomResourceDefinition(),
     ]);
     const istioImage = istiod?.spec?.template.spec?.containers[0]?.image;
     return {
@@ -64,6 +74,7 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
                     storageClass.metadata?.annotations?.["storageclass.kubernetes.io/is-default-class"] === "true",
             )?.metadata?.name,
         },
+        crds: crds.items.map((crd) => crd.metadata?.name ?? ""),
     };
 }
 

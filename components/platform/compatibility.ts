@@ -23,6 +23,8 @@ export interface ClusterFacts {
     installedElasticsearch: string | undefined;
     /** The StorageClasses the cluster has, which the platform's volumes must claim (storage-classes.ts). */
     storageClasses: StorageClasses;
+    /** The names of the CRDs the cluster has, which a preview needs to know the charts' custom resources (crds.ts). */
+    crds: readonly string[];
 }
 
 /** What the platform is about to install. */

@@ -105,31 +105,56 @@ export interface ChartSource {
 
 /** A chart's CRDs as a {@link CrdSet} applies them, and their names. */
 export interface ChartCrds {
-    /** The set: the chart depends on it, and must install none of the CRDs itself (each chart has its own switch). */
+    /** The set: the chart depends on it, and installs none of the CRDs itself but in {@link ChartCrds.inChart}. */
     set: CrdSet;
     names: pulumi.Output<string[]>;
+    /**
+     * Whether the chart renders its CRDs itself in this run: only in a preview against a cluster that lacks some of
+     * them. The Kubernetes provider learns a custom resource's scope from the API server or from a CRD among the
+     * chart's own objects, so without them such a preview fails on the chart's custom resources (kube-prometheus-
+     * stack's Prometheus, say; pulumi-kubernetes#3176). That preview shows the CRDs twice, under the set and under
+     * the chart; `up` applies them through the set first, and the chart then finds them on the cluster.
+     */
+    inChart: pulumi.Output<boolean>;
 }
 
 /**
  * The CRDs a chart installs with these values, from its `crds/` directory and its templates alike, rendered by the
  * Kubernetes provider's own `helm template` (the one its v3 Chart uses), and applied and recorded by a CrdSet.
+ * `clusterCrds` are the CRDs the cluster had when the run started (`readClusterFacts`); unset, all are taken as there.
  */
-export function chartCrds(name: string, source: ChartSource, opts: { parent: pulumi.Resource }): ChartCrds {
-    const jsonOpts = pulumi.all([source.values, source.namespace]).apply(([values, namespace]) =>
-        JSON.stringify({
+export function chartCrds(
+    name: string,
+    source: ChartSource,
+    clusterCrds: readonly string[] | undefined,
+    opts: { parent: pulumi.Resource },
+): ChartCrds {
+    // Invoked in an apply rather than by invokeOutput, which in a preview answers nothing while an input comes from a
+    // resource being created (kube-prometheus-stack's namespace): a new environment's preview would show none of
+    // the chart.
+    const crds = pulumi.all([source.values, source.namespace]).apply(async ([values, namespace]) => {
+        const jsonOpts = JSON.stringify({
             chart: source.chart,
             version: source.version,
             fetch_opts: { repo: source.repository },
             release_name: source.releaseName,
             namespace,
             values,
-        }),
-    );
-    const crds = pulumi.runtime
-        .invokeOutput<{ result?: RenderedObject[] }>("kubernetes:helm:template", { jsonOpts }, opts)
-        .apply(({ result }) => (result ?? []).filter((object) => object.kind === "CustomResourceDefinition"));
+        });
+        const { result } = (await pulumi.runtime.invoke("kubernetes:helm:template", { jsonOpts }, opts)) as {
+            result?: RenderedObject[];
+        };
+        return (result ?? []).filter((object) => object.kind === "CustomResourceDefinition");
+    });
+    const names = crds.apply((rendered) => rendered.map(nameOf));
     return {
         set: new CrdSet(name, { artefact: source.artefact, crds }, opts),
-        names: crds.apply((rendered) => rendered.map(nameOf)),
+        names,
+        inChart: names.apply(
+            (rendered) =>
+                pulumi.runtime.isDryRun() &&
+                clusterCrds !== undefined &&
+                rendered.some((crd) => !clusterCrds.includes(crd)),
+        ),
     };
 }

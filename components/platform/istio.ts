@@ -15,6 +15,11 @@ export interface IstioArgs {
     chartRepository?: string;
     /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
     imageHub?: string;
+    /**
+     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
+     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
+     */
+    clusterCrds?: readonly string[];
 }
 
 /** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */
@@ -81,13 +86,16 @@ export class Istio extends pulumi.ComponentResource {
                 namespace,
                 values: baseValues,
             },
+            args.clusterCrds,
             { parent: this },
         );
         const base = chart(
             "base",
             "istio-base",
-            crds.names.apply((names) =>
-                deepMerge(baseValues, { base: { excludedCRDs: [...excludedCrds(baseValues), ...names] } }),
+            pulumi.all([crds.names, crds.inChart]).apply(([names, inChart]) =>
+                deepMerge(baseValues, {
+                    base: { excludedCRDs: [...excludedCrds(baseValues), ...(inChart ? [] : names)] },
+                }),
             ),
             [ns, crds.set],
         );

@@ -25,6 +25,11 @@ export interface MonitoringArgs {
     mesh: pulumi.Input<pulumi.Resource>[];
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods are then in the mesh, and scraped over its mTLS. */
     strictMtls: boolean;
+    /**
+     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
+     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
+     */
+    clusterCrds?: readonly string[];
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -102,6 +107,7 @@ export class Monitoring extends pulumi.ComponentResource {
                       config: config.metrics,
                       chartRepository: sources.prometheusChartRepository,
                       knativeInMesh: args.strictMtls,
+                      ...(args.clusterCrds === undefined ? {} : { clusterCrds: args.clusterCrds }),
                   },
                   inMesh,
               )
@@ -120,6 +126,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     protectData: args.protectData,
                     elasticChartRepository: sources.elasticChartRepository,
                     fluentChartRepository: sources.fluentChartRepository,
+                    ...(args.clusterCrds === undefined ? {} : { clusterCrds: args.clusterCrds }),
                 },
                 child,
             );

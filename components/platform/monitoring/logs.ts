@@ -16,6 +16,11 @@ export interface LogsArgs {
     elasticChartRepository?: string;
     /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
     fluentChartRepository?: string;
+    /**
+     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
+     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
+     */
+    clusterCrds?: readonly string[];
 }
 
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
@@ -104,6 +109,7 @@ function managedElasticsearch(
             namespace: "elastic-system",
             values: { installCRDs: true },
         },
+        args.clusterCrds,
         { parent },
     );
     const operator = new k8s.helm.v4.Chart(
@@ -114,7 +120,7 @@ function managedElasticsearch(
             version: VERSIONS.eckOperator,
             namespace: "elastic-system",
             repositoryOpts: { repo: repository },
-            values: { installCRDs: false },
+            values: { installCRDs: crds.inChart },
         },
         {
             parent,

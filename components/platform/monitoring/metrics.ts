@@ -18,6 +18,11 @@ export interface MetricsArgs {
      * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
      */
     knativeInMesh: boolean;
+    /**
+     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
+     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
+     */
+    clusterCrds?: readonly string[];
 }
 
 /** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
@@ -85,6 +90,7 @@ export class Metrics extends pulumi.ComponentResource {
                 namespace,
                 values,
             },
+            args.clusterCrds,
             { parent: this },
         );
         const chart = new k8s.helm.v4.Chart(
@@ -95,7 +101,7 @@ export class Metrics extends pulumi.ComponentResource {
                 version: VERSIONS.kubePrometheusStack,
                 namespace,
                 repositoryOpts: { repo: repository },
-                values: { ...values, crds: { enabled: false } },
+                values: { ...values, crds: { enabled: crds.inChart } },
             },
             { parent: this, dependsOn: [adminSecret, crds.set] },
         );
