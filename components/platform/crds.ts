@@ -118,15 +118,23 @@ export interface ChartCrds {
     inChart: pulumi.Output<boolean>;
 }
 
+/** What a component that installs charts with CRDs learns of the cluster, for {@link chartCrds}. */
+export interface ClusterCrdsArgs {
+    /**
+     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
+     * CRDs the cluster lacks renders them itself (see {@link ChartCrds.inChart}). Unset, they are taken as there.
+     */
+    clusterCrds?: readonly string[] | undefined;
+}
+
 /**
  * The CRDs a chart installs with these values, from its `crds/` directory and its templates alike, rendered by the
  * Kubernetes provider's own `helm template` (the one its v3 Chart uses), and applied and recorded by a CrdSet.
- * `clusterCrds` are the CRDs the cluster had when the run started (`readClusterFacts`); unset, all are taken as there.
  */
 export function chartCrds(
     name: string,
     source: ChartSource,
-    clusterCrds: readonly string[] | undefined,
+    clusterCrds: ClusterCrdsArgs["clusterCrds"],
     opts: { parent: pulumi.Resource },
 ): ChartCrds {
     // Invoked in an apply rather than by invokeOutput, which in a preview answers nothing while an input comes from a

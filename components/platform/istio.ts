@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { IstioConfig } from "./config/index.ts";
-import { chartCrds } from "./crds.ts";
+import { chartCrds, type ClusterCrdsArgs } from "./crds.ts";
 import { deepMerge } from "./helm-values.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
 
 /** Arguments of {@link Istio}; every field but the config has a default. */
-export interface IstioArgs {
+export interface IstioArgs extends ClusterCrdsArgs {
     /** The stack's `istio` section: replicas, gateway, mTLS, extra values. @see config/istio.ts */
     config: IstioConfig;
     /** The Istio release of the four charts. @default VERSIONS.istio */
@@ -15,11 +15,6 @@ export interface IstioArgs {
     chartRepository?: string;
     /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
     imageHub?: string;
-    /**
-     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
-     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
-     */
-    clusterCrds?: readonly string[];
 }
 
 /** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */

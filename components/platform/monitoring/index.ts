@@ -1,13 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
+import type { ClusterCrdsArgs } from "../crds.ts";
 import type { UpstreamSources } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
 import { LOGS_SERVICES, Logs } from "./logs.ts";
 import { METRICS_SERVICES, Metrics } from "./metrics.ts";
 
 /** Arguments of {@link Monitoring}. */
-export interface MonitoringArgs {
+export interface MonitoringArgs extends ClusterCrdsArgs {
     /** The stack's `monitoring` section, with its passwords. @see config/monitoring.ts */
     config: MonitoringConfig;
     /** The platform's domain: exposed UIs answer at `<ui>.<domain>`. */
@@ -25,11 +26,6 @@ export interface MonitoringArgs {
     mesh: pulumi.Input<pulumi.Resource>[];
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods are then in the mesh, and scraped over its mTLS. */
     strictMtls: boolean;
-    /**
-     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
-     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
-     */
-    clusterCrds?: readonly string[];
 }
 
 export const MONITORING_NAMESPACE = "monitoring";
@@ -107,7 +103,7 @@ export class Monitoring extends pulumi.ComponentResource {
                       config: config.metrics,
                       chartRepository: sources.prometheusChartRepository,
                       knativeInMesh: args.strictMtls,
-                      ...(args.clusterCrds === undefined ? {} : { clusterCrds: args.clusterCrds }),
+                      clusterCrds: args.clusterCrds,
                   },
                   inMesh,
               )
@@ -126,7 +122,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     protectData: args.protectData,
                     elasticChartRepository: sources.elasticChartRepository,
                     fluentChartRepository: sources.fluentChartRepository,
-                    ...(args.clusterCrds === undefined ? {} : { clusterCrds: args.clusterCrds }),
+                    clusterCrds: args.clusterCrds,
                 },
                 child,
             );

@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
-import { chartCrds } from "../crds.ts";
+import { chartCrds, type ClusterCrdsArgs } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 
 /** Arguments of {@link Logs}. */
-export interface LogsArgs {
+export interface LogsArgs extends ClusterCrdsArgs {
     /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** The stack's `monitoring.logs` section, with Fluent Bit's password. @see config/monitoring.ts */
@@ -16,11 +16,6 @@ export interface LogsArgs {
     elasticChartRepository?: string;
     /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
     fluentChartRepository?: string;
-    /**
-     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
-     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
-     */
-    clusterCrds?: readonly string[];
 }
 
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */

@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
-import { chartCrds } from "../crds.ts";
+import { chartCrds, type ClusterCrdsArgs } from "../crds.ts";
 import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
 /** Arguments of {@link Metrics}. */
-export interface MetricsArgs {
+export interface MetricsArgs extends ClusterCrdsArgs {
     /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** The stack's `monitoring.metrics` section. @see config/monitoring.ts */
@@ -18,11 +18,6 @@ export interface MetricsArgs {
      * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
      */
     knativeInMesh: boolean;
-    /**
-     * The names of the CRDs the cluster had when the run started (`readClusterFacts`): in a preview, a chart whose
-     * CRDs the cluster lacks renders them itself (see `chartCrds`). Unset, they are taken as there.
-     */
-    clusterCrds?: readonly string[];
 }
 
 /** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
