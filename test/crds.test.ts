@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -213,6 +215,69 @@ describe("a CrdSet's apply", () => {
         await expect(crdSetProvider.create(inputs)).rejects.toThrow(
             `chart 1.0.0: ${join(directory, `${hex}.json`)} is not the manifest of CRD a.example.com (sha256:${hex})`,
         );
+    });
+});
+
+describe("a CrdSet's apply, on an API server that serves a new CRD a moment after it is applied", () => {
+    const name = "widgets.example.com";
+    const text = JSON.stringify({ kind: "CustomResourceDefinition", metadata: { name } });
+    const hex = createHash("sha256").update(text).digest("hex");
+    const directory = mkdtempSync(join(tmpdir(), "crd-bodies-"));
+    writeFileSync(join(directory, `${hex}.json`), text);
+    const requests: string[] = [];
+    const counts = new Map<string, number>();
+    /** The second read of a path sees the CRD served: Established first, then listed by discovery. */
+    function answer(method: string, path: string): object {
+        requests.push(`${method} ${path}`);
+        if (method === "PATCH") return {};
+        const seen = (counts.get(path) ?? 0) + 1;
+        counts.set(path, seen);
+        if (path === "/apis/example.com/v1") return { resources: seen < 2 ? [] : [{ name: "widgets" }] };
+        return {
+            spec: { group: "example.com", names: { plural: "widgets" }, versions: [{ name: "v1", served: true }] },
+            status: { conditions: [{ type: "Established", status: seen < 2 ? "False" : "True" }] },
+        };
+    }
+    const server = createServer((request, response) => {
+        const path = new URL(request.url ?? "/", "http://localhost").pathname;
+        const body = JSON.stringify(answer(request.method ?? "", path));
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(body);
+    });
+
+    test("waits until the CRD is Established and discovery lists its kind, where the Kubernetes provider reads scope", async () => {
+        await new Promise<void>((resolve) => {
+            server.listen(0, "127.0.0.1", resolve);
+        });
+        const { port } = server.address() as AddressInfo;
+        const kubeconfig = JSON.stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            clusters: [
+                { name: "c", cluster: { server: `http://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } },
+            ],
+            users: [{ name: "u", user: {} }],
+            contexts: [{ name: "c", context: { cluster: "c", user: "u" } }],
+            "current-context": "c",
+        });
+        const config = { get: (key: string) => (key === "kubernetes:kubeconfig" ? kubeconfig : undefined) };
+        await crdSetProvider.configure?.({ config } as any);
+        const inputs = {
+            artefact: "chart 1.0.0",
+            crds: { [name]: `sha256:${hex}` },
+            fieldManager: "serverless-platform/dev",
+            bodies: directory,
+        };
+        await crdSetProvider.create(inputs);
+        server.close();
+        const crd = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`;
+        expect(requests).toEqual([
+            `PATCH ${crd}`,
+            `GET ${crd}`,
+            `GET ${crd}`,
+            "GET /apis/example.com/v1",
+            "GET /apis/example.com/v1",
+        ]);
     });
 });
 

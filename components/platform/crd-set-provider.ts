@@ -131,34 +131,35 @@ async function applyCrds(inputs: CrdSetInputs, names: string[]): Promise<void> {
         await request("PATCH", `${CRDS_PATH}/${name}?fieldManager=${manager}&force=true`, text);
     }
     const deadline = Date.now() + ESTABLISHED_TIMEOUT_MS;
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 500));
     for (const name of names) {
-        let crd: KubernetesClient.V1CustomResourceDefinition;
-        for (;;) {
-            crd = (await request("GET", `${CRDS_PATH}/${name}`)) as KubernetesClient.V1CustomResourceDefinition;
+        const crd = await waitFor<KubernetesClient.V1CustomResourceDefinition>(deadline, async () => {
+            const crd = (await request("GET", `${CRDS_PATH}/${name}`)) as KubernetesClient.V1CustomResourceDefinition;
             const conditions = crd.status?.conditions ?? [];
-            if (conditions.some((c) => c.type === "Established" && c.status === "True")) break;
-            if (Date.now() > deadline) {
-                const said = conditions.map((c) => `${c.type}=${c.status} ${c.message ?? ""}`).join("; ");
-                throw new Error(`${inputs.artefact}: CRD ${name} not Established after 2 minutes (${said})`);
-            }
-            await pause();
-        }
+            if (conditions.some((c) => c.type === "Established" && c.status === "True")) return { value: crd };
+            const said = conditions.map((c) => `${c.type}=${c.status} ${c.message ?? ""}`).join("; ");
+            return { waiting: `${inputs.artefact}: CRD ${name} not Established after 2 minutes (${said})` };
+        });
         // Established comes a moment before the API server's discovery lists the kind, which is where the Kubernetes
         // provider learns whether a kind is namespaced: a manifest applied in that moment fails on its custom resources.
         for (const version of crd.spec.versions.filter((v) => v.served)) {
             const path = `/apis/${crd.spec.group}/${version.name}`;
-            for (;;) {
+            await waitFor(deadline, async () => {
                 const list = (await request("GET", path).catch(() => ({}))) as { resources?: { name: string }[] };
-                if (list.resources?.some((resource) => resource.name === crd.spec.names.plural)) break;
-                if (Date.now() > deadline) {
-                    throw new Error(
-                        `${inputs.artefact}: ${path} does not list ${crd.spec.names.plural} after 2 minutes`,
-                    );
-                }
-                await pause();
-            }
+                return list.resources?.some((resource) => resource.name === crd.spec.names.plural)
+                    ? { value: true }
+                    : { waiting: `${inputs.artefact}: ${path} does not list ${crd.spec.names.plural} after 2 minutes` };
+            });
         }
+    }
+}
+
+/** Asks `poll` every half second until it gives a value; past the deadline, fails with what it was waiting for. */
+async function waitFor<T>(deadline: number, poll: () => Promise<{ value: T } | { waiting: string }>): Promise<T> {
+    for (;;) {
+        const answer = await poll();
+        if ("value" in answer) return answer.value;
+        if (Date.now() > deadline) throw new Error(answer.waiting);
+        await new Promise((resolve) => setTimeout(resolve, 500));
     }
 }
 
