@@ -21,6 +21,7 @@ import { NodePoolCheck, containerRequests } from "./components/platform/node-poo
 import { enforceStorageClasses, monitoringClaims } from "./components/platform/storage-classes.ts";
 import { oneFieldManager, stackFieldManager } from "./components/shared/field-manager.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
+import type { ManifestReader } from "./components/platform/knative-manifests.ts";
 import { KnativeServing } from "./components/platform/knative-serving.ts";
 import { Monitoring } from "./components/platform/monitoring/index.ts";
 import { knativeLimitsOf, readStackPlatformConfig, stackLabel } from "./components/platform/config/index.ts";
@@ -29,8 +30,13 @@ import { KNATIVE_RELEASES, stackVersionsOf } from "./components/platform/version
 /**
  * @param readFacts how the target cluster is read for the compatibility check (tests pass a
  *   stand-in; the program reads the API server).
+ * @param readManifest how Knative's manifests are read (tests pass their own; the program reads
+ *   `sources.knativeManifestBaseUrl`).
  */
-export default async function platform(readFacts: (target: ClusterTarget) => Promise<ClusterFacts> = readClusterFacts) {
+export default async function platform(
+    readFacts: (target: ClusterTarget) => Promise<ClusterFacts> = readClusterFacts,
+    readManifest?: ManifestReader,
+) {
     const config = readStackPlatformConfig();
     // Before anything is registered: refuse what the target cluster does not support together.
     const stack = stackLabel();
@@ -57,6 +63,7 @@ export default async function platform(readFacts: (target: ClusterTarget) => Pro
     const manifestSource = {
         baseUrl: config.sources.knativeManifestBaseUrl,
         imageRegistry: config.sources.knativeImageRegistry,
+        ...(readManifest === undefined ? {} : { read: readManifest }),
     };
 
     const istio = new Istio(

@@ -10,9 +10,8 @@ import { PLATFORM_SCHEMA } from "../components/platform/config/index.ts";
 import { NAMESPACE_SCHEMA } from "../components/platform/config/namespaces.ts";
 import type { Field } from "../components/platform/config/schema.ts";
 import { InvalidArgumentsError, Problems } from "../components/shared/problems.ts";
-import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
+import { platformUnderTest, stackConfig } from "./stacks.ts";
 
 const STACK = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
 const DEV = stackConfig("dev");
@@ -85,7 +84,7 @@ async function runWith(config: Record<string, string>): Promise<{ error: unknown
     let error: unknown;
     const registered = await runProgram(
         async () => {
-            await platform(FRESH_CLUSTER).catch((thrown: unknown) => {
+            await platformUnderTest().catch((thrown: unknown) => {
                 error = thrown;
             });
         },

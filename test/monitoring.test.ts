@@ -2,9 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { EXPORTED_METRICS, PROMETHEUS_DATASOURCE } from "../components/platform/monitoring/dashboards.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
-import platform from "../index.ts";
 import { type Registered, dependsOnNames, find, ofType, runProgram, secretValue, valueOf } from "./harness.ts";
-import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { DEPLOY_TIME_CONFIG, platformUnderTest, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -415,7 +414,7 @@ describe("bad monitoring config fails clearly", () => {
     test.each(cases)("%s", async (_, monitoring, message) => {
         const registered = await runProgram(
             async () => {
-                await expect(platform(FRESH_CLUSTER)).rejects.toThrow(message);
+                await expect(platformUnderTest()).rejects.toThrow(message);
             },
             { config: { ...stackConfig("dev"), "serverless-platform:monitoring": JSON.stringify(monitoring) } },
         );

@@ -3,9 +3,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { STACK_CONFIG_DIR } from "../components/platform/config/index.ts";
-import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
+import { platformUnderTest, stackConfig } from "./stacks.ts";
 
 describe("a bad stack config fails with a message naming the key, the value and the rule", () => {
     const S = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
@@ -135,7 +134,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
     async function refused(config: Record<string, string>, message: string): Promise<void> {
         const registered = await runProgram(
             async () => {
-                await expect(platform(FRESH_CLUSTER)).rejects.toThrow(message);
+                await expect(platformUnderTest()).rejects.toThrow(message);
             },
             { config },
         );

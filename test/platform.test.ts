@@ -1,8 +1,14 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { FIELD_MANAGER_ANNOTATION } from "../components/shared/field-manager.ts";
-import { DEFAULT_KNATIVE, KNATIVE_RELEASES, VERSIONS, stackVersionsOf } from "../components/platform/versions.ts";
-import { keepCrds } from "../components/platform/crds.ts";
+import {
+    DEFAULT_KNATIVE,
+    KNATIVE_RELEASES,
+    KNATIVE_RELEASE_REGISTRY,
+    VERSIONS,
+    stackVersionsOf,
+} from "../components/platform/versions.ts";
 import { goWithTheirNamespace } from "../components/platform/knative-manifests.ts";
 import { AGGREGATED_ROLES_POLICY, AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
@@ -15,11 +21,20 @@ const CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile";
 const CM_PATCH = "kubernetes:core/v1:ConfigMapPatch";
 const PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication";
 const BROKER = "kubernetes:eventing.knative.dev/v1:Broker";
+const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
+/** The type of the custom resource each test manifest that ships a CRD holds (test/stacks.ts). */
+const THING = (stem: string) => `kubernetes:${stem}.example/v1:Thing`;
 
 const deploy = deployPlatform;
 
+/** Where each ConfigFile's manifest was read from: the copy it installs keeps the test manifest's comment naming it. */
 const manifestFiles = (resources: Registered[]) =>
-    Object.fromEntries(ofType(resources, CONFIG_FILE).map((r) => [r.name, r.inputs.file as string]));
+    Object.fromEntries(
+        ofType(resources, CONFIG_FILE).map((r) => [
+            r.name,
+            /^# read from (\S+)/.exec(readFileSync(r.inputs.file as string, "utf8"))?.[1],
+        ]),
+    );
 
 describe.each(STACKS)("the %s platform", async (env) => {
     const { resources, outputs } = await deploy(env);
@@ -75,30 +90,63 @@ describe.each(STACKS)("the %s platform", async (env) => {
         transform?.({ type, name, custom: true, props: {}, opts: {} }) as { opts: pulumi.ResourceOptions } | undefined;
     const CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
 
-    test("the cores' CRDs keep the identity they had under the CRD manifests' own ConfigFiles", async () => {
-        const transforms = find(resources, CONFIG_FILE, "knative-serving-core").options.transforms ?? [];
-        const aliasesOf = (type: string, name: string) =>
-            transforms.flatMap(
-                (transform) => (runTransform(transform, type, name)?.opts.aliases ?? []) as pulumi.Alias[],
-            );
-        const [alias, ...more] = aliasesOf(CRD, "knative-serving-core:services.serving.knative.dev");
-        expect(more).toEqual([]);
-        expect(alias?.name).toBe("knative-serving-crds:services.serving.knative.dev");
-        expect(await valueOf(pulumi.output(alias?.parent as pulumi.Input<string>))).toMatch(
-            /\$kubernetes:yaml\/v2:ConfigFile::knative-serving-crds$/,
-        );
-        expect(aliasesOf("kubernetes:apps/v1:Deployment", "knative-serving-core:knative-serving/controller")).toEqual(
-            [],
-        );
+    test("a manifest's CRDs are applied and recorded by a CrdSet before its ConfigFile, which installs the rest", () => {
+        const sets = ofType(resources, CRD_SET).filter((set) => set.name.startsWith("knative-"));
+        const expected = [
+            ["knative-serving-core-crds", `knative/serving ${KNATIVE.serving} serving-core.yaml`],
+            ["knative-eventing-core-crds", `knative/eventing ${KNATIVE.eventing} eventing-core.yaml`],
+            [
+                "knative-eventing-kafka-controller-crds",
+                `knative-extensions/eventing-kafka-broker ${KNATIVE.eventingKafka} eventing-kafka-controller.yaml`,
+            ],
+            ...(env === "dev"
+                ? [
+                      [
+                          "knative-eventing-in-memory-channel-crds",
+                          `knative/eventing ${KNATIVE.eventing} in-memory-channel.yaml`,
+                      ],
+                  ]
+                : []),
+        ];
+        expect(sets.map((set) => [set.name, set.inputs.artefact]).sort()).toEqual(expected.sort());
+        for (const set of sets) {
+            const configFile = set.name.replace(/-crds$/, "");
+            const stem = /\S+\.yaml$/.exec(set.inputs.artefact as string)?.[0].replace(/\.yaml$/, "");
+            expect(Object.keys(set.inputs.crds as object)).toEqual([`${stem}s.${stem}.example`]);
+            expect(dependsOnNames(find(resources, CONFIG_FILE, configFile))).toContain(set.name);
+            const copy = readFileSync(find(resources, CONFIG_FILE, configFile).inputs.file as string, "utf8");
+            expect(copy, configFile).not.toContain("CustomResourceDefinition");
+            expect(copy, configFile).toContain("kind: ConfigMap");
+        }
     });
 
-    test("every Knative manifest lets go of its CRDs on destroy, so app teams' objects of those kinds stay", () => {
-        for (const configFile of ofType(resources, CONFIG_FILE)) {
-            expect(configFile.options.transforms, configFile.name).toContain(keepCrds);
+    test("a manifest's own custom resources are objects of their own after its ConfigFile, where they were before", async () => {
+        for (const set of ofType(resources, CRD_SET).filter((r) => r.name.startsWith("knative-"))) {
+            const configFile = set.name.replace(/-crds$/, "");
+            const stem = /\S+\.yaml$/.exec(set.inputs.artefact as string)?.[0].replace(/\.yaml$/, "") ?? "";
+            const own = find(resources, THING(stem), `${configFile}:knative-test/a-${stem}`);
+            expect(own.inputs).toEqual({
+                apiVersion: `${stem}.example/v1`,
+                kind: "Thing",
+                metadata: {
+                    name: `a-${stem}`,
+                    namespace: "knative-test",
+                    annotations: { [FIELD_MANAGER_ANNOTATION]: `serverless-platform/${env}` },
+                },
+                spec: { image: `${KNATIVE_RELEASE_REGISTRY}/thing` },
+            });
+            expect(dependsOnNames(own)).toEqual([configFile]);
+            expect(own.options.transforms).toEqual(
+                find(resources, CONFIG_FILE, configFile).options.transforms?.slice(1),
+            );
+            const [alias, ...more] = own.options.aliases ?? [];
+            expect(more).toEqual([]);
+            expect(await valueOf(pulumi.output((alias as pulumi.Alias).parent as pulumi.Resource).urn)).toMatch(
+                new RegExp(`\\$kubernetes:yaml/v2:ConfigFile::${configFile}$`),
+            );
+            const copy = readFileSync(find(resources, CONFIG_FILE, configFile).inputs.file as string, "utf8");
+            expect(copy, configFile).not.toContain("kind: Thing");
         }
-        expect(runTransform(keepCrds, CRD)?.opts.retainOnDelete).toBe(true);
-        expect(runTransform(keepCrds, "kubernetes:serving.knative.dev/v1:Service")).toBeUndefined();
-        expect(runTransform(keepCrds, "kubernetes:apps/v1:Deployment")).toBeUndefined();
     });
 
     test("the cores' own custom resources go with their namespace on destroy, never past Knative's webhook", () => {
@@ -123,6 +171,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
             "istio-cni",
             "istio-gateway",
             "istio-mesh-mtls",
+            "knative-serving-core-crds",
         ]);
         expect(edges("knative-serving-net-istio")).toContain("knative-serving-core");
         expect(edges("knative-serving-net-istio")).toContain("istio-gateway");
@@ -352,5 +401,9 @@ describe("mirrors for air-gapped installs", () => {
         expect(manifestFiles(resources)["knative-serving-core"]).toBe(
             `/srv/mirror/github/knative/serving/releases/download/knative-v${KNATIVE.serving}/serving-core.yaml`,
         );
+        // A manifest's own custom resource (Serving's caching Image, say) is edited as the ConfigFile's objects are.
+        expect(
+            find(resources, THING("serving-core"), "knative-serving-core:knative-test/a-serving-core").inputs,
+        ).toEqual(expect.objectContaining({ spec: { image: "registry.mirror.example.com/knative-releases/thing" } }));
     });
 });

@@ -9,10 +9,9 @@ import { describe, expect, test } from "vitest";
 import hourlyStats from "../examples/hourly-stats/index.ts";
 import springApi from "../examples/spring-api/index.ts";
 import { ServerlessService } from "../components/index.ts";
-import platform from "../index.ts";
 import { POLICIES, POLICY_NAMES, type PolicyConfig, UPSTREAM_EXCEPTIONS } from "../policy/policies.ts";
 import { type Registered, runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, STACKS, platformOutputs, stackConfig } from "./stacks.ts";
+import { platformUnderTest, STACKS, platformOutputs, stackConfig } from "./stacks.ts";
 
 type Props = Record<string, any>;
 
@@ -375,7 +374,7 @@ async function mandatoryViolations(env: string, resources: Registered[]): Promis
 
 describe("the platform and the example app stacks pass the mandatory policies", () => {
     test.each(STACKS)("platform %s", async (env) => {
-        const resources = await runProgram(() => platform(FRESH_CLUSTER), { stack: env, config: stackConfig(env) });
+        const resources = await runProgram(platformUnderTest, { stack: env, config: stackConfig(env) });
         expect(await mandatoryViolations(env, resources)).toEqual([]);
     });
 

@@ -6,9 +6,8 @@
  */
 import { describe, expect, test } from "vitest";
 import { ServerlessService, type ServerlessServiceArgs, Traffic } from "../components/index.ts";
-import platform from "../index.ts";
 import { type Registered, runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
+import { platformUnderTest, stackConfig } from "./stacks.ts";
 
 const identities = (resources: Registered[]) =>
     resources.map((r) => `${r.parentName ?? ""}|${r.type}|${r.name}|${String(r.inputs.metadata?.name ?? "")}`).sort();
@@ -31,8 +30,8 @@ describe("the platform: updates keep every name and URN", () => {
         ],
         ["metrics retention", withSection("monitoring", { metrics: { retention: "5d", persistent: false } })],
     ])("%s", async (_, config) => {
-        const before = await runProgram(() => platform(FRESH_CLUSTER), { config: base });
-        const after = await runProgram(() => platform(FRESH_CLUSTER), { config });
+        const before = await runProgram(platformUnderTest, { config: base });
+        const after = await runProgram(platformUnderTest, { config });
         expect(inputsOf(after)).not.toBe(inputsOf(before));
         expect(identities(after)).toEqual(identities(before));
     });

@@ -3,6 +3,13 @@ import type { ClusterFacts } from "../components/platform/compatibility.ts";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
+import type { ManifestReader } from "../components/platform/knative-manifests.ts";
+import {
+    DEFAULT_KNATIVE,
+    KNATIVE_RELEASES,
+    KNATIVE_RELEASE_REGISTRY,
+    knativeManifests,
+} from "../components/platform/versions.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
 
@@ -48,12 +55,48 @@ export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
         crds: [],
     });
 
+/**
+ * Knative's manifests as the unit tests read them, with no network: per manifest a ConfigMap, after a comment naming
+ * where it was read from (which the copy the ConfigFile installs keeps), and, for a manifest that ships CRDs, one
+ * CRD `<file>s.<file>.example` and a `Thing` of it, `a-<file>`, whose image is in Knative's registry. The real manifests are read in the e2e, and checked against the flags in
+ * test/manifests.test.ts.
+ */
+export const TEST_MANIFESTS: ManifestReader = (location) => {
+    const file = location.slice(location.lastIndexOf("/") + 1);
+    const stem = file.replace(/\.yaml$/, "");
+    const shipsCrds = Object.values(knativeManifests(KNATIVE_RELEASES[DEFAULT_KNATIVE])).some(
+        (manifest) => manifest.file === file && manifest.crds,
+    );
+    const configMap = [
+        `# read from ${location}`,
+        "apiVersion: v1",
+        "kind: ConfigMap",
+        `metadata: { name: ${stem}, namespace: knative-test }`,
+    ].join("\n");
+    const crd = [
+        "apiVersion: apiextensions.k8s.io/v1",
+        "kind: CustomResourceDefinition",
+        `metadata: { name: ${stem}s.${stem}.example }`,
+        `spec: { group: ${stem}.example, names: { kind: Thing, plural: ${stem}s }, scope: Namespaced }`,
+    ].join("\n");
+    const thing = [
+        `apiVersion: ${stem}.example/v1`,
+        "kind: Thing",
+        `metadata: { name: a-${stem}, namespace: knative-test }`,
+        `spec: { image: ${KNATIVE_RELEASE_REGISTRY}/thing }`,
+    ].join("\n");
+    return Promise.resolve(shipsCrds ? `${configMap}\n---\n${crd}\n---\n${thing}\n` : `${configMap}\n`);
+};
+
+/** The platform program as the unit tests run it: on {@link FRESH_CLUSTER}, reading {@link TEST_MANIFESTS}. */
+export const platformUnderTest = () => platform(FRESH_CLUSTER, TEST_MANIFESTS);
+
 /** Runs the platform program for one stack (its config, with `override` on top): what it registers and exports. */
 export async function deployPlatform(env: string, override: Record<string, string> = {}) {
     let outputs: Record<string, any> = {};
     const resources = await runProgram(
         async () => {
-            outputs = await platform(FRESH_CLUSTER);
+            outputs = await platformUnderTest();
         },
         { stack: env, config: { ...stackConfig(env), ...override } },
     );

@@ -15,9 +15,8 @@ import {
     revisionsToPatch,
     routedRevisions,
 } from "../components/shared/warm/windows.ts";
-import platform from "../index.ts";
 import { KSVC, find, ofType, runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
+import { platformUnderTest, stackConfig } from "./stacks.ts";
 
 const evening = Warm.between("18:00", "02:00", { timezone: "Asia/Seoul", minScale: 3 });
 const at = (iso: string) => new Date(iso);
@@ -308,7 +307,7 @@ describe("ServerlessService with a warm schedule", () => {
 });
 
 describe("the platform runs one scheduler per app namespace, with least privilege", async () => {
-    const resources = await runProgram(() => platform(FRESH_CLUSTER), { config: stackConfig("dev") });
+    const resources = await runProgram(platformUnderTest, { config: stackConfig("dev") });
 
     test("its Role can read services and read and patch revisions, nothing else", () => {
         expect(SCHEDULER_RULES).toEqual([

@@ -207,7 +207,7 @@ export const crdSetProvider: pulumi.dynamic.ResourceProvider<CrdSetInputs, CrdSe
         }
         return { id, props: { ...stored, crds: served } };
     },
-    // Lets go of the CRDs: deleting one deletes every object of its kind in every namespace (see keepCrds).
+    // Lets go of the CRDs: deleting one deletes every object of its kind in every namespace (see crds.ts).
     async delete() {
         // nothing to do in the cluster
     },

@@ -5,28 +5,22 @@
  * Kubernetes provider stores every object three times in the state (its inputs, the live object, the inputs
  * again), which a file or bucket backend rewrites after every step. So the charts' CRDs are not the charts'
  * objects: a {@link CrdSet} applies them, and stores only each CRD's name and digest. A bump previews as the
- * CRDs whose digest changed, one line each, instead of their schemas.
+ * CRDs whose digest changed, one line each, instead of their schemas. Knative's manifests' CRDs go the same way
+ * (`knative-manifests.ts`).
+ *
+ * A set lets go of its CRDs instead of deleting them. Deleting a CRD deletes every object of its kind in every
+ * namespace: a platform `destroy`, or an upgrade that drops a CRD, would take every app team's objects of that kind
+ * with it (Knative Services, Triggers, ServiceMonitors), from namespaces the platform retains. Helm never deletes a
+ * chart's CRDs for the same reason. The platform's next `up` takes them back (server-side apply adopts what exists).
+ * @see https://helm.sh/docs/chart_best_practices/custom_resource_definitions/
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { stackFieldManager } from "../shared/field-manager.ts";
 import { type CrdSetInputs, crdSetProvider } from "./crd-set-provider.ts";
-
-export const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
-
-/**
- * Lets go of CRDs instead of deleting them. Deleting a CRD deletes every object of its kind in every
- * namespace: a platform `destroy`, or an upgrade whose manifest drops a CRD, would take every app team's
- * objects of that kind with it (Knative Services, Triggers, ServiceMonitors), from namespaces the platform
- * retains. Helm never deletes a chart's CRDs for the same reason. The platform's next `up` takes them back
- * (server-side apply adopts what exists).
- * @see https://helm.sh/docs/chart_best_practices/custom_resource_definitions/
- */
-export const keepCrds: pulumi.ResourceTransform = ({ type, props, opts }) =>
-    type === CRD_TYPE ? { props, opts: { ...opts, retainOnDelete: true } } : undefined;
 
 /** A Kubernetes object as a chart or manifest renders it. */
 export interface RenderedObject {
@@ -41,15 +35,24 @@ export const CRD_BODIES = join(tmpdir(), "serverless-platform-crds");
 
 /** Writes each CRD's manifest under its digest and returns name → `sha256:<hex>`. */
 export function writeCrdBodies(crds: RenderedObject[], directory = CRD_BODIES): Record<string, string> {
-    mkdirSync(directory, { recursive: true });
     const digests: Record<string, string> = {};
     for (const crd of [...crds].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))) {
-        const text = JSON.stringify(crd);
-        const hex = createHash("sha256").update(text).digest("hex");
-        writeFileSync(join(directory, `${hex}.json`), text);
-        digests[nameOf(crd)] = `sha256:${hex}`;
+        digests[nameOf(crd)] = `sha256:${writeContentAddressed(directory, JSON.stringify(crd), "json")}`;
     }
     return digests;
+}
+
+/**
+ * Writes `text` as `<directory>/<sha256 hex>.<extension>` and returns the hex. Written aside and renamed into place,
+ * so that a run reading the file while another run writes it reads it whole.
+ */
+export function writeContentAddressed(directory: string, text: string, extension: string): string {
+    const hex = createHash("sha256").update(text).digest("hex");
+    const path = join(directory, `${hex}.${extension}`);
+    mkdirSync(directory, { recursive: true });
+    writeFileSync(`${path}.${String(process.pid)}`, text);
+    renameSync(`${path}.${String(process.pid)}`, path);
+    return hex;
 }
 
 function nameOf(object: RenderedObject): string {
@@ -69,7 +72,7 @@ export interface CrdSetArgs {
 /**
  * One upstream artefact's CRDs, applied by server-side apply under the stack's field manager and waited on until
  * the API server serves them, and recorded by name and digest only. A `destroy`, or a CRD an upgrade drops, lets
- * go of them (see {@link keepCrds}). The cluster is the one the stack's `kubernetes:kubeconfig` or
+ * go of them (see above). The cluster is the one the stack's `kubernetes:kubeconfig` or
  * `kubernetes:context` names, given to the host of the stack's dynamic resources (`DynamicResourceHost`), which
  * the platform passes down as the Kubernetes provider is.
  *

@@ -1,22 +1,105 @@
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CRD_TYPE, keepCrds } from "./crds.ts";
+import { parse } from "yaml";
+import { CrdSet, type RenderedObject, writeContentAddressed } from "./crds.ts";
 import { rewriteImageRegistry } from "./helm-values.ts";
 import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
 
+/** Reads a manifest's text from where it is published: a URL, or a path in a mirror directory. */
+export type ManifestReader = (location: string) => Promise<string>;
+
 /** Where Knative's manifests and images come from. */
 export interface ManifestSource {
+    /** The releases' base URL (`https://github.com`), or a mirror directory laid out the same way. */
     baseUrl: string;
     /** A mirror registry for Knative's images; unset keeps the upstream one. */
     imageRegistry: string | undefined;
+    /** How the manifests are read; by default over HTTP(S), or from disk for a path (tests read their own). */
+    read?: ManifestReader;
+}
+
+/** Reads over HTTP(S) (redirects followed, as GitHub's release downloads need), or a local path or `file://` URL. */
+export const readPublishedManifest: ManifestReader = async (location) => {
+    if (!/^https?:\/\//.test(location)) return readFile(location.replace(/^file:\/\//, ""), "utf8");
+    const response = await fetch(location);
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    return response.text();
+};
+
+/** Where the program writes each manifest without its CRDs, for its ConfigFile: content-addressed, so never stale. */
+export const MANIFEST_COPIES = join(tmpdir(), "serverless-platform-manifests");
+
+/**
+ * A manifest split in three: its CRDs, the objects it ships of those CRDs' kinds, and a copy of the rest as
+ * published (each document's text unchanged).
+ */
+export interface SplitManifest {
+    crds: RenderedObject[];
+    /**
+     * Objects of the manifest's own CRDs' kinds (Serving's `Certificate` and caching `Image`). A ConfigFile learns
+     * each object's scope from its CRD among the file's objects or from the Kubernetes provider's discovery cache,
+     * which a CrdSet's apply does not refresh (pulumi-kubernetes#3176), so these are objects of their own.
+     */
+    ownResources: RenderedObject[];
+    /** The copy's path, `<MANIFEST_COPIES>/<sha256 of its text>.yaml`. */
+    rest: string;
 }
 
 /**
- * Installs one Knative release manifest with `yaml.v2.ConfigFile`, one file
- * per layer, as the Kubernetes provider advises for files that carry CRDs.
- * The provider waits for each object (a Deployment until its pods are
- * available), so a layer that depends on this one starts only after its
- * webhooks can answer.
+ * Splits a manifest's CRDs from the rest. The rest keeps each document's own text, so the ConfigFile's YAML parser
+ * reads exactly what upstream wrote. A manifest whose CRDs disagree with its `crds` flag is refused: the flag is how
+ * a preview knows a CrdSet is coming before the manifest is read.
+ */
+export function splitManifest(text: string, manifest: KnativeManifest, directory = MANIFEST_COPIES): SplitManifest {
+    const documents = text.split(/^---[ \t]*(?:#.*)?$/m).flatMap((document) => {
+        const object = parse(document) as RenderedObject | null;
+        return object === null || typeof object !== "object" ? [] : [{ document, object }];
+    });
+    const crds = documents.map(({ object }) => object).filter((object) => object.kind === "CustomResourceDefinition");
+    const ownKinds = new Set(crds.map(groupKindOfCrd));
+    const ownResources: RenderedObject[] = [];
+    const rest: string[] = [];
+    for (const { document, object } of documents) {
+        if (object.kind === "CustomResourceDefinition") continue;
+        if (ownKinds.has(groupKindOf(object))) ownResources.push(object);
+        else rest.push(document.trim());
+    }
+    if (manifest.crds !== crds.length > 0) {
+        throw new Error(
+            `${artefactOf(manifest)} ships ${crds.length} CRDs, but its crds flag in components/platform/versions.ts ` +
+                `is ${String(manifest.crds)}: set it to ${String(crds.length > 0)}`,
+        );
+    }
+    const hex = writeContentAddressed(directory, `${rest.join("\n---\n")}\n`, "yaml");
+    return { crds, ownResources, rest: join(directory, `${hex}.yaml`) };
+}
+
+/** `<group>/<kind>` of the objects a CRD defines. */
+function groupKindOfCrd(crd: RenderedObject): string {
+    const spec = crd.spec as { group?: string; names?: { kind?: string } } | undefined;
+    return `${spec?.group ?? ""}/${spec?.names?.kind ?? ""}`;
+}
+
+/** `<group>/<kind>` of an object (the core group is empty). */
+function groupKindOf(object: RenderedObject): string {
+    const apiVersion = object.apiVersion ?? "";
+    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+    return `${group}/${object.kind ?? ""}`;
+}
+
+/** A manifest as a reviewer names it: `knative/serving 1.23.0 serving-core.yaml`. */
+function artefactOf(manifest: KnativeManifest): string {
+    return `${manifest.repository} ${manifest.version} ${manifest.file}`;
+}
+
+/**
+ * Installs one Knative release manifest with `yaml.v2.ConfigFile`, one file per layer. Its CRDs, if it ships any,
+ * are applied first and recorded by digest by a {@link CrdSet} (as the charts' are); the ConfigFile installs the
+ * rest. The provider waits for each object (a Deployment until its pods are available), so a layer that depends on
+ * this one starts only after its webhooks can answer.
  */
 export function installManifest(
     parent: pulumi.Resource,
@@ -37,11 +120,40 @@ export function installManifest(
             ? []
             : [(object: KubeObject) => rewriteImageRegistry(object, KNATIVE_RELEASE_REGISTRY, mirror)]),
     ];
-    return new k8s.yaml.v2.ConfigFile(
-        name,
-        { file: manifestUrl(manifestSource.baseUrl, manifest) },
-        { parent, dependsOn, transforms: [editObjects(allEdits), keepCrds, ...transforms] },
+    const location = manifestUrl(manifestSource.baseUrl, manifest);
+    const read = manifestSource.read ?? readPublishedManifest;
+    const split = pulumi.output(
+        read(location).then(
+            (text) => splitManifest(text, manifest),
+            (error: unknown) => {
+                throw new Error(
+                    `cannot read Knative's manifest ${location}: ${error instanceof Error ? error.message : String(error)}`,
+                );
+            },
+        ),
     );
+    const crds = manifest.crds
+        ? [new CrdSet(`${name}-crds`, { artefact: artefactOf(manifest), crds: split.crds }, { parent })]
+        : [];
+    const configFile = new k8s.yaml.v2.ConfigFile(
+        name,
+        { file: split.rest },
+        { parent, dependsOn: [...dependsOn, ...crds], transforms: [editObjects(allEdits), ...transforms] },
+    );
+    // Registered once the manifest is read, which a preview does too (the read depends on no resource). Named as the
+    // ConfigFile names its objects, and aliased to where the ConfigFile held them, so an older stack keeps them.
+    split.ownResources.apply((objects) =>
+        objects.map((object) => {
+            const edited = applyEdits(allEdits, object);
+            const metadata = edited.metadata as { name: string; namespace?: string };
+            return new k8s.apiextensions.CustomResource(
+                `${name}:${metadata.namespace === undefined ? "" : `${metadata.namespace}/`}${metadata.name}`,
+                edited as k8s.apiextensions.CustomResourceArgs,
+                { parent, dependsOn: [configFile], transforms, aliases: [{ parent: configFile }] },
+            );
+        }),
+    );
+    return configFile;
 }
 
 /** A Kubernetes object as a manifest holds it. */
@@ -55,7 +167,11 @@ export type ObjectEdit = (object: KubeObject) => KubeObject;
 
 /** A Pulumi transform that runs each edit over every object the ConfigFile creates. */
 export function editObjects(edits: ObjectEdit[]): pulumi.ResourceTransform {
-    return ({ props, opts }) => ({ props: edits.reduce<KubeObject>((object, edit) => edit(object), props), opts });
+    return ({ props, opts }) => ({ props: applyEdits(edits, props), opts });
+}
+
+function applyEdits(edits: ObjectEdit[], object: KubeObject): KubeObject {
+    return edits.reduce((edited, edit) => edit(edited), object);
 }
 
 /**
@@ -179,22 +295,6 @@ export interface ControlPlane {
 }
 
 /**
- * Knative's core manifest repeats every CRD of its CRD manifest, unchanged, so the core alone gives
- * each CRD one owner (the ConfigFile applies CRDs before the objects that use them). Stacks from
- * when the CRD manifest had a ConfigFile of its own (`formerConfigFile`) keep their CRDs through an
- * alias: a CRD deleted and recreated would take every object of its kind with it.
- */
-export function crdsFormerlyIn(formerConfigFile: string, parent: pulumi.Resource): pulumi.ResourceTransform {
-    const formerParent = pulumi.createUrn(formerConfigFile, "kubernetes:yaml/v2:ConfigFile", parent);
-    return ({ type, name, props, opts }) => {
-        if (type !== CRD_TYPE) return undefined;
-        // Children of a ConfigFile are named "<ConfigFile>:<object>".
-        const alias = { name: `${formerConfigFile}:${name.slice(name.indexOf(":") + 1)}`, parent: formerParent };
-        return { props, opts: { ...opts, aliases: [...(opts.aliases ?? []), alias] } };
-    };
-}
-
-/**
  * The custom resources a Knative core ships of its own types (Serving's `Certificate`, its caching
  * `Image`) live in Knative's own namespace and go with it on destroy, which the same ConfigFile
  * deletes: a delete of their own races the webhook's, and Knative's validating webhook checks
@@ -221,7 +321,7 @@ export interface KnativeLayers {
 }
 
 /**
- * A Knative component's core, CRDs included (see {@link crdsFormerlyIn}), with the control plane
+ * A Knative component's core, CRDs included (its manifest repeats its CRD manifest's), with the control plane
  * at `replicas` (edited into the manifest's own objects) and a PodDisruptionBudget for each
  * replicated Deployment, which Knative ships without one.
  * @see https://knative.dev/docs/serving/config-ha/
@@ -234,7 +334,6 @@ export function installCore(parent: pulumi.Resource, name: string, layers: Knati
         ...(replicas > 1 ? [scaleControlPlane(replicas, controlPlane)] : []),
     ];
     const core = installManifest(parent, `${name}-core`, layers.core, manifestSource, layers.dependsOn, edits, [
-        crdsFormerlyIn(`${name}-crds`, parent),
         goWithTheirNamespace,
     ]);
     if (replicas > 1) {

@@ -115,6 +115,11 @@ export interface KnativeManifest {
         | "knative-extensions/eventing-kafka-broker";
     version: string;
     file: string;
+    /**
+     * Whether it ships CRDs, which a CrdSet then applies and records by digest (`knative-manifests.ts`): known
+     * before the manifest is read, so that a preview shows the set; a test checks it against the real manifests.
+     */
+    crds: boolean;
 }
 
 /** The manifest's location under a base URL or mirror directory. */
@@ -124,24 +129,32 @@ export function manifestUrl(base: string, manifest: KnativeManifest): string {
 
 /** The manifests each layer installs, in order, for one Knative release. */
 export function knativeManifests(release: KnativeRelease) {
-    const serving = (file: string) => ({ repository: "knative/serving", version: release.serving, file }) as const;
-    const eventing = (file: string) => ({ repository: "knative/eventing", version: release.eventing, file }) as const;
-    const kafka = (file: string) =>
-        ({ repository: "knative-extensions/eventing-kafka-broker", version: release.eventingKafka, file }) as const;
+    const serving = (file: string, crds: boolean) =>
+        ({ repository: "knative/serving", version: release.serving, file, crds }) as const;
+    const eventing = (file: string, crds: boolean) =>
+        ({ repository: "knative/eventing", version: release.eventing, file, crds }) as const;
+    const kafka = (file: string, crds: boolean) =>
+        ({
+            repository: "knative-extensions/eventing-kafka-broker",
+            version: release.eventingKafka,
+            file,
+            crds,
+        }) as const;
     return {
-        servingCore: serving("serving-core.yaml"),
+        servingCore: serving("serving-core.yaml", true),
         // The HPA autoscaler class: without it, revisions with the cpu or memory metric never become ready.
-        servingHpa: serving("serving-hpa.yaml"),
+        servingHpa: serving("serving-hpa.yaml", false),
         netIstio: {
             repository: "knative-extensions/net-istio",
             version: release.netIstio,
             file: "net-istio.yaml",
+            crds: false,
         } as const,
-        eventingCore: eventing("eventing-core.yaml"),
-        inMemoryChannel: eventing("in-memory-channel.yaml"),
-        mtChannelBroker: eventing("mt-channel-broker.yaml"),
-        kafkaController: kafka("eventing-kafka-controller.yaml"),
-        kafkaBroker: kafka("eventing-kafka-broker.yaml"),
-        kafkaSource: kafka("eventing-kafka-source.yaml"),
+        eventingCore: eventing("eventing-core.yaml", true),
+        inMemoryChannel: eventing("in-memory-channel.yaml", true),
+        mtChannelBroker: eventing("mt-channel-broker.yaml", false),
+        kafkaController: kafka("eventing-kafka-controller.yaml", true),
+        kafkaBroker: kafka("eventing-kafka-broker.yaml", false),
+        kafkaSource: kafka("eventing-kafka-source.yaml", false),
     } satisfies Record<string, KnativeManifest>;
 }
