@@ -54,7 +54,7 @@ interface UpstreamException {
  * kind, namespace, name), with the reason it is accepted and where the fact comes from. Read from
  * the real release manifests and charts; what a chart can configure is configured instead. Nothing
  * else is excepted; the platform's preview passes the pack in every environment with these alone
- * (e2e/platform.e2e.test.ts).
+ * (e2e/platform.ts, in every environment's platform file).
  */
 export const UPSTREAM_EXCEPTIONS: readonly UpstreamException[] = [
     {

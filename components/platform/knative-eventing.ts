@@ -46,7 +46,15 @@ export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kaf
  * `default` Broker, created after the broker's webhook and controller are up.
  *
  * ```ts
- * const eventing = new KnativeEventing("eventing", { config, manifestSource, replicas: 1, brokerNamespaces: ["games-web"], strictMtls: true, dependsOn: [istio, apps] });
+ * const eventing = new KnativeEventing("eventing", {
+ *     config: platformConfig.eventing,
+ *     release: KNATIVE_RELEASES["1.23"],
+ *     manifestSource,
+ *     replicas: 1,
+ *     brokerNamespaces: ["games-web"],
+ *     strictMtls: true,
+ *     dependsOn: [...istio.ready, ...apps.namespaces.values()],
+ * });
  * ```
  * @see https://knative.dev/docs/install/yaml-install/eventing/install-eventing-with-yaml/
  */

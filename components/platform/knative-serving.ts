@@ -26,14 +26,14 @@ export interface KnativeServingArgs {
 
 const NAMESPACE = "knative-serving";
 
+/** Serving's defaulting and validating webhook configurations, whose rules Knative's webhook writes itself. */
+const SERVING_WEBHOOKS = ["webhook.serving.knative.dev", "validation.webhook.serving.knative.dev"];
+
 /**
  * Serving's control plane above one replica: the leader-elected controller and autoscaler as
  * Deployments, the activator and webhook through the HPAs Knative ships (with their own
  * PodDisruptionBudgets). @see https://knative.dev/docs/serving/config-ha/
  */
-/** Serving's defaulting and validating webhook configurations, whose rules Knative's webhook writes itself. */
-const SERVING_WEBHOOKS = ["webhook.serving.knative.dev", "validation.webhook.serving.knative.dev"];
-
 const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autoscalers: ["activator", "webhook"] };
 
 /**
