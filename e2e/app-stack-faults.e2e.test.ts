@@ -15,15 +15,12 @@ import {
     type World,
     appliersOf,
     changesAfterRefresh,
-    clusterLostAdvice,
     eventually,
-    killWhileItWaits,
-    refusePodsIn,
     scratchProject,
     stackOf,
     startWorld,
-    upLosingTheCluster,
 } from "./world.ts";
+import { clusterLostAdvice, killWhileItWaits, refusePodsIn, upLosingTheCluster } from "./faults.ts";
 
 const SERVING = "/apis/serving.knative.dev/v1";
 

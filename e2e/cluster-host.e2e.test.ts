@@ -8,7 +8,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { V1MutatingWebhookConfiguration } from "@kubernetes/client-node";
-import { type World, eventually, startWorld, untilAPodIsRefused } from "./world.ts";
+import { type World, eventually, startWorld } from "./world.ts";
+import { untilAPodIsRefused } from "./faults.ts";
 
 let world: World;
 

@@ -15,19 +15,8 @@ import { oneFieldManager, stackFieldManager } from "../components/shared/field-m
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { type Backend, engineOutput, openStack, readProject } from "../toolchain/engine.ts";
 import { NODE_NAME, startLocalCluster } from "../toolchain/local-cluster.ts";
-import {
-    type World,
-    appliersOf,
-    backendSidecars,
-    clusterLostAdvice,
-    changesAfterRefresh,
-    killApiServer,
-    killEngine,
-    killWhileItWaits,
-    scratchProject,
-    stackOf,
-    startWorld,
-} from "./world.ts";
+import { type World, appliersOf, changesAfterRefresh, scratchProject, stackOf, startWorld } from "./world.ts";
+import { backendSidecars, clusterLostAdvice, killApiServer, killEngine, killWhileItWaits } from "./faults.ts";
 
 /** A promise and the function that settles it. */
 function signal(): { promise: Promise<void>; settle: () => void } {

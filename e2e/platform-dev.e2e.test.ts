@@ -33,16 +33,8 @@ import { DEFAULT_STORAGE_CLASS } from "../toolchain/local-cluster.ts";
 import { AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { type PlatformUnderTest, describePlatform } from "./platform.ts";
-import {
-    type World,
-    appliersOf,
-    eventually,
-    killWhileItWaits,
-    refusePodsIn,
-    scratchProject,
-    stackOf,
-    stepRecorder,
-} from "./world.ts";
+import { type World, appliersOf, eventually, scratchProject, stackOf, stepRecorder } from "./world.ts";
+import { killWhileItWaits, refusePodsIn } from "./faults.ts";
 
 /**
  * The first `up`, killed (SIGKILL, as a lost machine or an OOM kill ends it) while the provider waits for Istio's

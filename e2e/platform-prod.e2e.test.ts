@@ -9,7 +9,8 @@ import { explainFailure, explainPendingOperations } from "../scripts/failures.ts
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
-import { aPodWaitsForANode, changesAfterRefresh, holdNewPods, killWhileItWaits, stepRecorder } from "./world.ts";
+import { changesAfterRefresh, stepRecorder } from "./world.ts";
+import { aPodWaitsForANode, holdNewPods, killWhileItWaits } from "./faults.ts";
 
 const logs = stackSection("prod", "monitoring").logs;
 const appNamespaces = Object.keys(stackSection("prod", "namespaces"));

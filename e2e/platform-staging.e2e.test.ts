@@ -13,7 +13,8 @@ import { explainFailure } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
 import { discoverTargets, prometheusConfig } from "./prometheus-targets.ts";
 import { type PlatformUnderTest, describePlatform, stackSection } from "./platform.ts";
-import { clusterLostAdvice, eventually, stepRecorder, upLosingTheCluster } from "./world.ts";
+import { eventually, stepRecorder } from "./world.ts";
+import { clusterLostAdvice, upLosingTheCluster } from "./faults.ts";
 
 const knative = stackSection("staging", "knative");
 
