@@ -180,7 +180,7 @@ describe("runs cut short on a cluster", () => {
         expect(await changesAfterRefresh(stack)).toEqual([]);
     }, 600_000);
 
-    test("a stack installed under the provider's random field managers moves to the stack's one in a run that forces its fields, as the README says; without force its preview stops on the field the API server completed", async () => {
+    test("a stack installed under the provider's random field managers moves to the stack's one in a run that forces its fields, as the platform guide says (docs/platform-team.md, Faults); without force its preview stops on the field the API server completed", async () => {
         let underTheStacksName = false;
         const program = () => {
             if (underTheStacksName) pulumi.runtime.registerResourceTransform(oneFieldManager(stackFieldManager()));
@@ -214,7 +214,7 @@ describe("runs cut short on a cluster", () => {
         expect(await managers()).toEqual([expect.stringMatching(/^pulumi-kubernetes-/)]);
         underTheStacksName = true;
         // Its preview stops on the field the API server completed (a failed `up` would record the new name
-        // and keep the old one on the object: the README says to move in the forced run first).
+        // and keep the old one on the object: the platform guide says to move in the forced run first).
         await expect(stack.preview()).rejects.toThrow(
             /conflict with "pulumi-kubernetes-\w+": \.spec\.template\.spec\.containers\[name="api"\]\.env\[name="POD_NAME"\]\.valueFrom\.fieldRef/,
         );
@@ -284,7 +284,7 @@ describe("runs cut short on a cluster", () => {
         );
         expect(replicaSets.items).toHaveLength(1);
         // The run that took the object over applies under a field manager of its own: the interrupted run's
-        // stays on the object, co-owning what it had set (the README's Faults table says what that means).
+        // stays on the object, co-owning what it had set (the platform guide's Faults table says what that means).
         const live = await world.kube<V1Deployment>("GET", "/apis/apps/v1/namespaces/default/deployments/in-flight");
         expect(appliersOf(live)).toEqual([
             expect.stringMatching(/^pulumi-kubernetes-/),

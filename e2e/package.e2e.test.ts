@@ -155,7 +155,7 @@ describe("the npm package", () => {
 });
 
 describe("the component package", () => {
-    test("`pulumi package get-schema ./provider`, as the README gives it, prints ServerlessService's schema (through the toolchain's Node host)", () => {
+    test("`pulumi package get-schema ./provider`, as the app teams' guide gives it, prints ServerlessService's schema (through the toolchain's Node host)", () => {
         const { pulumi, pulumiRoot } = toolchain("engine");
         const schema = JSON.parse(
             execFileSync(pulumi, ["package", "get-schema", "./provider"], {

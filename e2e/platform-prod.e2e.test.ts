@@ -143,7 +143,7 @@ describePlatform("prod", {
             expect(operator.metadata?.name).toBe("elastic-operator");
 
             // The state keeps the log data and what it needs: its namespace, ECK's operator and CRDs, the shipper's
-            // user and role. None of the mesh, Knative or the rest of monitoring (README, Monitoring, lists the same).
+            // user and role. None of the mesh, Knative or the rest of monitoring (docs/platform-team.md, Monitoring, lists the same).
             const { deployment } = await stack.exportStack();
             const kept = (deployment.resources as { urn: string; custom?: boolean; type: string }[])
                 .filter((r) => r.custom === true && !r.type.startsWith("pulumi:providers:"))

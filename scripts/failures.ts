@@ -8,7 +8,7 @@
  */
 import { DEFAULT_SOURCES } from "../components/platform/versions.ts";
 
-const MIRRORS_SECTION = 'README.md, section "Versions, upgrades and mirrors"';
+const MIRRORS_SECTION = 'docs/platform-team.md, section "Versions, upgrades and mirrors"';
 
 /** The source keys whose value is a URL the provider fetches from, with the URL in effect. */
 function sourceUrls(stackConfig: Record<string, unknown>): [key: string, url: string][] {

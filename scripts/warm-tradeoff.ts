@@ -2,7 +2,7 @@
  * The cold-start trade-off, computed: for an example day of traffic, what
  * scale-to-zero, a scheduled warm window and an always-warm service cost in
  * warm pod-hours and in first requests that wait for a cold start.
- *   npm run tradeoff     prints the table the README shows
+ *   npm run tradeoff     prints the table docs/app-teams.md shows
  * The schedule is evaluated by the scheduler's own logic (components/shared/warm/windows.ts).
  */
 import { Warm } from "../components/app/warm.ts";
@@ -58,7 +58,7 @@ export function dayCost(
     return { warmPodHours: warmPodMinutes / 60, coldStarts, eveningColdStarts };
 }
 
-/** The three strategies the README compares, for 3 warm pods. */
+/** The three strategies the app teams' guide compares, for 3 warm pods. */
 export const STRATEGIES: Record<string, WarmSchedule> = {
     "scale to zero (`minScale: 0`)": { baseMinScale: 0, windows: [], warmUp: false },
     'scheduled warm (`Warm.between("18:00", "02:00", { timezone: "Asia/Seoul", minScale: 3 })`)': {
@@ -69,7 +69,7 @@ export const STRATEGIES: Record<string, WarmSchedule> = {
     "always warm (`minScale: 3`)": { baseMinScale: 3, windows: [], warmUp: false },
 };
 
-/** The README's table. */
+/** The app teams' guide's table. */
 export function tradeoffTable(): string {
     const traffic = exampleTrafficMinutes();
     const rows = Object.entries(STRATEGIES).map(([name, schedule]) => {

@@ -68,7 +68,7 @@ describe("the cold-start probe", () => {
     });
 });
 
-describe("the README's cold-start trade-off table", () => {
+describe("the app teams' guide's cold-start trade-off table", () => {
     test("is the one the project's code computes", async () => {
         const { tradeoffTable } = await import("../scripts/warm-tradeoff.ts");
         const { readFileSync } = await import("node:fs");
@@ -78,7 +78,7 @@ describe("the README's cold-start trade-off table", () => {
                 .split("|")
                 .map((c) => c.trim())
                 .map((c) => (/^-+$/.test(c) ? "---" : c));
-        const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8")
+        const readme = readFileSync(new URL("../docs/app-teams.md", import.meta.url), "utf8")
             .split("\n")
             .map(cells);
         const table = tradeoffTable().split("\n").map(cells);

@@ -14,7 +14,7 @@ describe("explaining a failed run", () => {
         expect(explainFailure(offline, {})).toBe(
             "The platform could not fetch https://github.com/knative/serving/releases/download/knative-v1.22.1/serving-crds.yaml from this machine.\n" +
                 "Point serverless-platform:sources.knativeManifestBaseUrl (now https://github.com) at a mirror you can reach; " +
-                'see README.md, section "Versions, upgrades and mirrors".',
+                'see docs/platform-team.md, section "Versions, upgrades and mirrors".',
         );
     });
 

@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, test } from "vitest";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-/** The paths the README's Layout tree names, rebuilt from its indentation (two spaces a level). */
+/** The paths the contributors' guide's Layout tree names, rebuilt from its indentation (two spaces a level). */
 function layoutPaths(): string[] {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-    const block = /## Layout\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+    const guide = readFileSync(join(ROOT, "docs/contributing.md"), "utf8");
+    const block = /## Layout\n\n```\n([\s\S]*?)```/.exec(guide)?.[1] ?? "";
     const parents: string[] = [];
     return block
         .split("\n")
@@ -29,12 +29,12 @@ function filesUnder(dir: string): string[] {
         .map((entry) => join(entry.parentPath, entry.name).slice(ROOT.length));
 }
 
-describe("the README's layout and the tree agree", () => {
+describe("the contributors' guide's layout and the tree agree", () => {
     test("every path it names exists", () => {
         expect(layoutPaths().filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
     });
 
-    test("every source file of components/ is named, one hop from the README", () => {
+    test("every source file of components/ is named, one hop from the guide", () => {
         const named = new Set(layoutPaths());
         expect(filesUnder("components").filter((file) => !named.has(file))).toEqual([]);
     });
@@ -44,7 +44,7 @@ describe("the README's stand-in table and the cluster host agree", () => {
     /** The first column of the README's one table of stand-ins and shortcuts. */
     function standIns(): string[] {
         const readme = readFileSync(join(ROOT, "README.md"), "utf8");
-        const section = /### Stand-ins and shortcuts\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? "";
+        const section = /## Stand-ins and shortcuts\n([\s\S]*?)(?:\n## |$)/.exec(readme)?.[1] ?? "";
         return section
             .split("\n")
             .filter((line) => line.startsWith("| ") && !line.startsWith("| ---") && !line.startsWith("| stand-in"))
@@ -60,6 +60,40 @@ describe("the README's stand-in table and the cluster host agree", () => {
                 rows.filter((row) => row.includes(`field manager \`${webhook.upstream}\``)),
                 webhook.service,
             ).toHaveLength(1);
+        }
+    });
+});
+
+describe("the README is a front page", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+
+    test("under 250 lines", () => {
+        expect(readme.split("\n").length).toBeLessThan(250);
+    });
+
+    test("it links every guide in docs/, and every link of theirs and its leads to a file, and a heading there", () => {
+        const guides = readdirSync(join(ROOT, "docs")).filter((file) => file.endsWith(".md"));
+        for (const guide of guides) expect(readme, guide).toContain(`](docs/${guide}`);
+        const slug = (heading: string) =>
+            heading
+                .replace(/^#+\s*/, "")
+                .toLowerCase()
+                .replace(/[^\w\- ]/g, "")
+                .replaceAll(" ", "-");
+        const headings = (file: string) =>
+            readFileSync(join(ROOT, file), "utf8")
+                .split("\n")
+                .filter((line) => line.startsWith("#"))
+                .map(slug);
+        for (const file of ["README.md", ...guides.map((guide) => `docs/${guide}`)]) {
+            const text = readFileSync(join(ROOT, file), "utf8");
+            for (const [, path = ""] of text.matchAll(/\]\(([^)#\s:]+)(?:#[^)\s]*)?\)/g)) {
+                expect(existsSync(join(ROOT, dirname(file), path)), `${file} → ${path}`).toBe(true);
+            }
+            for (const [, target = "", anchor = ""] of text.matchAll(/\]\(([^)#\s]*\.md)?#([^)\s]+)\)/g)) {
+                const linked = target === "" ? file : join(dirname(file), target);
+                expect(headings(linked), `${file} → ${target}#${anchor}`).toContain(anchor);
+            }
         }
     });
 });

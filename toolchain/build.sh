@@ -9,7 +9,7 @@
 #   judge    Knative Serving's own validation code, and Prometheus's own discovery and relabelling, as commands
 #   toolchain/build.sh [engine|cluster|judge]...   (no argument: all of them)
 # Versions live in toolchain/versions.env. The first build from empty Go caches takes most of CI's time
-# (README, Set up, measures it).
+# (docs/time.md measures it).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=toolchain/versions.env

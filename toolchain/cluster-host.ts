@@ -19,7 +19,7 @@
  *   marked ready as net-istio marks them, and revision pods' queue-proxies answer the autoscaler's
  *   scrapes as idle ones do.
  *
- * Each of these is listed in the README's end-to-end section with why it remains.
+ * Each of these is listed in the README's stand-in table with why it remains.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * The config's documentation, rendered from its schema: the `config:` block of Pulumi.yaml (what
- * `pulumi config` and the Pulumi Cloud console show) and the README's reference table. Written by
+ * `pulumi config` and the Pulumi Cloud console show) and the platform team's guide's reference table. Written by
  * `node scripts/config-docs.ts --write`; test/config-reference.test.ts fails when either differs.
  */
 import { PLATFORM_SCHEMA } from "./index.ts";
@@ -57,8 +57,8 @@ function rows(path: string, field: Field<unknown>, top?: { secret: boolean; requ
     return [...own, ...Object.entries(inner).flatMap(([name, child]) => rows(`${prefix}.${name}`, child))];
 }
 
-/** The README's reference table, every key with its default. */
-export function readmeReference(): string {
+/** The reference table of {@link REFERENCE_DOC}, every key with its default. */
+export function referenceTable(): string {
     const body = Object.entries(PLATFORM_SCHEMA).flatMap(([name, { type, schema, required }]) =>
         rows(name, schema, { secret: type === "secret", required }),
     );
@@ -66,8 +66,11 @@ export function readmeReference(): string {
     return table.map((cells) => `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`).join("\n");
 }
 
-/** The README's markers around the table. */
-export const README_MARKERS = {
+/** The platform team's guide, which holds the reference table between {@link REFERENCE_MARKERS}. */
+export const REFERENCE_DOC = "docs/platform-team.md";
+
+/** The markers around the table in {@link REFERENCE_DOC}. */
+export const REFERENCE_MARKERS = {
     start: "<!-- config-reference: written by `node scripts/config-docs.ts --write` -->",
     end: "<!-- end of config-reference -->",
 } as const;

@@ -1,7 +1,7 @@
 /**
  * The platform config's schema, declared once per key: how the key is read and checked, its
  * default, and what it means. Reading, the unknown-key check, the defaults, the descriptions in
- * Pulumi.yaml and the README's reference table all come from it (scripts/config-docs.ts writes
+ * Pulumi.yaml and the platform team's guide's reference table all come from it (scripts/config-docs.ts writes
  * the last two; a test fails when they disagree with the schema).
  */
 import { parseGoDuration } from "../../shared/duration.ts";

@@ -20,7 +20,7 @@ export interface MetricsArgs extends ClusterCrdsArgs {
     knativeInMesh: boolean;
 }
 
-/** Services the chart creates, named by `fullnameOverride` so that Kiali and the README can rely on them. */
+/** Services the chart creates, named by `fullnameOverride` so that Kiali and the docs can rely on them. */
 export const METRICS_SERVICES = {
     prometheus: { name: "prometheus-stack-prometheus", port: 9090 },
     grafana: { name: "grafana", port: 80 },
