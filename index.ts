@@ -82,16 +82,24 @@ export default async function platform(
     // Knative ships aggregated ClusterRoles: a destroy deletes them, then the guard that keeps them deleted.
     const aggregatedRoles = new AggregatedRolesGuard("aggregated-roles", opts);
     const knativeOpts = { ...opts, dependsOn: [aggregatedRoles] };
+    const knative = KNATIVE_RELEASES[config.knative.version];
     const serving = new KnativeServing(
         "knative-serving",
-        { domain: config.domain, config: config.knative, manifestSource, strictMtls, mesh: istio.ready },
+        {
+            domain: config.domain,
+            config: config.knative,
+            release: knative,
+            manifestSource,
+            strictMtls,
+            mesh: istio.ready,
+        },
         knativeOpts,
     );
     const eventing = new KnativeEventing(
         "knative-eventing",
         {
             config: config.eventing,
-            release: KNATIVE_RELEASES[config.knative.version],
+            release: knative,
             manifestSource,
             replicas: config.knative.replicas,
             brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),

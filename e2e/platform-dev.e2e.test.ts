@@ -25,14 +25,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { knativeServiceObject, renderServerlessService } from "../components/app/render.ts";
 import { readClusterFacts } from "../components/platform/cluster-facts.ts";
 import { minorOf } from "../components/platform/compatibility.ts";
-import { VERSIONS } from "../components/platform/versions.ts";
+import { DEFAULT_KNATIVE, VERSIONS } from "../components/platform/versions.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
 import { explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput } from "../toolchain/engine.ts";
 import { DEFAULT_STORAGE_CLASS } from "../toolchain/local-cluster.ts";
 import { AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
-import { type PlatformUnderTest, describePlatform } from "./platform.ts";
+import { PREVIOUS_KNATIVE, type PlatformUnderTest, describePlatform } from "./platform.ts";
 import { type World, appliersOf, eventually, scratchProject, stackOf, stepRecorder } from "./world.ts";
 import { killWhileItWaits, refusePodsIn } from "./faults.ts";
 
@@ -125,7 +125,7 @@ describePlatform("dev", {
             });
             expect(facts).toEqual({
                 kubernetes: minorOf(world.cluster.kubernetesVersion),
-                installedKnative: "1.23",
+                installedKnative: DEFAULT_KNATIVE,
                 installedIstio: minorOf(VERSIONS.istio),
                 installedElasticsearch: minorOf(VERSIONS.elasticStack),
                 storageClasses: { names: [DEFAULT_STORAGE_CLASS], default: DEFAULT_STORAGE_CLASS },
@@ -232,11 +232,11 @@ describePlatform("dev", {
             }
         }, 600_000);
 
-        test("going back to Knative 1.22 is refused at preview, from the release the cluster reports", async () => {
+        test(`going back to Knative ${PREVIOUS_KNATIVE} is refused at preview, from the release the cluster reports`, async () => {
             const { stack } = platform;
-            await stack.setConfig("serverless-platform:knative.version", { value: "1.22" }, true);
+            await stack.setConfig("serverless-platform:knative.version", { value: PREVIOUS_KNATIVE }, true);
             await expect(stack.preview()).rejects.toThrow(
-                /Knative 1\.22 cannot replace the installed 1\.23: Knative has no downgrade path \(rule knative-one-minor-at-a-time/,
+                `Knative ${PREVIOUS_KNATIVE} cannot replace the installed ${DEFAULT_KNATIVE}: Knative has no downgrade path (rule knative-one-minor-at-a-time`,
             );
             await stack.removeConfig("serverless-platform:knative.version", true);
         }, 600_000);

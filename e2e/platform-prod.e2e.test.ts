@@ -8,7 +8,8 @@ import type { V1Namespace, V1ObjectMeta, V1StatefulSet } from "@kubernetes/clien
 import { explainFailure, explainPendingOperations } from "../scripts/failures.ts";
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
-import { LOGS_ELASTICSEARCH, dataHeld, describePlatform, stackSection } from "./platform.ts";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES } from "../components/platform/versions.ts";
+import { LOGS_ELASTICSEARCH, PREVIOUS_KNATIVE, dataHeld, describePlatform, stackSection } from "./platform.ts";
 import { changesAfterRefresh, stepRecorder } from "./world.ts";
 import { aPodWaitsForANode, holdNewPods, killWhileItWaits } from "./faults.ts";
 
@@ -20,8 +21,10 @@ const appNamespaces = Object.keys(stackSection("prod", "namespaces"));
  * by Ctrl-C, then one killed, then resumed), so one world proves a first install (1.22), the upgrade
  * path (1.23) on the real manifests and that an interrupted upgrade loses no data.
  */
+const FROM = KNATIVE_RELEASES[PREVIOUS_KNATIVE];
+const TO = KNATIVE_RELEASES[DEFAULT_KNATIVE];
 const BEFORE_UPGRADE = {
-    "serverless-platform:knative.version": "1.22",
+    "serverless-platform:knative.version": PREVIOUS_KNATIVE,
     // net-istio 1.22 was tested against Istio 1.29, which reached its end of life: the platform's
     // 1.30 is accepted for the step before the upgrade, as a stack still on 1.22 would.
     "serverless-platform:compatibility.accept[0]": "net-istio-istio",
@@ -29,10 +32,10 @@ const BEFORE_UPGRADE = {
 describePlatform("prod", {
     configPaths: BEFORE_UPGRADE,
     own: (platform) => {
-        test("Knative 1.22 → 1.23 previews as in-place updates, replacing and deleting nothing", async () => {
+        test(`Knative ${PREVIOUS_KNATIVE} → ${DEFAULT_KNATIVE} previews as in-place updates, replacing and deleting nothing`, async () => {
             const { world, stack } = platform;
             const installed = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-            expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.22.1");
+            expect(installed.metadata?.labels?.["app.kubernetes.io/version"]).toBe(FROM.serving);
             // Back to the stack's own config: the pinned release, no rule accepted.
             await stack.removeConfig("serverless-platform:compatibility");
             await stack.removeConfig("serverless-platform:knative.version", true);
@@ -86,11 +89,11 @@ describePlatform("prod", {
             const resumed = await stack.up(engineOutput);
             expect(resumed.summary.result).toBe("succeeded");
             expect(resumed.outputs.versions?.value).toMatchObject({
-                knativeServing: "1.23.0",
-                knativeEventing: "1.23.0",
+                knativeServing: TO.serving,
+                knativeEventing: TO.eventing,
             });
             const upgraded = await world.kube<V1Namespace>("GET", "/api/v1/namespaces/knative-serving");
-            expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe("1.23.0");
+            expect(upgraded.metadata?.labels?.["app.kubernetes.io/version"]).toBe(TO.serving);
             expect(await changesAfterRefresh(stack)).toEqual([]);
             expect(await dataHeld(world, appNamespaces)).toEqual(held);
         }, 1_800_000);

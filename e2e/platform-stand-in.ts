@@ -17,7 +17,7 @@ import { AppNamespaces, clusterProvider } from "../components/platform/cluster.t
 import { warmSchedulers } from "../components/platform/warm-scheduler.ts";
 import { installServingCore } from "../components/platform/knative-serving.ts";
 import { type KnativeConfig, knativeLimitsOf, readStackPlatformConfig } from "../components/platform/config/index.ts";
-import { DEFAULT_KNATIVE, stackVersionsOf } from "../components/platform/versions.ts";
+import { DEFAULT_KNATIVE, KNATIVE_RELEASES, stackVersionsOf } from "../components/platform/versions.ts";
 import { UPSTREAM_MIRROR } from "./mirror/index.ts";
 import { type World, eventually, project, stackOf } from "./world.ts";
 
@@ -28,6 +28,7 @@ class ServingCore extends pulumi.ComponentResource {
         installServingCore(this, name, {
             domain,
             config: knative,
+            release: KNATIVE_RELEASES[knative.version],
             manifestSource: { baseUrl: join(UPSTREAM_MIRROR, "knative"), imageRegistry: undefined },
             strictMtls: false,
             mesh: [],

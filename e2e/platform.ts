@@ -27,6 +27,7 @@ import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { NODE_POOL_SCHEMA, type NodePool } from "../components/platform/config/node-pool.ts";
 import { defaultsOf } from "../components/platform/config/schema.ts";
 import { stackFieldManager } from "../components/shared/field-manager.ts";
+import { DEFAULT_KNATIVE, KNATIVE_MINORS, type KnativeMinor } from "../components/platform/versions.ts";
 import { engineOutput, stackFile } from "../toolchain/engine.ts";
 import { STORAGE_CLASSES, unprovisionedStorageClass } from "../toolchain/local-cluster.ts";
 import { type AppliedObject, CRD_SET_TYPE, appliedObjects } from "./leftovers.ts";
@@ -35,6 +36,14 @@ import { type Mirror, startMirror } from "./mirror/index.ts";
 import { type World, appliersOf, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
 
 export const PLATFORM = project(".");
+
+/** The Knative release before the default: prod's upgrade test starts from it, dev's downgrade test goes back to it. */
+export const PREVIOUS_KNATIVE: KnativeMinor = (() => {
+    const previous = KNATIVE_MINORS[KNATIVE_MINORS.indexOf(DEFAULT_KNATIVE) - 1];
+    if (previous === undefined)
+        throw new Error(`components/platform/versions.ts has no release before ${DEFAULT_KNATIVE}`);
+    return previous;
+})();
 const POLICY = join(process.cwd(), "policy");
 
 /** One section of an environment's stack file, as written there. */

@@ -8,7 +8,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgumentsError } from "../shared/problems.ts";
-import { type KnativeMinor, VERSIONS } from "./versions.ts";
+import { KNATIVE_RELEASES, type KnativeMinor, type KnativeRelease, VERSIONS } from "./versions.ts";
 import type { StorageClasses } from "./storage-classes.ts";
 
 /** What the preview knows about the target cluster. */
@@ -93,24 +93,8 @@ interface Rule {
     check(target: Target, cluster: ClusterFacts): Omit<Finding, "rule"> | undefined;
 }
 
-/** The minimum Kubernetes of each Knative release. */
-const KNATIVE_MINIMUM_KUBERNETES: Record<KnativeMinor, string> = { "1.22": "1.34", "1.23": "1.34" };
-
-/**
- * The Istio minors a release is tested against. `complete: false`: the row was read before the
- * release's last Istio bump (the snapshot readable offline), so a newer Istio is unchecked, not
- * refused, until the release notes are read.
- */
-interface TestedIstio {
-    tested: readonly string[];
-    complete: boolean;
-}
-
-/** The Istio minors net-istio's own CI runs each Knative release against. */
-const NET_ISTIO_TESTED_ISTIO: Record<KnativeMinor, TestedIstio> = {
-    "1.22": { tested: ["1.29"], complete: true },
-    "1.23": { tested: ["1.29"], complete: false },
-};
+/** The Istio minors a release (net-istio's, Kiali's) is tested against, as {@link KnativeRelease} explains. */
+type TestedIstio = KnativeRelease["netIstioTestedIstio"];
 
 /** The Kubernetes range each Istio minor supports. */
 const ISTIO_KUBERNETES: Record<string, readonly [string, string]> = { "1.30": ["1.32", "1.36"] };
@@ -167,7 +151,7 @@ const RULES = [
         id: "knative-kubernetes",
         source: "knative.dev/pkg version/version.go DefaultKubernetesMinVersion (v1.34.0 in knative/serving v0.50.0, Knative 1.23; v1.34.0 for 1.22)",
         check: (target, cluster) => {
-            const minimum = KNATIVE_MINIMUM_KUBERNETES[target.knative];
+            const minimum = KNATIVE_RELEASES[target.knative].minimumKubernetes;
             return compareMinor(cluster.kubernetes, minimum) < 0
                 ? {
                       kind: "unsupported",
@@ -216,7 +200,11 @@ const RULES = [
         id: "net-istio-istio",
         source: "net-istio's CI installs third_party/istio-latest: Istio 1.29.2 on release-1.22 and on main up to 2026-06-01, two months before knative-v1.23.0 (knative-extensions/net-istio)",
         check: (target) =>
-            testedAgainstIstio(`net-istio ${target.knative}`, NET_ISTIO_TESTED_ISTIO[target.knative], target.istio),
+            testedAgainstIstio(
+                `net-istio ${target.knative}`,
+                KNATIVE_RELEASES[target.knative].netIstioTestedIstio,
+                target.istio,
+            ),
     },
     {
         id: "kiali-istio",

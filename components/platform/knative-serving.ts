@@ -8,14 +8,16 @@ import {
     patchConfigMap,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./config/index.ts";
-import { KNATIVE_RELEASES, knativeManifests } from "./versions.ts";
+import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeServing}. */
 export interface KnativeServingArgs {
     /** Domain public services are served on (`config-domain`). */
     domain: string;
-    /** The stack's `knative` section: release, replicas, Knative's settings. @see config/knative.ts */
+    /** The stack's `knative` section: replicas and Knative's settings. @see config/knative.ts */
     config: KnativeConfig;
+    /** The Knative release to install (the stack's `knative.version`). @see versions.ts KNATIVE_RELEASES */
+    release: KnativeRelease;
     /** Where the release manifests and images come from. @see knative-manifests.ts */
     manifestSource: ManifestSource;
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods then join the mesh. */
@@ -51,7 +53,7 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
  * and no operator has to be installed and upgraded in step first.
  *
  * ```ts
- * const serving = new KnativeServing("serving", { domain, config, manifestSource, strictMtls: true, mesh: istio.ready });
+ * const serving = new KnativeServing("serving", { domain, config, release, manifestSource, strictMtls: true, mesh: istio.ready });
  * ```
  * @see https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/
  */
@@ -63,7 +65,7 @@ export class KnativeServing extends pulumi.ComponentResource {
 
     constructor(name: string, args: KnativeServingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
-        const release = KNATIVE_RELEASES[args.config.version];
+        const { release } = args;
         const manifests = knativeManifests(release);
         const { manifestSource } = args;
         const { core, hpa } = installServingCore(this, name, args);
@@ -92,7 +94,7 @@ export function installServingCore(
     args: KnativeServingArgs,
 ): { core: k8s.yaml.v2.ConfigFile; hpa: k8s.yaml.v2.ConfigFile } {
     const { config, manifestSource } = args;
-    const manifests = knativeManifests(KNATIVE_RELEASES[config.version]);
+    const manifests = knativeManifests(args.release);
     const core = installCore(parent, name, {
         core: manifests.servingCore,
         namespace: NAMESPACE,

@@ -3,21 +3,61 @@
  * Which combinations are supported together is compatibility.ts.
  */
 
-/**
- * The Knative releases the platform can install, by minor: Serving, net-istio, Eventing and
- * eventing-kafka-broker ship together. A stack installs the newest unless its config holds it
- * back (`knative.version`), and moves one minor at a time: Knative supports no other upgrade.
- * Each is ≥ 1.21: min-scale patched on a live Revision reaches its autoscaler (scheduled warm
- * capacity relies on it).
- */
-export const KNATIVE_RELEASES = {
-    "1.22": { serving: "1.22.1", netIstio: "1.22.0", eventing: "1.22.2", eventingKafka: "1.22.0" },
-    // knative/serving v0.50.0 (2026-07-29); the other repositories release the same day.
-    "1.23": { serving: "1.23.0", netIstio: "1.23.0", eventing: "1.23.0", eventingKafka: "1.23.0" },
-} as const;
+/** The Knative minors the platform can install. */
+export type KnativeMinor = "1.22" | "1.23";
 
-export type KnativeMinor = keyof typeof KNATIVE_RELEASES;
-export type KnativeRelease = (typeof KNATIVE_RELEASES)[KnativeMinor];
+/**
+ * One Knative release, everything the platform knows of it in one record: Serving, net-istio, Eventing and
+ * eventing-kafka-broker ship together.
+ */
+export interface KnativeRelease {
+    serving: string;
+    netIstio: string;
+    eventing: string;
+    eventingKafka: string;
+    /** The oldest Kubernetes minor it runs on (knative.dev/pkg version/version.go DefaultKubernetesMinVersion). */
+    minimumKubernetes: string;
+    /**
+     * The Istio minors net-istio's own CI ran this release against. `complete: false`: read before the release's
+     * last Istio bump (the snapshot readable offline), so a newer Istio is unchecked, not refused, until the release
+     * notes are read (compatibility.ts).
+     */
+    netIstioTestedIstio: { tested: readonly string[]; complete: boolean };
+    /**
+     * The `knative.dev/serving` Go module of this release, where the toolchain builds Knative's control plane from
+     * it (toolchain/versions.env `KNATIVE_SERVING_MODULE_VERSION`, checked against it by a test).
+     */
+    servingModule?: string;
+}
+
+/**
+ * The Knative releases the platform can install, by minor. A stack installs the newest unless its config holds it
+ * back (`knative.version`), and moves one minor at a time: Knative supports no other upgrade. Each is ≥ 1.21:
+ * min-scale patched on a live Revision reaches its autoscaler (scheduled warm capacity relies on it).
+ */
+export const KNATIVE_RELEASES: Readonly<Record<KnativeMinor, KnativeRelease>> = {
+    "1.22": {
+        serving: "1.22.1",
+        netIstio: "1.22.0",
+        eventing: "1.22.2",
+        eventingKafka: "1.22.0",
+        minimumKubernetes: "1.34",
+        netIstioTestedIstio: { tested: ["1.29"], complete: true },
+    },
+    // knative/serving v0.50.0 (2026-07-29); the other repositories release the same day.
+    "1.23": {
+        serving: "1.23.0",
+        netIstio: "1.23.0",
+        eventing: "1.23.0",
+        eventingKafka: "1.23.0",
+        minimumKubernetes: "1.34",
+        netIstioTestedIstio: { tested: ["1.29"], complete: false },
+        servingModule: "v0.50.0",
+    },
+};
+
+/** The minors, oldest first. */
+export const KNATIVE_MINORS = Object.keys(KNATIVE_RELEASES) as KnativeMinor[];
 
 /** The Knative a stack installs unless its config says otherwise: the newest. */
 export const DEFAULT_KNATIVE: KnativeMinor = "1.23";

@@ -1,9 +1,7 @@
 /** The `knative` config section: which Knative release, its replicas, and the settings of its own ConfigMaps. */
 import type { KnativeLimits } from "../../shared/knative-limits.ts";
-import { DEFAULT_KNATIVE, KNATIVE_RELEASES, type KnativeMinor } from "../versions.ts";
+import { DEFAULT_KNATIVE, KNATIVE_MINORS, type KnativeMinor } from "../versions.ts";
 import { type ValueOf, duration, field, flag, section, wholeNumber } from "./schema.ts";
-
-const RELEASES = Object.keys(KNATIVE_RELEASES) as KnativeMinor[];
 
 /** A registry as Knative compares it with an image's: a host name with an optional port. */
 const REGISTRY_HOST = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d+)?$/i;
@@ -16,9 +14,9 @@ export const KNATIVE_SCHEMA = section(
     {
         // YAML reads 1.30 as the number 1.3: only a quoted minor names a release.
         version: field<KnativeMinor>(
-            `the Knative release (minor) to install, one of ${RELEASES.join(", ")}; one minor above the installed at most`,
+            `the Knative release (minor) to install, one of ${KNATIVE_MINORS.join(", ")}; one minor above the installed at most`,
             DEFAULT_KNATIVE,
-            (problems, path, version) => (problems.oneOf(path, version, RELEASES) ? version : DEFAULT_KNATIVE),
+            (problems, path, version) => (problems.oneOf(path, version, KNATIVE_MINORS) ? version : DEFAULT_KNATIVE),
         ),
         replicas: wholeNumber(
             "replicas of Serving's and Eventing's control plane, with PodDisruptionBudgets above 1",
