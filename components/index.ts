@@ -3,8 +3,7 @@
  * (`import { ServerlessService, Traffic } from "serverless-platform"`).
  */
 export { ServerlessService } from "./app/serverless-service.ts";
-export type { ServerlessServiceArgs, Visibility } from "./app/serverless-service.ts";
-export type { PlatformLimits } from "./app/render.ts";
+export type { PlatformLimits, ServerlessServiceArgs, Visibility } from "./app/args.ts";
 export { SERVERLESS_SERVICE_DEFAULTS, renderServerlessService } from "./app/render.ts";
 export { Traffic, type TrafficTarget } from "./app/traffic.ts";
 export type { ScalingArgs, ScalingMetric } from "./app/scaling.ts";

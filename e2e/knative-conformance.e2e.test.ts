@@ -7,7 +7,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import type { ServerlessServiceArgs } from "../components/app/serverless-service.ts";
+import type { ServerlessServiceArgs } from "../components/app/args.ts";
 import { inspectServerlessService, knativeServiceObject } from "../components/app/render.ts";
 import { Traffic } from "../components/app/traffic.ts";
 import { judge } from "./knative-judge.ts";

@@ -7,10 +7,8 @@
  * or a Knative Service (`deadLetterService`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import {
-    type ServerlessServiceArgs as TypedArgs,
-    ServerlessService as TypedServerlessService,
-} from "../components/app/serverless-service.ts";
+import type { ServerlessServiceArgs as TypedArgs } from "../components/app/args.ts";
+import { ServerlessService as TypedServerlessService } from "../components/app/serverless-service.ts";
 import type { ResourcesArgs, StartupProbeArgs } from "../components/app/runtime.ts";
 import type { CronTriggerArgs } from "../components/app/triggers.ts";
 import { renderServerlessService } from "../components/app/render.ts";

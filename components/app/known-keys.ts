@@ -7,8 +7,7 @@
 import { isPlainObject } from "../shared/plain-object.ts";
 import type { WarmWindow } from "../shared/warm/windows.ts";
 import type { Problems } from "../shared/problems.ts";
-import type { PlatformLimits } from "./render.ts";
-import type { ServerlessServiceArgs } from "./serverless-service.ts";
+import type { PlatformLimits, ServerlessServiceArgs } from "./args.ts";
 import type { ResourcesArgs, StartupProbeArgs } from "./runtime.ts";
 import type { ScalingArgs } from "./scaling.ts";
 import type { TrafficTarget } from "./traffic.ts";

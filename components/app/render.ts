@@ -16,18 +16,12 @@ import {
     labelValueProblem,
 } from "../shared/names.ts";
 import { Problems } from "../shared/problems.ts";
-import type { ServerlessServiceArgs, Visibility } from "./serverless-service.ts";
+import type { PlatformLimits, ServerlessServiceArgs, Visibility } from "./args.ts";
 import { renderRuntime } from "./runtime.ts";
-import { KNATIVE_DEFAULT_LIMITS, type KnativeLimits } from "../shared/knative-limits.ts";
+import { KNATIVE_DEFAULT_LIMITS } from "../shared/knative-limits.ts";
 import { renderScaling } from "./scaling.ts";
 import { Traffic, checkRevisionName, renderTraffic } from "./traffic.ts";
 import { type RenderedTriggers, renderTriggers } from "./triggers.ts";
-
-/** Limits the component checks that Knative's defaults do not cover. */
-export interface PlatformLimits extends KnativeLimits {
-    /** `config-defaults` `max-revision-timeout-seconds`. */
-    maxRevisionTimeoutSeconds: number;
-}
 
 /** Defaults of {@link ServerlessServiceArgs}, in one place. */
 export const SERVERLESS_SERVICE_DEFAULTS = {
