@@ -1,10 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { InvalidArgumentsError } from "../components/shared/problems.ts";
-import {
-    type StorageClasses,
-    enforceStorageClasses,
-    monitoringClaims,
-} from "../components/platform/storage-classes.ts";
+import type { StorageClasses } from "../components/platform/compatibility.ts";
+import { enforceStorageClasses, monitoringClaims } from "../components/platform/storage-classes.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
 import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";

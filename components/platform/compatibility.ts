@@ -9,7 +9,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgumentsError } from "../shared/problems.ts";
 import { KNATIVE_RELEASES, type KnativeMinor, type KnativeRelease, VERSIONS } from "./versions.ts";
-import type { StorageClasses } from "./storage-classes.ts";
+
+/** The StorageClasses a cluster has, and the one it marks as its default. */
+export interface StorageClasses {
+    names: string[];
+    default: string | undefined;
+}
 
 /** What the preview knows about the target cluster. */
 export interface ClusterFacts {

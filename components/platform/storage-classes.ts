@@ -5,13 +5,8 @@
  * @see https://kubernetes.io/docs/concepts/storage/storage-classes/#default-storageclass
  */
 import { Problems } from "../shared/problems.ts";
+import type { StorageClasses } from "./compatibility.ts";
 import type { MonitoringConfig } from "./config/index.ts";
-
-/** The StorageClasses a cluster has, and the one it marks as its default. */
-export interface StorageClasses {
-    names: string[];
-    default: string | undefined;
-}
 
 /** A volume the stack claims: the config key that chooses its class, and the class (unset: the cluster's default). */
 export interface StorageClaim {
