@@ -143,6 +143,24 @@ export default async function platform(
         versions: stackVersionsOf(config.knative.version, config.monitoring.logs.version),
         monitoringUrls: monitoring.urls,
         monitoringPublicUrls: monitoring.publicUrls,
-        grafanaAdminPassword: monitoring.grafanaAdminPassword,
-    };
+    } satisfies Record<keyof typeof PLATFORM_OUTPUTS, unknown>;
 }
+
+/**
+ * What the platform stack exports, each with who reads it and why. Every app stack can read every output of the
+ * platform stack (a StackReference reads them all), so none is a secret: operators find Grafana's password in the
+ * stack's config or the Secret `monitoring/grafana-admin`, never here.
+ */
+export const PLATFORM_OUTPUTS = {
+    environment: "app stacks: PlatformReference names the environment in its errors and checks",
+    domain: "app stacks: a public service's URL is <name>.<namespace>.<domain>",
+    appNamespaces: "app stacks: PlatformReference.namespace() refuses a namespace the platform does not manage",
+    knativeLimits: "app stacks: ServerlessService checks scaling and timeouts against the platform's Knative limits",
+    ingressGateway: "app stacks: the in-cluster address of the ingress gateway, for callers inside the cluster",
+    brokers: "app stacks: PlatformReference.broker() names the Broker a broker trigger subscribes to",
+    brokerClass: "operators: which broker implementation the environment runs (in-memory or Kafka)",
+    kafkaBootstrapServers: "app stacks: a Kafka trigger's default bootstrap servers",
+    versions: "app stacks and operators: the Istio, Knative and monitoring versions installed",
+    monitoringUrls: "operators: the in-cluster URLs of Grafana, Prometheus, Kibana and Kiali",
+    monitoringPublicUrls: "operators: the public URLs of the UIs an environment exposes",
+} as const;

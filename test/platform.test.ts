@@ -12,7 +12,8 @@ import {
 import { goWithTheirNamespace } from "../components/platform/knative-manifests.ts";
 import { AGGREGATED_ROLES_POLICY, AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
-import { STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { PLATFORM_OUTPUTS } from "../index.ts";
+import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const KNATIVE = KNATIVE_RELEASES[DEFAULT_KNATIVE];
 
@@ -371,6 +372,16 @@ describe.each(STACKS)("the %s platform", async (env) => {
             },
             versions: stackVersionsOf(DEFAULT_KNATIVE),
         });
+    });
+
+    test("exports only what PLATFORM_OUTPUTS lists with why a reader needs it, and no secret: every app stack reads them", async () => {
+        expect(Object.keys(outputs).sort()).toEqual(Object.keys(PLATFORM_OUTPUTS).sort());
+        for (const [key, value] of Object.entries(outputs)) {
+            expect(await pulumi.isSecret(pulumi.output(value)), key).toBe(false);
+            expect(JSON.stringify(value), key).not.toContain(
+                DEPLOY_TIME_CONFIG["serverless-platform:grafanaAdminPassword"],
+            );
+        }
     });
 });
 

@@ -68,8 +68,6 @@ export class Monitoring extends pulumi.ComponentResource {
     public readonly urls: pulumi.Output<Record<string, string>>;
     /** Public URLs of the exposed UIs, by UI. */
     public readonly publicUrls: pulumi.Output<Record<string, string>>;
-    /** Grafana's admin password, or an empty secret without metrics. */
-    public readonly grafanaAdminPassword: pulumi.Output<string>;
     /** Every object its charts render, once all of them are registered (the node-pool check waits for it). */
     public readonly rendered: pulumi.Output<unknown[]>;
 
@@ -196,11 +194,9 @@ export class Monitoring extends pulumi.ComponentResource {
         this.rendered = pulumi.all(rendered);
         this.urls = pulumi.output(urls);
         this.publicUrls = pulumi.output(Object.fromEntries(exposed.map((ui) => [ui, `https://${publicHost(ui)}`])));
-        this.grafanaAdminPassword = metrics?.grafanaAdminPassword ?? pulumi.secret("");
         this.registerOutputs({
             urls: this.urls,
             publicUrls: this.publicUrls,
-            grafanaAdminPassword: this.grafanaAdminPassword,
         });
     }
 }

@@ -52,8 +52,6 @@ const ISTIO_CERTS = "/etc/istio-output-certs";
 export class Metrics extends pulumi.ComponentResource {
     public readonly prometheusUrl: pulumi.Output<string>;
     public readonly grafanaUrl: pulumi.Output<string>;
-    /** Grafana's `admin` password. */
-    public readonly grafanaAdminPassword: pulumi.Output<string>;
     /** What depends on Prometheus being up (Kiali). */
     public readonly ready: pulumi.Resource[];
     /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
@@ -148,11 +146,9 @@ export class Metrics extends pulumi.ComponentResource {
         this.rendered = chart.resources;
         this.prometheusUrl = pulumi.interpolate`http://${METRICS_SERVICES.prometheus.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.prometheus.port}`;
         this.grafanaUrl = pulumi.interpolate`http://${METRICS_SERVICES.grafana.name}.${namespace}.svc.cluster.local:${METRICS_SERVICES.grafana.port}`;
-        this.grafanaAdminPassword = pulumi.secret(config.grafanaAdminPassword);
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,
             grafanaUrl: this.grafanaUrl,
-            grafanaAdminPassword: this.grafanaAdminPassword,
         });
     }
 }
