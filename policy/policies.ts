@@ -323,6 +323,48 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             return shared.length > 0 ? `shares the node's ${shared.join(", ")}` : undefined;
         },
     ),
+    podPolicy(
+        "no-host-path-volumes",
+        "Pods must not mount a hostPath volume (the node agents of the system namespaces excepted): it reads or writes the node's own files. Source: Pod Security Standards (baseline, HostPath Volumes), kube-linter host-mounts.",
+        (pod) => {
+            const mounted = ((pod.volumes as Props[] | undefined) ?? []).filter((v) => v.hostPath !== undefined);
+            return mounted.length > 0
+                ? `mounts the node's ${mounted.map((v) => `${String(at(v, "hostPath", "path"))} (volume "${String(v.name)}")`).join(", ")}`
+                : undefined;
+        },
+    ),
+    {
+        name: "no-node-ports-in-app-namespaces",
+        description:
+            "Services in app namespaces must not be of type NodePort or LoadBalancer: apps are reached through the platform's ingress gateway, with its TLS and its routes, never on a node's port or a load balancer of their own. Source: kube-linter exposed-services; platform design.",
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:core/v1:Service") return;
+            if (isSystemNamespace(namespaceOf(args.props) ?? "")) return;
+            const type = at(args.props, "spec", "type");
+            if (type === "NodePort" || type === "LoadBalancer") report(`is of type ${type}`);
+        },
+    },
+    {
+        name: "no-cluster-admin-bindings",
+        description:
+            "No RoleBinding or ClusterRoleBinding may grant the cluster-admin ClusterRole: whoever holds it can do anything, Secrets of every namespace included. Source: CIS Kubernetes Benchmark 5.1.1, kube-linter cluster-admin-role-binding.",
+        validateResource: (args, report) => {
+            const kinds = [
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+                "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+            ];
+            if (!kinds.includes(args.type)) return;
+            if (
+                at(args.props, "roleRef", "kind") !== "ClusterRole" ||
+                at(args.props, "roleRef", "name") !== "cluster-admin"
+            )
+                return;
+            const subjects = (
+                (args.props.subjects as { kind?: string; namespace?: string; name?: string }[] | undefined) ?? []
+            ).map((s) => `${s.kind ?? ""} ${s.namespace === undefined ? "" : `${s.namespace}/`}${s.name ?? ""}`);
+            report(`grants cluster-admin to ${subjects.join(", ") || "no subject"}`);
+        },
+    },
     knativePolicy(
         "knative-bounded-max-scale",
         "Knative Services must set a bounded autoscaling.knative.dev/max-scale on their revision template, at most maxScaleLimit. Source: Knative autoscaling docs (scale bounds); a runaway service must not take the shared nodes.",

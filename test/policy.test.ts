@@ -172,6 +172,35 @@ const cases: { policy: string; type: string; good: Props; bad: Props; message: s
         message: "shares the node's hostNetwork, hostPID",
     },
     {
+        policy: "no-host-path-volumes",
+        type: DEPLOY,
+        good: deployment(goodContainer, { volumes: [{ name: "tmp", emptyDir: {} }] }),
+        bad: deployment(goodContainer, { volumes: [{ name: "logs", hostPath: { path: "/var/log" } }] }),
+        message: 'mounts the node\'s /var/log (volume "logs")',
+    },
+    {
+        policy: "no-node-ports-in-app-namespaces",
+        type: "kubernetes:core/v1:Service",
+        good: { metadata: { name: "api", namespace: "games-web" }, spec: { type: "ClusterIP", ports: [{ port: 80 }] } },
+        bad: { metadata: { name: "api", namespace: "games-web" }, spec: { type: "NodePort", ports: [{ port: 80 }] } },
+        message: "is of type NodePort",
+    },
+    {
+        policy: "no-cluster-admin-bindings",
+        type: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        good: {
+            metadata: { name: "app-team", namespace: "games-web" },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "app-team" },
+            subjects: [{ kind: "Group", name: "games-web-team" }],
+        },
+        bad: {
+            metadata: { name: "app-team", namespace: "games-web" },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+            subjects: [{ kind: "ServiceAccount", namespace: "games-web", name: "default" }],
+        },
+        message: "grants cluster-admin to ServiceAccount games-web/default",
+    },
+    {
         policy: "knative-bounded-max-scale",
         type: KSVC,
         good: knativeService({ "autoscaling.knative.dev/max-scale": "5" }),
