@@ -12,5 +12,6 @@ export default defineConfig({
         pool: "forks",
         isolate: true,
         testTimeout: 30_000,
+        setupFiles: ["test/no-network.ts"],
     },
 });

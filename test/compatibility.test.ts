@@ -8,7 +8,7 @@ import {
 } from "../components/platform/compatibility.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
-import { stackConfig } from "./stacks.ts";
+import { TEST_MANIFESTS, stackConfig } from "./stacks.ts";
 
 const DEV = 'Stack "dev" (stacks/Pulumi.dev.yaml)';
 
@@ -146,9 +146,9 @@ describe("the program checks the target cluster before registering anything", ()
     test("an unsupported cluster stops the program with the matrix's message", async () => {
         const registered = await runProgram(
             async () => {
-                await expect(platform(() => Promise.resolve(cluster({ installedKnative: "1.21" })))).rejects.toThrow(
-                    /go through 1\.22 first/,
-                );
+                await expect(
+                    platform(() => Promise.resolve(cluster({ installedKnative: "1.21" })), TEST_MANIFESTS),
+                ).rejects.toThrow(/go through 1\.22 first/);
             },
             { stack: "dev", config: stackConfig("dev") },
         );
@@ -159,7 +159,7 @@ describe("the program checks the target cluster before registering anything", ()
         await runProgram(
             async () => {
                 await expect(
-                    platform(() => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443"))),
+                    platform(() => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443")), TEST_MANIFESTS),
                 ).rejects.toThrow(
                     'Stack "dev" (stacks/Pulumi.dev.yaml): cannot read the versions of the cluster it names, which the compatibility check needs: connect ECONNREFUSED 127.0.0.1:6443',
                 );
@@ -171,7 +171,7 @@ describe("the program checks the target cluster before registering anything", ()
     test("an unknown rule in compatibility.accept is a config error", async () => {
         await runProgram(
             async () => {
-                await expect(platform(() => Promise.resolve(cluster()))).rejects.toThrow(
+                await expect(platform(() => Promise.resolve(cluster()), TEST_MANIFESTS)).rejects.toThrow(
                     /compatibility\.accept must be one of .*eck-kubernetes.*\(got "eck"\)/,
                 );
             },

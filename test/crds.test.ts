@@ -11,7 +11,7 @@ import { CRD_BODIES, writeCrdBodies } from "../components/platform/crds.ts";
 import { VERSIONS } from "../components/platform/versions.ts";
 import { dependsOnNames, find, runProgram } from "./harness.ts";
 import platform from "../index.ts";
-import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
+import { DEPLOY_TIME_CONFIG, FRESH_CLUSTER, STACKS, TEST_MANIFESTS, deployPlatform, stackConfig } from "./stacks.ts";
 
 const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -116,7 +116,7 @@ describe("a preview against a cluster that lacks a chart's CRDs", () => {
     // The provider learns a custom resource's scope from the API server or a CRD among the chart's own objects.
     const chartsIn = async (preview: boolean, clusterCrds: string[]) => {
         const facts = async () => ({ ...(await FRESH_CLUSTER()), crds: clusterCrds });
-        const resources = await runProgram(() => platform(facts), {
+        const resources = await runProgram(() => platform(facts, TEST_MANIFESTS), {
             stack: "prod",
             config: stackConfig("prod"),
             preview,

@@ -59,7 +59,7 @@ export const FRESH_CLUSTER = (): Promise<ClusterFacts> =>
  * Knative's manifests as the unit tests read them, with no network: per manifest a ConfigMap, after a comment naming
  * where it was read from (which the copy the ConfigFile installs keeps), and, for a manifest that ships CRDs, one
  * CRD `<file>s.<file>.example` and a `Thing` of it, `a-<file>`, whose image is in Knative's registry. The real manifests are read in the e2e, and checked against the flags in
- * test/manifests.test.ts.
+ * test/knative-manifests.test.ts.
  */
 export const TEST_MANIFESTS: ManifestReader = (location) => {
     const file = location.slice(location.lastIndexOf("/") + 1);

@@ -4,7 +4,7 @@ import type { StorageClasses } from "../components/platform/compatibility.ts";
 import { enforceStorageClasses, monitoringClaims } from "../components/platform/storage-classes.ts";
 import platform from "../index.ts";
 import { runProgram } from "./harness.ts";
-import { FRESH_CLUSTER, stackConfig } from "./stacks.ts";
+import { FRESH_CLUSTER, TEST_MANIFESTS, stackConfig } from "./stacks.ts";
 
 const SUBJECT = 'Stack "prod" (stacks/Pulumi.prod.yaml)';
 const CLUSTER: StorageClasses = { names: ["standard", "fast-ssd"], default: "standard" };
@@ -75,7 +75,7 @@ describe("StorageClasses the stack's volumes claim", () => {
         let failure: unknown;
         const resources = await runProgram(
             async () => {
-                await platform(cluster).catch((error: unknown) => (failure = error));
+                await platform(cluster, TEST_MANIFESTS).catch((error: unknown) => (failure = error));
             },
             { stack: "prod", config: stackConfig("prod") },
         );
