@@ -317,6 +317,23 @@ describe.each(STACKS)("the %s platform", async (env) => {
             "knative-eventing",
             "monitoring",
         ]);
+        // Egress anywhere but the instance metadata endpoint; pods as peers by namespace, whatever the network plugin.
+        expect(
+            find(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "games-web-deny-cloud-metadata").inputs
+                .spec,
+        ).toEqual({
+            podSelector: {},
+            policyTypes: ["Egress"],
+            egress: [
+                {
+                    to: [
+                        { ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] } },
+                        { ipBlock: { cidr: "::/0", except: ["fd00:ec2::254/128"] } },
+                        { namespaceSelector: {} },
+                    ],
+                },
+            ],
+        });
         const binding = find(
             resources,
             "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",

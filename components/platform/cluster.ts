@@ -79,6 +79,12 @@ export interface AppNamespacesArgs {
 }
 
 /**
+ * The instance metadata endpoint of AWS, GCP and Azure (the same link-local address; AWS's IPv6 one too), which hands
+ * a caller the node's cloud credentials. @see https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-data-retrieval.html
+ */
+export const CLOUD_METADATA = { ipv4: "169.254.169.254/32", ipv6: "fd00:ec2::254/128" } as const;
+
+/**
  * The app teams' namespaces, each locked down the same way: Pod Security
  * `restricted` enforced, mesh sidecar injection, a ResourceQuota and
  * LimitRange, ingress denied except from the namespace itself and the
@@ -191,6 +197,28 @@ function lockedDownNamespace(
                                     ],
                                 },
                             },
+                        ],
+                    },
+                ],
+            },
+        },
+        child,
+    );
+    // Egress anywhere but the cloud's instance metadata endpoint, whose node credentials a compromised app would
+    // take. Pods are peers of their own too: a network plugin may not match pod addresses by IP block.
+    new k8s.networking.v1.NetworkPolicy(
+        `${ns.name}-deny-cloud-metadata`,
+        {
+            metadata: metadata("deny-cloud-metadata"),
+            spec: {
+                podSelector: {},
+                policyTypes: ["Egress"],
+                egress: [
+                    {
+                        to: [
+                            { ipBlock: { cidr: "0.0.0.0/0", except: [CLOUD_METADATA.ipv4] } },
+                            { ipBlock: { cidr: "::/0", except: [CLOUD_METADATA.ipv6] } },
+                            { namespaceSelector: {} },
                         ],
                     },
                 ],
