@@ -32,7 +32,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "no namespaces",
             { "serverless-platform:namespaces": "{}" },
-            `${S}: namespaces must map each app namespace to its settings ({ group, broker?, quota? }) (got {})`,
+            `${S}: namespaces must map each app namespace to its settings ({ group, broker?, cloudMetadata?, quota? }) (got {})`,
         ],
         [
             "a system namespace",

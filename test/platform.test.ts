@@ -410,6 +410,23 @@ describe("environments differ in config only", () => {
     });
 });
 
+describe("an app namespace that opens the cloud's metadata endpoint", () => {
+    // Quotas dev's node pool holds, as its stack file's do.
+    const SMALL_QUOTA = { cpu: "4", memory: "8Gi", pods: 40 };
+    test("gets no policy denying it; the others keep theirs", async () => {
+        const { resources } = await deploy("dev", {
+            "serverless-platform:namespaces": JSON.stringify({
+                "games-web": { group: "games-web-developers", cloudMetadata: true, quota: SMALL_QUOTA },
+                "games-batch": { group: "games-batch-developers", broker: false, quota: SMALL_QUOTA },
+            }),
+        });
+        const denials = ofType(resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            .map((policy) => policy.name)
+            .filter((name) => name.endsWith("-deny-cloud-metadata"));
+        expect(denials).toEqual(["games-batch-deny-cloud-metadata"]);
+    });
+});
+
 describe("mirrors for air-gapped installs", () => {
     test("chart repository, manifest base and image registries come from sources", async () => {
         const { resources } = await deploy("dev", {

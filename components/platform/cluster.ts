@@ -205,27 +205,29 @@ function lockedDownNamespace(
         child,
     );
     // Egress anywhere but the cloud's instance metadata endpoint, whose node credentials a compromised app would
-    // take. Pods are peers of their own too: a network plugin may not match pod addresses by IP block.
-    new k8s.networking.v1.NetworkPolicy(
-        `${ns.name}-deny-cloud-metadata`,
-        {
-            metadata: metadata("deny-cloud-metadata"),
-            spec: {
-                podSelector: {},
-                policyTypes: ["Egress"],
-                egress: [
-                    {
-                        to: [
-                            { ipBlock: { cidr: "0.0.0.0/0", except: [CLOUD_METADATA.ipv4] } },
-                            { ipBlock: { cidr: "::/0", except: [CLOUD_METADATA.ipv6] } },
-                            { namespaceSelector: {} },
-                        ],
-                    },
-                ],
+    // take, unless the namespace opens it. Pods are peers of their own too: a network plugin may not match pod
+    // addresses by IP block.
+    if (!ns.cloudMetadata)
+        new k8s.networking.v1.NetworkPolicy(
+            `${ns.name}-deny-cloud-metadata`,
+            {
+                metadata: metadata("deny-cloud-metadata"),
+                spec: {
+                    podSelector: {},
+                    policyTypes: ["Egress"],
+                    egress: [
+                        {
+                            to: [
+                                { ipBlock: { cidr: "0.0.0.0/0", except: [CLOUD_METADATA.ipv4] } },
+                                { ipBlock: { cidr: "::/0", except: [CLOUD_METADATA.ipv6] } },
+                                { namespaceSelector: {} },
+                            ],
+                        },
+                    ],
+                },
             },
-        },
-        child,
-    );
+            child,
+        );
     const role = new k8s.rbac.v1.Role(
         `${ns.name}-app-team`,
         { metadata: metadata("app-team"), rules: APP_TEAM_RULES },

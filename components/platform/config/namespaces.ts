@@ -16,6 +16,10 @@ export const NAMESPACE_SCHEMA = section("an app team's namespace", {
         },
     } satisfies Field<string>,
     broker: flag("whether the namespace gets a `default` Broker", true),
+    cloudMetadata: flag(
+        "whether its pods may reach the cloud's instance metadata endpoint, which GKE's Workload Identity serves pods' credentials from; otherwise a NetworkPolicy denies it, since it hands out the node's",
+        false,
+    ),
     quota: section("the namespace's ResourceQuota", {
         cpu: quantity("CPU requests of all its pods", "20", '"8" or "16Gi"'),
         memory: quantity("memory requests of all its pods", "40Gi", '"8" or "16Gi"'),
@@ -32,7 +36,11 @@ export const NAMESPACES_SCHEMA: Field<AppNamespace[]> & { entry: typeof NAMESPAC
     entry: NAMESPACE_SCHEMA,
     read(problems, path, value) {
         if (typeof value !== "object" || value === null || Array.isArray(value) || Object.keys(value).length === 0) {
-            problems.add(path, "must map each app namespace to its settings ({ group, broker?, quota? })", value);
+            problems.add(
+                path,
+                "must map each app namespace to its settings ({ group, broker?, cloudMetadata?, quota? })",
+                value,
+            );
             return [];
         }
         return Object.entries(value as Record<string, Json | null>).map(([name, settings]) => {
