@@ -63,7 +63,7 @@ export default async function platform(
     const manifestSource = {
         baseUrl: config.sources.knativeManifestBaseUrl,
         imageRegistry: config.sources.knativeImageRegistry,
-        ...(readManifest === undefined ? {} : { read: readManifest }),
+        read: readManifest,
     };
 
     const istio = new Istio(

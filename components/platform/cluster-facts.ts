@@ -80,14 +80,15 @@ export async function readClusterFacts(target: ClusterTarget): Promise<ClusterFa
     };
 }
 
-/**
- * Asks the API server for objects' metadata only (PartialObjectMetadataList): the CRDs' names are all the program
- * needs, and their schemas are megabytes.
- */
 /** What the API server answers for {@link METADATA_ONLY}: `items` is null, not empty, when there are none. */
 interface MetadataList {
     items: { metadata?: { name?: string } }[] | null;
 }
+
+/**
+ * Asks the API server for objects' metadata only (PartialObjectMetadataList): the CRDs' names are all the program
+ * needs, and their schemas are megabytes.
+ */
 const METADATA_ONLY: ConfigurationOptions = {
     middleware: [
         {

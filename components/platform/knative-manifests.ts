@@ -18,7 +18,7 @@ export interface ManifestSource {
     /** A mirror registry for Knative's images; unset keeps the upstream one. */
     imageRegistry: string | undefined;
     /** How the manifests are read; by default over HTTP(S), or from disk for a path (tests read their own). */
-    read?: ManifestReader;
+    read?: ManifestReader | undefined;
 }
 
 /** Reads over HTTP(S) (redirects followed, as GitHub's release downloads need), or a local path or `file://` URL. */
