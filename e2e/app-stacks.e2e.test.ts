@@ -5,7 +5,7 @@
  * engine itself, and what Knative Serving's own control plane (its controller, autoscaler, activator
  * and webhook, run by the cluster host) made of it: Revisions, their Deployments and PodAutoscalers,
  * Routes, readiness. The one stand-in on that path marks Knative's networking Ingresses ready for
- * net-istio (cluster-host.ts).
+ * net-istio (toolchain/host/stand-ins.ts).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";

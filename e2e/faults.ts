@@ -19,8 +19,9 @@ import {
     saveEveryStep,
 } from "../toolchain/engine.ts";
 import { explainFailure } from "../scripts/failures.ts";
-import { admissionReviewOf, allowAdmission } from "../toolchain/cluster-host.ts";
-import { alive, readState, signCertificate, startLocalCluster } from "../toolchain/local-cluster.ts";
+import { signCertificate } from "../toolchain/cluster-credentials.ts";
+import { admissionReviewOf, allowAdmission } from "../toolchain/host/admission.ts";
+import { alive, readState, startLocalCluster } from "../toolchain/local-cluster.ts";
 import { type World, eventually } from "./world.ts";
 
 /**

@@ -6,7 +6,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
-import { kube, localClusterStatus, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
+import { kube } from "../toolchain/kube-api.ts";
+import { localClusterStatus, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
 const dir = join(mkdtempSync(join(tmpdir(), "serverless-platform-local-")), "cluster");
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { SCHEDULER_RULES, schedulerSources } from "../components/platform/warm-scheduler.ts";
 import { MANAGED_ANNOTATION, SCHEDULE_ANNOTATION, type WarmSchedule } from "../components/shared/warm/windows.ts";
-import { kube } from "../toolchain/local-cluster.ts";
+import { kube } from "../toolchain/kube-api.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { type World, startWorld } from "./world.ts";
 

@@ -17,7 +17,8 @@ import {
     readProject,
 } from "../toolchain/engine.ts";
 import type { NodePool } from "../components/platform/config/index.ts";
-import { type LocalCluster, kube, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
+import { kube } from "../toolchain/kube-api.ts";
+import { type LocalCluster, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
 export const REPO = resolve(import.meta.dirname, "..");
 

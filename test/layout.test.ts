@@ -52,7 +52,7 @@ describe("the README's stand-in table and the cluster host agree", () => {
     }
 
     test("every webhook the cluster host answers without a check has its row, naming the field manager it writes under", async () => {
-        const { UNCHECKED_WEBHOOKS } = await import("../toolchain/cluster-host.ts");
+        const { UNCHECKED_WEBHOOKS } = await import("../toolchain/host/admission.ts");
         const rows = standIns();
         expect(rows.length).toBeGreaterThan(10);
         for (const webhook of UNCHECKED_WEBHOOKS) {

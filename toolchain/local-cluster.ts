@@ -12,11 +12,14 @@
  * it the Kubernetes provider's inputs, stay the same across restarts.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { apiRequest } from "../components/shared/warm/scheduler.ts";
-import { type HostConfig, UNCHECKED_WEBHOOKS, freePort, uncheckedWebhookCertificate } from "./cluster-host.ts";
+import { makeCredentials, kubeconfigOf, signCertificate } from "./cluster-credentials.ts";
+import { UNCHECKED_WEBHOOKS, uncheckedWebhookCertificate } from "./host/admission.ts";
+import type { HostConfig } from "./host/objects.ts";
+import { kube } from "./kube-api.ts";
 import { acceptsConnections } from "./pod-sandbox.ts";
 import { type ClusterPieces, toolchain } from "./toolchain.ts";
 import type { NodePool } from "../components/platform/config/index.ts";
@@ -200,88 +203,6 @@ function writeState(dir: string, state: ClusterState): void {
     writeFileSync(join(dir, STATE_FILE), JSON.stringify(state, null, 2));
 }
 
-function openssl(dir: string, args: string[]): void {
-    execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
-/**
- * Makes `<name>.key` and `<name>.crt` in the cluster's directory: a serving certificate for
- * `subjectAltName` (e.g. "IP:127.0.0.1"), signed by the cluster's CA (ca.crt, ca.key).
- */
-export function signCertificate(dir: string, name: string, subject: string, subjectAltName: string): void {
-    openssl(dir, [
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        `${name}.key`,
-        "-out",
-        `${name}.csr`,
-        "-subj",
-        subject,
-    ]);
-    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${subjectAltName}\n`);
-    openssl(dir, [
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        `${name}.crt`,
-        "-days",
-        "3650",
-        "-extfile",
-        `${name}.ext`,
-    ]);
-}
-
-/** A CA, a serving certificate for 127.0.0.1, a service-account key pair and an admin token. */
-function makeCredentials(dir: string): string {
-    openssl(dir, [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=serverless-platform-local-ca",
-    ]);
-    signCertificate(dir, "apiserver", "/CN=kube-apiserver", "IP:127.0.0.1,DNS:localhost");
-    openssl(dir, ["genrsa", "-out", "sa.key", "2048"]);
-    openssl(dir, ["rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub"]);
-    const token = execFileSync("openssl", ["rand", "-hex", "24"], { encoding: "utf8" }).trim();
-    writeFileSync(join(dir, "tokens.csv"), `${token},local-admin,local-admin,system:masters\n`, { mode: 0o600 });
-    return token;
-}
-
-function kubeconfigOf(api: string, ca: string, token: string): string {
-    return JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-            {
-                name: "local",
-                cluster: { server: api, "certificate-authority-data": Buffer.from(ca).toString("base64") },
-            },
-        ],
-        users: [{ name: "local-admin", user: { token } }],
-        contexts: [{ name: "local", context: { cluster: "local", user: "local-admin" } }],
-        "current-context": "local",
-    });
-}
-
 function clusterOf(dir: string, state: ClusterState, kubernetesVersion: string): LocalCluster {
     return {
         dir,
@@ -293,24 +214,18 @@ function clusterOf(dir: string, state: ClusterState, kubernetesVersion: string):
     };
 }
 
-/**
- * Sends one request as the cluster's admin and returns the answer (JSON parsed, as `T`);
- * rejects on a status of 300 or more.
- */
-export function kube<T = unknown>(
-    cluster: Pick<LocalCluster, "api" | "token" | "caFile">,
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType?: string,
-): Promise<T> {
-    return apiRequest(
-        { api: cluster.api, token: cluster.token, ca: readFileSync(cluster.caFile) },
-        method,
-        path,
-        body,
-        contentType,
-    );
+/** A TCP port on loopback that nothing listens on now. */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as AddressInfo;
+            server.close(() => {
+                resolve(port);
+            });
+        });
+        server.on("error", reject);
+    });
 }
 
 /** Polls `check` every 250 ms until it holds; fails with the component's log after two minutes. */
