@@ -3,6 +3,7 @@
  * analyzer generates from the package's TypeScript types, and the package's component under mocks,
  * which must make what the TypeScript component makes and refuse what it refuses, in its words.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, expectTypeOf, test } from "vitest";
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental/index.js";
 import {
@@ -16,16 +17,23 @@ import {
     type TriggersArgs,
     type WarmWindow as TypedWarmWindow,
 } from "../components/index.ts";
+import type {
+    BrokerTrigger,
+    KafkaTrigger,
+    Scaling,
+    ServerlessServiceArgs,
+    TrafficTarget,
+    Triggers,
+    WarmWindow,
+} from "../provider/args.ts";
+import { ServerlessService } from "../provider/component.ts";
 import {
-    type BrokerTrigger,
-    type KafkaTrigger,
-    type Scaling,
-    ServerlessService,
-    type ServerlessServiceArgs,
-    type TrafficTarget,
-    type Triggers,
-    type WarmWindow,
-} from "../provider/component.ts";
+    ARGUMENTS_DOC,
+    ARGUMENTS_MARKERS,
+    PROVIDER_ARGS,
+    argumentsTable,
+    providerArgs,
+} from "../scripts/component-args.ts";
 import { KSVC, PING, SECRET, find, ofType, runProgram } from "./harness.ts";
 
 const IMAGE = "registry.example.com/api@sha256:" + "b".repeat(64);
@@ -70,9 +78,24 @@ describe("the component package's schema, as Pulumi's analyzer reads it from the
         // Each string choice is documented with what it allows, as the component checks it.
         expect(component.inputProperties.protocol?.description).toMatch(/"http1".*"h2c"/);
         expect(schema.types["serverless-platform:index:Scaling"]?.properties?.metric?.description).toMatch(
-            /"concurrency", "rps", "cpu" or "memory"/,
+            /"concurrency", "rps", "cpu", "memory"/,
         );
     }, 300_000);
+});
+
+describe("the package's arguments and the app teams' table are generated from the TypeScript component's Args", () => {
+    test("provider/args.ts is what scripts/component-args.ts writes (run it with --write after changing components/app/args.ts)", async () => {
+        expect(readFileSync(PROVIDER_ARGS, "utf8")).toBe(await providerArgs());
+    });
+
+    test("docs/app-teams.md's arguments table likewise", async () => {
+        const doc = readFileSync(ARGUMENTS_DOC, "utf8");
+        const table = doc.slice(
+            doc.indexOf(ARGUMENTS_MARKERS.start) + ARGUMENTS_MARKERS.start.length,
+            doc.indexOf(ARGUMENTS_MARKERS.end),
+        );
+        expect(table.trim()).toBe(await argumentsTable());
+    });
 });
 
 test("every argument of the TypeScript component has its counterpart in the package, at every depth", () => {

@@ -27,7 +27,7 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
      * under a running revision.
      */
     image: pulumi.Input<string>;
-    /** Port the app listens on. @default 8080 */
+    /** Port the app listens on; Knative's reserved ports (8008, 8012, 8013, 8022, 9090, 9091) are refused. @default 8080 */
     port?: number;
     /** `h2c` for gRPC or HTTP/2 cleartext. @default "http1" */
     protocol?: "http1" | "h2c";
@@ -44,7 +44,7 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
      * @default {}
      */
     secretEnv?: Record<string, pulumi.Input<string>>;
-    /** @default see {@link ScalingArgs}: scale to zero, at most 10 pods */
+    /** How the service scales. @default scale to zero, at most 10 pods */
     scaling?: ScalingArgs;
     /**
      * The traffic split. Use the `Traffic` helpers: `Traffic.canary("api-v1", 10)`.
@@ -54,11 +54,11 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
     traffic?: TrafficTarget[];
     /**
      * Name of the revision this update creates (`<service>-<suffix>`), so that
-     * traffic can refer to it. Knative refuses a changed template under an
-     * unchanged name: bump it with every change. @default Knative names it (`<service>-00001`, …)
+     * traffic can refer to it; it must start with `<name>-`. Knative refuses a changed
+     * template under an unchanged name: bump it with every change. @default Knative names it (`<service>-00001`, …)
      */
     revisionName?: string;
-    /** @default "cluster-local": exposure is an explicit choice */
+    /** `public` exposes the service through the ingress gateway. @default "cluster-local": exposure is an explicit choice */
     visibility?: Visibility;
     /** Longest a request may take, in seconds, up to the platform's max. @default 300 */
     timeoutSeconds?: number;
@@ -80,8 +80,8 @@ export interface ServerlessServiceArgs extends RuntimeArgs {
     labels?: Record<string, string>;
     /** Events that invoke the service: cron schedules, Kafka topics, broker filters. @default none */
     triggers?: TriggersArgs;
-    /** Limits of the platform's Knative, from the platform stack's outputs. @default Knative's defaults */
-    platform?: Partial<KnativeLimits>;
+    /** Limits of the platform's Knative, from the platform stack's outputs (`PlatformReference.knativeLimits`). @default Knative's defaults */
+    platform?: Partial<PlatformLimits>;
     /**
      * How long `pulumi up` waits for Knative to report the service Ready, so that `url`,
      * `tagUrls` and `latestReadyRevisionName` are known when it ends; a revision that does not

@@ -78,7 +78,9 @@ export const RUNTIME_PRESETS: Readonly<Record<Runtime, Readonly<Preset>>> = {
 
 /** What a service says about its runtime; every field overrides the preset. */
 export interface RuntimeArgs {
+    /** The cold-start preset; every field below overrides it. @default "generic" */
     runtime?: Runtime;
+    /** CPU and memory of the app container. @default the preset's */
     resources?: ResourcesArgs;
     /** Overrides the preset's startup probe; `false` removes it. */
     startupProbe?: StartupProbeArgs | false;

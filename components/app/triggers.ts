@@ -19,7 +19,7 @@ export interface CronTriggerArgs {
     timezone?: string;
     /** Event payload. Checked as JSON when `contentType` is JSON. @default unset (empty event) */
     data?: string;
-    /** @default "application/json" when `data` is set */
+    /** Media type of `data`. @default "application/json" when `data` is set */
     contentType?: string;
     /** Suffix of the PingSource's name (`<service>-cron-<name>`). @default the trigger's index */
     name?: string;
@@ -48,6 +48,7 @@ export interface DeliveryArgs {
 export interface KafkaTriggerArgs {
     /** "host:port" of the brokers, e.g. the platform stack's `kafkaBootstrapServers` output. */
     bootstrapServers: pulumi.Input<pulumi.Input<string>[]>;
+    /** The topics whose records run the service. */
     topics: string[];
     /** Kafka consumer group. Changing it replaces the source (Knative forbids changing it). @default the source's name */
     consumerGroup?: string;
@@ -57,6 +58,7 @@ export interface KafkaTriggerArgs {
     ordering?: "ordered" | "unordered";
     /** Consumers in the group. @default 1 */
     consumers?: number;
+    /** Retries, backoff and a dead-letter sink for records the service fails. @default the source's defaults */
     delivery?: DeliveryArgs;
     /** Suffix of the KafkaSource's name (`<service>-kafka-<name>`). @default the trigger's index */
     name?: string;
@@ -72,6 +74,7 @@ export interface BrokerTriggerArgs {
     broker?: pulumi.Input<string>;
     /** CloudEvent attributes that must match exactly, e.g. `{ type: "com.example.post.created" }`. @default all events */
     filter?: Record<string, string>;
+    /** Retries, backoff and a dead-letter sink for events the service fails. @default the broker's defaults */
     delivery?: DeliveryArgs;
     /** Suffix of the Trigger's name (`<service>-broker-<name>`). @default the trigger's index */
     name?: string;
@@ -79,8 +82,11 @@ export interface BrokerTriggerArgs {
 
 /** Every way events reach the service. */
 export interface TriggersArgs {
+    /** A PingSource per schedule, sinking to the service. @default none */
     cron?: CronTriggerArgs[];
+    /** A KafkaSource per entry, sinking to the service. @default none */
     kafka?: KafkaTriggerArgs[];
+    /** A Trigger per entry on a broker of the namespace, subscribing the service. @default none */
     broker?: BrokerTriggerArgs[];
 }
 

@@ -16,9 +16,13 @@ export type Day = (typeof DAYS)[number];
  * `until` is not after `from` ends the next day ("18:00" to "02:00").
  */
 export interface WarmWindow {
+    /** Local wall-clock time the window opens, "HH:MM". */
     from: string;
+    /** Local wall-clock time it closes, "HH:MM" (not after `from`: the next day). */
     until: string;
+    /** IANA time zone of `from` and `until`, e.g. "Asia/Seoul". */
     timezone: string;
+    /** Pods kept inside the window. */
     minScale: number;
     /** Days the window starts on. @default every day */
     days?: Day[];
