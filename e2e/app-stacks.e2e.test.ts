@@ -11,14 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
-import type {
-    V1Deployment,
-    V1DeploymentList,
-    V1Namespace,
-    V1ObjectMeta,
-    V1Secret,
-    V1SecretList,
-} from "@kubernetes/client-node";
+import type { V1DeploymentList, V1Namespace, V1ObjectMeta, V1Secret, V1SecretList } from "@kubernetes/client-node";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
@@ -26,6 +19,14 @@ import { ServerlessService, Warm, renderServerlessService } from "serverless-pla
 import { clientFromEnvironment, reconcile } from "../components/shared/warm/scheduler.ts";
 import { engineOutput } from "../toolchain/engine.ts";
 import { deployPlatformStandIn, upPlatformStandIn } from "./platform-stand-in.ts";
+import {
+    type KnativeList,
+    SERVING,
+    appTeamsKnativeObjects,
+    knativeMade,
+    recordedInputs,
+    scaledTo,
+} from "./app-stack-reads.ts";
 import { whereReadable } from "./secret-leaks.ts";
 import {
     type World,
@@ -38,12 +39,6 @@ import {
     stepRecorder,
 } from "./world.ts";
 
-/** A list of Knative objects, read for their specs. */
-interface KnativeList {
-    items: { metadata?: V1ObjectMeta; spec?: unknown }[];
-}
-
-const SERVING = "/apis/serving.knative.dev/v1";
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
 let world: World;
@@ -62,48 +57,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await world.stop();
 });
-
-/** A Revision, and the objects Knative's controller and autoscaler derive from it. */
-interface Derived {
-    revision: { metadata: { name: string; annotations: Record<string, string> } };
-    podAutoscaler: {
-        metadata: { annotations: Record<string, string> };
-        spec: { containerConcurrency?: number; reachability?: string };
-        status?: { desiredScale?: number };
-    };
-    deployment: V1Deployment;
-}
-
-/** What Knative made of one revision of a Service: read from the API server, as its controllers left them. */
-async function knativeMade(namespace: string, revision: string): Promise<Derived> {
-    const read = <T>(path: string) => world.kube<T>("GET", path);
-    return {
-        revision: await read(`${SERVING}/namespaces/${namespace}/revisions/${revision}`),
-        podAutoscaler: await read(
-            `/apis/autoscaling.internal.knative.dev/v1alpha1/namespaces/${namespace}/podautoscalers/${revision}`,
-        ),
-        deployment: await read(`/apis/apps/v1/namespaces/${namespace}/deployments/${revision}-deployment`),
-    };
-}
-
-/** Waits until Knative's autoscaler has set the revision's Deployment to `replicas`. */
-async function scaledTo(namespace: string, revision: string, replicas: number, minutes = 3): Promise<void> {
-    await eventually(
-        `Knative scales ${namespace}/${revision} to ${String(replicas)}`,
-        async () => (await knativeMade(namespace, revision)).deployment.spec?.replicas === replicas,
-        minutes,
-    );
-}
-
-/** The inputs the engine recorded for one resource of a stack (what Pulumi sent to the API server). */
-async function recordedInputs(stack: automation.Stack, type: string, name: string): Promise<any> {
-    const { deployment } = await stack.exportStack();
-    const resource = (deployment.resources as any[]).find(
-        (r) => r.type === type && String(r.urn).endsWith(`::${name}`),
-    );
-    if (resource === undefined) throw new Error(`the stack's state has no ${type} ${name}`);
-    return resource.inputs;
-}
 
 describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
     let stack: automation.Stack;
@@ -137,7 +90,7 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
         // Knative's controller made the revision and reported it ready; its autoscaler holds no pod for it.
         const revision = live.status?.latestReadyRevisionName ?? "";
         expect(revision).toMatch(/^hourly-stats-/);
-        const made = await knativeMade("games-batch", revision);
+        const made = await knativeMade(world, "games-batch", revision);
         expect(made.revision.metadata.annotations).toMatchObject({
             "autoscaling.knative.dev/min-scale": "0",
             "autoscaling.knative.dev/initial-scale": "0",
@@ -145,7 +98,7 @@ describe("hourly-stats (a cron-triggered batch that scales to zero)", () => {
         expect(made.podAutoscaler.spec.containerConcurrency).toBe(1);
         // The app's container and the queue-proxy Knative adds beside it.
         expect(made.deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["app", "queue-proxy"]);
-        await scaledTo("games-batch", revision, 0);
+        await scaledTo(world, "games-batch", revision, 0);
 
         const ping = await world.kube<KnativeList>(
             "GET",
@@ -183,7 +136,7 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
         expect(live.status?.latestReadyRevisionName).toBe("spring-api-v1");
         expect(result.outputs.url?.value).toBe(live.status?.url);
         expect(live.status?.traffic).toEqual([{ revisionName: "spring-api-v1", latestRevision: true, percent: 100 }]);
-        const made = await knativeMade("games-web", "spring-api-v1");
+        const made = await knativeMade(world, "games-web", "spring-api-v1");
         expect(made.revision.metadata.annotations).toMatchObject({
             "autoscaling.knative.dev/min-scale": "1",
             "autoscaling.knative.dev/max-scale": "5",
@@ -194,7 +147,7 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
             "autoscaling.knative.dev/max-scale": "5",
             "autoscaling.knative.dev/target": "50",
         });
-        await scaledTo("games-web", "spring-api-v1", 1);
+        await scaledTo(world, "games-web", "spring-api-v1", 1);
     });
 
     test("the next release is a canary: Knative routes 10% to it and gives it a tag URL", async () => {
@@ -220,7 +173,7 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
             ["spring-api-v2", 10, "canary"],
         ]);
         expect(route.status?.traffic?.find((t) => t.tag === "canary")?.url).toBe(canary?.url);
-        await scaledTo("games-web", "spring-api-v2", 1);
+        await scaledTo(world, "games-web", "spring-api-v2", 1);
         const secret = await world.kube<V1Secret>("GET", "/api/v1/namespaces/games-web/secrets/spring-api-env");
         expect(Buffer.from(secret.data?.SPRING_DATASOURCE_PASSWORD ?? "", "base64").toString()).toBe(
             APP_SECRETS.springDbPassword,
@@ -306,13 +259,13 @@ describe("yaml-api (Pulumi YAML, through the ServerlessService component package
         );
         expect(typeOf(component.parent)).toBe(PACKAGE_COMPONENT);
 
-        const revision = await knativeMade("games-web", "yaml-api-v1");
+        const revision = await knativeMade(world, "games-web", "yaml-api-v1");
         expect(revision.revision.metadata.annotations).toMatchObject({
             "autoscaling.knative.dev/min-scale": "1",
             "autoscaling.knative.dev/max-scale": "3",
         });
         expect(revision.deployment.spec?.template.spec?.containers.map((c) => c.name)).toEqual(["app", "queue-proxy"]);
-        await scaledTo("games-web", "yaml-api-v1", 1);
+        await scaledTo(world, "games-web", "yaml-api-v1", 1);
         const env = live.spec?.template?.spec?.containers[0]?.env ?? [];
         expect(env).toEqual(
             expect.arrayContaining([
@@ -545,35 +498,22 @@ describe("warm capacity and scale to zero, by Knative's own autoscaler", () => {
         const pass = (at: string) => reconcile(client, namespace, new Date(at), () => Promise.resolve());
 
         expect((await pass("2026-11-26T12:00:00Z")).errors).toEqual([]); // 21:00 in Seoul
-        expect((await knativeMade("games-web", revision)).revision.metadata.annotations).toMatchObject({
+        expect((await knativeMade(world, "games-web", revision)).revision.metadata.annotations).toMatchObject({
             "autoscaling.knative.dev/min-scale": "2",
         });
-        await scaledTo("games-web", revision, 2);
+        await scaledTo(world, "games-web", revision, 2);
 
         expect((await pass("2026-11-26T03:00:00Z")).errors).toEqual([]); // noon in Seoul
         // No traffic: after its stable window and the platform's grace period, Knative scales the revision to zero.
-        await scaledTo("games-web", revision, 0, 5);
+        await scaledTo(world, "games-web", revision, 0, 5);
     });
 });
-
-/** Every Knative Service and Revision in the app namespaces, by "kind namespace/name", with its UID. */
-async function appTeamsKnativeObjects(): Promise<Record<string, string>> {
-    const found: Record<string, string> = {};
-    for (const namespace of ["games-web", "games-batch"]) {
-        for (const kind of ["services", "revisions"]) {
-            const list = await world.kube<KnativeList>("GET", `${SERVING}/namespaces/${namespace}/${kind}`);
-            for (const item of list.items)
-                found[`${kind} ${namespace}/${item.metadata?.name ?? ""}`] = item.metadata?.uid ?? "";
-        }
-    }
-    return found;
-}
 
 describe("destroy", () => {
     test("the platform destroyed before its app stacks lets go of Knative's CRDs: the apps' objects stay, and its next up takes the CRDs back", async () => {
         const crd = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/services.serving.knative.dev";
         const crdUid = (await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid;
-        const before = await appTeamsKnativeObjects();
+        const before = await appTeamsKnativeObjects(world);
         expect(Object.keys(before)).toEqual(
             expect.arrayContaining(["services games-batch/hourly-stats", "services games-web/spring-api"]),
         );
@@ -581,11 +521,11 @@ describe("destroy", () => {
         await platform.destroy(engineOutput);
         // Deleting the CRD would have deleted every Knative Service with it: the same objects are all still there.
         expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
-        expect(await appTeamsKnativeObjects()).toEqual(before);
+        expect(await appTeamsKnativeObjects(world)).toEqual(before);
 
         await upPlatformStandIn(world, platform);
         expect((await world.kube<{ metadata: V1ObjectMeta }>("GET", crd)).metadata.uid).toBe(crdUid);
-        expect(await appTeamsKnativeObjects()).toEqual(before);
+        expect(await appTeamsKnativeObjects(world)).toEqual(before);
     }, 1_200_000);
 
     test("leaves nothing behind in the app namespaces; the platform lets go of the namespaces without deleting them", async () => {

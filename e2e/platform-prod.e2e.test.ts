@@ -9,7 +9,8 @@ import { explainFailure, explainPendingOperations } from "../scripts/failures.ts
 import { engineOutput, pendingOperations, saveEveryStep } from "../toolchain/engine.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES } from "../components/platform/versions.ts";
-import { LOGS_ELASTICSEARCH, PREVIOUS_KNATIVE, dataHeld, describePlatform, stackSection } from "./platform.ts";
+import { LOGS_ELASTICSEARCH, dataHeld } from "./platform-reads.ts";
+import { PREVIOUS_KNATIVE, describePlatform, stackSection } from "./platform.ts";
 import { changesAfterRefresh, stepRecorder } from "./world.ts";
 import { aPodWaitsForANode, holdNewPods, killWhileItWaits } from "./faults.ts";
 

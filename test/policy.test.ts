@@ -9,7 +9,8 @@ import { describe, expect, test } from "vitest";
 import hourlyStats from "../examples/hourly-stats/index.ts";
 import springApi from "../examples/spring-api/index.ts";
 import { ServerlessService } from "../components/index.ts";
-import { POLICIES, POLICY_NAMES, type PolicyConfig, UPSTREAM_EXCEPTIONS } from "../policy/policies.ts";
+import { POLICIES, POLICY_NAMES, type PolicyConfig } from "../policy/policies.ts";
+import { UPSTREAM_EXCEPTIONS } from "../policy/upstream-exceptions.ts";
 import { type Registered, runProgram } from "./harness.ts";
 import { platformUnderTest, STACKS, platformOutputs, stackConfig } from "./stacks.ts";
 

@@ -1,0 +1,103 @@
+/**
+ * The policy pack's only exceptions: upstream workloads that break a policy as their project ships them,
+ * each named exactly.
+ */
+import { type Props, at } from "./props.ts";
+
+/** An upstream workload that breaks policies as its project ships it, where no chart value can change that. */
+interface UpstreamException {
+    policies: readonly string[];
+    kind: string;
+    namespace: string;
+    name: string;
+    /** Why it is accepted, ending with where the fact comes from, in parentheses. */
+    reason: string;
+}
+
+/**
+ * Upstream workloads that break a policy as their project ships them, each named exactly (policy,
+ * kind, namespace, name), with the reason it is accepted and where the fact comes from. Read from
+ * the real release manifests and charts; what a chart can configure is configured instead. Nothing
+ * else is excepted; the platform's preview passes the pack in every environment with these alone
+ * (e2e/platform.ts, in every environment's platform file).
+ */
+export const UPSTREAM_EXCEPTIONS: readonly UpstreamException[] = [
+    {
+        policies: [
+            "run-as-non-root",
+            "no-privilege-escalation",
+            "drop-all-capabilities",
+            "seccomp-runtime-default",
+            "read-only-root-filesystem",
+            "resource-requests-and-limits",
+        ],
+        kind: "StatefulSet",
+        namespace: "knative-eventing",
+        name: "request-reply",
+        reason: "Knative Eventing 1.23 ships its request-reply StatefulSet with no security context and no resources, unlike its other workloads (knative/eventing config/, released as eventing-core.yaml)",
+    },
+    // Knative Eventing's controllers and brokers, as their release manifests ship them: a memory limit of ours
+    // would be a guess at upstream's memory profile.
+    ...["eventing-controller", "mt-broker-controller", "mt-broker-filter", "mt-broker-ingress", "kafka-controller"].map(
+        (name) => ({
+            policies: ["resource-requests-and-limits"],
+            kind: "Deployment",
+            namespace: "knative-eventing",
+            name,
+            reason: "Knative Eventing ships it with requests and no memory limit (knative/eventing config/, eventing-kafka-broker control-plane/config/: eventing-core.yaml, mt-channel-broker.yaml, eventing-kafka-controller.yaml)",
+        }),
+    ),
+    ...["imc-controller", "imc-dispatcher"].map((name) => ({
+        policies: ["resource-requests-and-limits"],
+        kind: "Deployment",
+        namespace: "knative-eventing",
+        name,
+        reason: "Knative Eventing ships the in-memory channel (dev's broker) with no resources (knative/eventing config/channels/in-memory-channel/, in-memory-channel.yaml)",
+    })),
+    {
+        policies: ["run-as-non-root"],
+        kind: "StatefulSet",
+        namespace: "knative-eventing",
+        name: "kafka-source-dispatcher",
+        reason: "eventing-kafka-broker ships it running as user 1001 without stating runAsNonRoot (eventing-kafka-broker data-plane/config/source/, eventing-kafka-source.yaml)",
+    },
+    {
+        policies: ["read-only-root-filesystem"],
+        kind: "Deployment",
+        namespace: "knative-serving",
+        name: "net-istio-webhook",
+        reason: "net-istio ships its webhook without readOnlyRootFilesystem, unlike its controller (knative-extensions/net-istio config/, released as net-istio.yaml)",
+    },
+    {
+        policies: ["no-plaintext-secrets-in-env"],
+        kind: "StatefulSet",
+        namespace: "elastic-system",
+        name: "elastic-operator",
+        reason: "WEBHOOK_SECRET holds the name of the Secret with the operator's webhook certificate, not a secret (elastic/cloud-on-k8s deploy/eck-operator/templates/statefulset.yaml)",
+    },
+    {
+        policies: ["no-privileged-containers"],
+        kind: "DaemonSet",
+        namespace: "istio-system",
+        name: "istio-cni-node",
+        reason: "Istio's CNI agent installs the CNI plugin on each node and must run privileged (istio/istio manifests/charts/istio-cni)",
+    },
+    {
+        policies: ["image-pinned"],
+        kind: "Deployment",
+        namespace: "istio-system",
+        name: "istio-ingressgateway",
+        reason: "Istio's gateway chart ships `image: auto`; istiod's injector replaces it with the pinned proxy image of the installed Istio (istio/istio manifests/charts/gateway)",
+    },
+];
+
+/** Whether `policy` is excepted for this upstream object. */
+export function excepted(policy: string, type: string, props: Props): boolean {
+    return UPSTREAM_EXCEPTIONS.some(
+        (e) =>
+            e.policies.includes(policy) &&
+            type.endsWith(`:${e.kind}`) &&
+            at(props, "metadata", "namespace") === e.namespace &&
+            at(props, "metadata", "name") === e.name,
+    );
+}
