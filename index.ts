@@ -60,25 +60,19 @@ export default async function platform(
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const opts = { providers: [provider, new DynamicResourceHost(`${config.environment}-crds`, config.kubernetes)] };
     const strictMtls = config.istio.mtls === "STRICT";
-    const manifestSource = {
-        baseUrl: config.sources.knativeManifestBaseUrl,
-        imageRegistry: config.sources.knativeImageRegistry,
-        read: readManifest,
-    };
 
     const istio = new Istio(
         "istio",
         {
             config: config.istio,
-            chartRepository: config.sources.istioChartRepository,
-            imageHub: config.sources.istioImageHub,
+            sources: config.sources,
             clusterCrds: cluster.crds,
         },
         opts,
     );
     // After the mesh: the namespaces' first pods (the warm schedulers) must get their sidecars.
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces, mesh: istio.ready }, opts);
-    warmSchedulers(apps, config.sources.schedulerImage);
+    warmSchedulers(apps, config.sources);
     // Knative ships aggregated ClusterRoles: a destroy deletes them, then the guard that keeps them deleted.
     const aggregatedRoles = new AggregatedRolesGuard("aggregated-roles", opts);
     const knativeOpts = { ...opts, dependsOn: [aggregatedRoles] };
@@ -89,7 +83,8 @@ export default async function platform(
             domain: config.domain,
             config: config.knative,
             release: knative,
-            manifestSource,
+            sources: config.sources,
+            readManifest,
             strictMtls,
             mesh: istio.ready,
         },
@@ -100,7 +95,8 @@ export default async function platform(
         {
             config: config.eventing,
             release: knative,
-            manifestSource,
+            sources: config.sources,
+            readManifest,
             replicas: config.knative.replicas,
             brokerNamespaces: config.namespaces.filter((ns) => ns.broker).map((ns) => ns.name),
             strictMtls,

@@ -29,7 +29,7 @@ class ServingCore extends pulumi.ComponentResource {
             domain,
             config: knative,
             release: KNATIVE_RELEASES[knative.version],
-            manifestSource: { baseUrl: join(UPSTREAM_MIRROR, "knative"), imageRegistry: undefined },
+            sources: { knativeManifestBaseUrl: join(UPSTREAM_MIRROR, "knative") },
             strictMtls: false,
             mesh: [],
         });

@@ -3,18 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { IstioConfig } from "./config/index.ts";
 import { chartCrds, type ClusterCrdsArgs } from "./crds.ts";
 import { deepMerge } from "./helm-values.ts";
-import { DEFAULT_SOURCES, VERSIONS } from "./versions.ts";
+import { type SourcesArgs, VERSIONS, sourcesOf } from "./versions.ts";
 
 /** Arguments of {@link Istio}; every field but the config has a default. */
-export interface IstioArgs extends ClusterCrdsArgs {
+export interface IstioArgs extends ClusterCrdsArgs, SourcesArgs {
     /** The stack's `istio` section: replicas, gateway, mTLS, extra values. @see config/istio.ts */
     config: IstioConfig;
     /** The Istio release of the four charts. @default VERSIONS.istio */
     version?: string;
-    /** Helm repository of Istio's charts. @default DEFAULT_SOURCES.istioChartRepository */
-    chartRepository?: string;
-    /** Registry Istio's images come from. @default DEFAULT_SOURCES.istioImageHub */
-    imageHub?: string;
 }
 
 /** Where Knative's net-istio expects the ingress gateway (its `config-istio` default). */
@@ -45,8 +41,9 @@ export class Istio extends pulumi.ComponentResource {
     constructor(name: string, args: IstioArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:mesh:Istio", name, {}, opts);
         const version = args.version ?? VERSIONS.istio;
-        const repositoryOpts = { repo: args.chartRepository ?? DEFAULT_SOURCES.istioChartRepository };
-        const hub = args.imageHub ?? DEFAULT_SOURCES.istioImageHub;
+        const sources = sourcesOf(args);
+        const repositoryOpts = { repo: sources.istioChartRepository };
+        const hub = sources.istioImageHub;
         const { config } = args;
         const namespace = INGRESS_GATEWAY.namespace;
 

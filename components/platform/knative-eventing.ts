@@ -1,9 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    type ManifestSource,
+    type KnativeSourcesArgs,
     installManifest,
     installCore,
+    manifestSourceOf,
     patchConfigMap,
     setConfigMapData,
     webhookMtlsException,
@@ -12,13 +13,11 @@ import type { EventingConfig } from "./config/index.ts";
 import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeEventing}. */
-export interface KnativeEventingArgs {
+export interface KnativeEventingArgs extends KnativeSourcesArgs {
     /** The stack's `eventing` section: the broker and its Kafka cluster. @see config/eventing.ts */
     config: EventingConfig;
     /** The Knative release to install (the one Serving installs). @see versions.ts KNATIVE_RELEASES */
     release: KnativeRelease;
-    /** Where the release manifests and images come from. @see knative-manifests.ts */
-    manifestSource: ManifestSource;
     /** Replicas of the Eventing control plane. */
     replicas: number;
     /** App namespaces that get a `default` Broker. */
@@ -49,7 +48,7 @@ export const BROKER_CLASSES = { "in-memory": "MTChannelBasedBroker", kafka: "Kaf
  * const eventing = new KnativeEventing("eventing", {
  *     config: platformConfig.eventing,
  *     release: KNATIVE_RELEASES["1.23"],
- *     manifestSource,
+ *     sources,
  *     replicas: 1,
  *     brokerNamespaces: ["games-web"],
  *     strictMtls: true,
@@ -70,7 +69,8 @@ export class KnativeEventing extends pulumi.ComponentResource {
 
     constructor(name: string, args: KnativeEventingArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:knative:KnativeEventing", name, {}, opts);
-        const { config, manifestSource } = args;
+        const { config } = args;
+        const manifestSource = manifestSourceOf(args);
         const brokerClass = BROKER_CLASSES[config.broker];
         const manifests = knativeManifests(args.release);
         // The controller runs replicated without a budget of its own upstream; the webhook's HPA comes with one.

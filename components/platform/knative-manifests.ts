@@ -6,10 +6,22 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { CrdSet, type RenderedObject, writeContentAddressed } from "./crds.ts";
 import { rewriteImageRegistry } from "./helm-values.ts";
-import { KNATIVE_RELEASE_REGISTRY, type KnativeManifest, manifestUrl } from "./versions.ts";
+import {
+    KNATIVE_RELEASE_REGISTRY,
+    type KnativeManifest,
+    type SourcesArgs,
+    manifestUrl,
+    sourcesOf,
+} from "./versions.ts";
 
 /** Reads a manifest's text from where it is published: a URL, or a path in a mirror directory. */
 export type ManifestReader = (location: string) => Promise<string>;
+
+/** What Knative's components take: the sources, and how the manifests are read. */
+export interface KnativeSourcesArgs extends SourcesArgs {
+    /** How the manifests are read (tests read their own). @default readPublishedManifest: over HTTP(S), or from disk for a path */
+    readManifest?: ManifestReader | undefined;
+}
 
 /** Where Knative's manifests and images come from. */
 export interface ManifestSource {
@@ -19,6 +31,16 @@ export interface ManifestSource {
     imageRegistry: string | undefined;
     /** How the manifests are read; by default over HTTP(S), or from disk for a path (tests read their own). */
     read?: ManifestReader | undefined;
+}
+
+/** A Knative component's manifest source, from its sources. */
+export function manifestSourceOf(args: KnativeSourcesArgs): ManifestSource {
+    const sources = sourcesOf(args);
+    return {
+        baseUrl: sources.knativeManifestBaseUrl,
+        imageRegistry: sources.knativeImageRegistry,
+        read: args.readManifest,
+    };
 }
 
 /** Reads over HTTP(S) (redirects followed, as GitHub's release downloads need), or a local path or `file://` URL. */

@@ -1,25 +1,24 @@
 import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    type ManifestSource,
+    type KnativeSourcesArgs,
     installManifest,
     installCore,
     leaveWebhookRulesToKnative,
+    manifestSourceOf,
     patchConfigMap,
 } from "./knative-manifests.ts";
 import type { KnativeConfig } from "./config/index.ts";
 import { type KnativeRelease, knativeManifests } from "./versions.ts";
 
 /** Arguments of {@link KnativeServing}. */
-export interface KnativeServingArgs {
+export interface KnativeServingArgs extends KnativeSourcesArgs {
     /** Domain public services are served on (`config-domain`). */
     domain: string;
     /** The stack's `knative` section: replicas and Knative's settings. @see config/knative.ts */
     config: KnativeConfig;
     /** The Knative release to install (the stack's `knative.version`). @see versions.ts KNATIVE_RELEASES */
     release: KnativeRelease;
-    /** Where the release manifests and images come from. @see knative-manifests.ts */
-    manifestSource: ManifestSource;
     /** Whether mesh-wide mTLS is STRICT: Knative's own pods then join the mesh. */
     strictMtls: boolean;
     /** What must be ready first: the mesh (its CRDs for net-istio's Gateway, its injection webhook). */
@@ -53,7 +52,7 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
  * and no operator has to be installed and upgraded in step first.
  *
  * ```ts
- * const serving = new KnativeServing("serving", { domain, config, release, manifestSource, strictMtls: true, mesh: istio.ready });
+ * const serving = new KnativeServing("serving", { domain, config, release, sources, strictMtls: true, mesh: istio.ready });
  * ```
  * @see https://knative.dev/docs/install/yaml-install/serving/install-serving-with-yaml/
  */
@@ -67,7 +66,7 @@ export class KnativeServing extends pulumi.ComponentResource {
         super("serverless-platform:knative:KnativeServing", name, {}, opts);
         const { release } = args;
         const manifests = knativeManifests(release);
-        const { manifestSource } = args;
+        const manifestSource = manifestSourceOf(args);
         const { core, hpa } = installServingCore(this, name, args);
         // net-istio's manifest lets the API server reach both webhooks under STRICT mTLS itself (PeerAuthentications
         // `webhook` and `net-istio-webhook`, port 8443 PERMISSIVE): a second resource of ours for those objects,
@@ -93,7 +92,8 @@ export function installServingCore(
     name: string,
     args: KnativeServingArgs,
 ): { core: k8s.yaml.v2.ConfigFile; hpa: k8s.yaml.v2.ConfigFile } {
-    const { config, manifestSource } = args;
+    const { config } = args;
+    const manifestSource = manifestSourceOf(args);
     const manifests = knativeManifests(args.release);
     const core = installCore(parent, name, {
         core: manifests.servingCore,

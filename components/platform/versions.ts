@@ -131,6 +131,17 @@ export interface UpstreamSources {
     schedulerImage: string;
 }
 
+/** What every platform component that installs upstream artefacts takes: where they come from. */
+export interface SourcesArgs {
+    /** Where the component's upstream artefacts come from (the stack's `sources`); any left out is the default. @default DEFAULT_SOURCES */
+    sources?: Partial<UpstreamSources>;
+}
+
+/** A component's sources: what it was given over the defaults. */
+export function sourcesOf(args: SourcesArgs): UpstreamSources {
+    return { ...DEFAULT_SOURCES, ...args.sources };
+}
+
 export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
     istioChartRepository: "https://istio-release.storage.googleapis.com/charts",
     istioImageHub: "docker.io/istio",

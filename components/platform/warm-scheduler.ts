@@ -3,14 +3,12 @@ import { readFileSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AppNamespaces } from "./cluster.ts";
-import { DEFAULT_SOURCES } from "./versions.ts";
+import { type SourcesArgs, type UpstreamSources, sourcesOf } from "./versions.ts";
 
 /** Arguments of {@link WarmScheduler}. */
-export interface WarmSchedulerArgs {
+export interface WarmSchedulerArgs extends SourcesArgs {
     /** The app namespace whose ServerlessServices it keeps warm on schedule. */
     namespace: pulumi.Input<string>;
-    /** The Node.js image that runs the scheduler's code. @default DEFAULT_SOURCES.schedulerImage */
-    image?: string;
     /** Seconds between passes: how soon a new revision or a window boundary takes effect. @default 30 */
     intervalSeconds?: number;
 }
@@ -88,7 +86,7 @@ export class WarmScheduler extends pulumi.ComponentResource {
                             containers: [
                                 {
                                     name: "scheduler",
-                                    image: args.image ?? DEFAULT_SOURCES.schedulerImage,
+                                    image: sourcesOf(args).schedulerImage,
                                     command: ["node", `/app/${entry}`],
                                     env: [{ name: "INTERVAL_SECONDS", value: String(args.intervalSeconds ?? 30) }],
                                     volumeMounts: [{ name: "code", mountPath: "/app", readOnly: true }],
@@ -118,12 +116,12 @@ export class WarmScheduler extends pulumi.ComponentResource {
  * One {@link WarmScheduler} per app namespace, each once its namespace exists. They are grouped
  * under the namespaces' component, where they have always been in the state (their URNs stay).
  */
-export function warmSchedulers(apps: AppNamespaces, image?: string): WarmScheduler[] {
+export function warmSchedulers(apps: AppNamespaces, sources?: Partial<UpstreamSources>): WarmScheduler[] {
     return [...apps.namespaces].map(
         ([namespace, resource]) =>
             new WarmScheduler(
                 `${namespace}-warm`,
-                { namespace, ...(image !== undefined ? { image } : {}) },
+                { namespace, ...(sources !== undefined ? { sources } : {}) },
                 { parent: apps, dependsOn: [resource] },
             ),
     );

@@ -2,19 +2,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
 import type { ClusterCrdsArgs } from "../crds.ts";
-import type { UpstreamSources } from "../versions.ts";
+import type { SourcesArgs } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
 import { LOGS_SERVICES, Logs } from "./logs.ts";
 import { METRICS_SERVICES, Metrics } from "./metrics.ts";
 
 /** Arguments of {@link Monitoring}. */
-export interface MonitoringArgs extends ClusterCrdsArgs {
+export interface MonitoringArgs extends ClusterCrdsArgs, SourcesArgs {
     /** The stack's `monitoring` section, with its passwords. @see config/monitoring.ts */
     config: MonitoringConfig;
     /** The platform's domain: exposed UIs answer at `<ui>.<domain>`. */
     domain: string;
-    /** Where the charts come from. @see versions.ts DEFAULT_SOURCES */
-    sources: UpstreamSources;
     /** Protect stateful data from deletion (prod). */
     protectData: boolean;
     /**
@@ -99,7 +97,7 @@ export class Monitoring extends pulumi.ComponentResource {
                   {
                       namespace: ns,
                       config: config.metrics,
-                      chartRepository: sources.prometheusChartRepository,
+                      sources,
                       knativeInMesh: args.strictMtls,
                       clusterCrds: args.clusterCrds,
                   },
@@ -118,8 +116,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     namespace: ns,
                     config: config.logs,
                     protectData: args.protectData,
-                    elasticChartRepository: sources.elasticChartRepository,
-                    fluentChartRepository: sources.fluentChartRepository,
+                    sources,
                     clusterCrds: args.clusterCrds,
                 },
                 child,
@@ -139,7 +136,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     prometheusUrl: metrics.prometheusUrl,
                     grafanaUrl: metrics.grafanaUrl,
                     ...(config.expose.grafana ? { grafanaExternalUrl: `https://${publicHost("grafana")}` } : {}),
-                    chartRepository: sources.kialiChartRepository,
+                    sources,
                 },
                 { parent: this, dependsOn: [namespace, ...metrics.ready] },
             );

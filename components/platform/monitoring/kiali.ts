@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+import { type SourcesArgs, VERSIONS, sourcesOf } from "../versions.ts";
 
 /** Arguments of {@link Kiali}. */
-export interface KialiArgs {
+export interface KialiArgs extends SourcesArgs {
     /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** In-cluster URL of the Prometheus Kiali reads the mesh's traffic from. */
@@ -13,8 +13,6 @@ export interface KialiArgs {
     grafanaUrl: pulumi.Input<string>;
     /** The URL people open Grafana at, when it is exposed. @default the in-cluster URL */
     grafanaExternalUrl?: pulumi.Input<string>;
-    /** Helm repository of Kiali. @default DEFAULT_SOURCES.kialiChartRepository */
-    chartRepository?: string;
 }
 
 export const KIALI_SERVICE = { name: "kiali", port: 20001 } as const;
@@ -55,7 +53,7 @@ export class Kiali extends pulumi.ComponentResource {
                 name: "kiali",
                 version: VERSIONS.kiali,
                 namespace: args.namespace,
-                repositoryOpts: { repo: args.chartRepository ?? DEFAULT_SOURCES.kialiChartRepository },
+                repositoryOpts: { repo: sourcesOf(args).kialiChartRepository },
                 values: pulumi
                     .all([args.prometheusUrl, args.grafanaUrl, args.grafanaExternalUrl ?? args.grafanaUrl])
                     .apply(([prometheus, grafana, grafanaExternal]) =>

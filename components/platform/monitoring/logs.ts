@@ -2,20 +2,16 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
 import { chartCrds, type ClusterCrdsArgs } from "../crds.ts";
-import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+import { type SourcesArgs, VERSIONS, sourcesOf } from "../versions.ts";
 
 /** Arguments of {@link Logs}. */
-export interface LogsArgs extends ClusterCrdsArgs {
+export interface LogsArgs extends ClusterCrdsArgs, SourcesArgs {
     /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** The stack's `monitoring.logs` section, with Fluent Bit's password. @see config/monitoring.ts */
     config: MonitoringConfig["logs"];
     /** Protect the Elasticsearch data from `pulumi destroy` and accidental replacement. */
     protectData: boolean;
-    /** Helm repository of the ECK operator. @default DEFAULT_SOURCES.elasticChartRepository */
-    elasticChartRepository?: string;
-    /** Helm repository of Fluent Bit. @default DEFAULT_SOURCES.fluentChartRepository */
-    fluentChartRepository?: string;
 }
 
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
@@ -91,7 +87,7 @@ function managedElasticsearch(
         { metadata: { name: "elastic-system" } },
         { parent, ...keptWithData },
     );
-    const repository = args.elasticChartRepository ?? DEFAULT_SOURCES.elasticChartRepository;
+    const repository = sourcesOf(args).elasticChartRepository;
     // The chart's CRDs (its eck-operator-crds subchart) are applied and recorded by a CrdSet, before the operator.
     const crds = chartCrds(
         `${name}-eck-crds`,
@@ -333,7 +329,7 @@ function fluentBit(
             name: "fluent-bit",
             version: VERSIONS.fluentBit,
             namespace: args.namespace,
-            repositoryOpts: { repo: args.fluentChartRepository ?? DEFAULT_SOURCES.fluentChartRepository },
+            repositoryOpts: { repo: sourcesOf(args).fluentChartRepository },
             values: elasticsearchUrl.apply((url) =>
                 fluentBitValues(url, args.config.externalElasticsearch === undefined),
             ),

@@ -2,17 +2,15 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MonitoringConfig } from "../config/index.ts";
 import { chartCrds, type ClusterCrdsArgs } from "../crds.ts";
-import { DEFAULT_SOURCES, VERSIONS } from "../versions.ts";
+import { type SourcesArgs, VERSIONS, sourcesOf } from "../versions.ts";
 import { PROMETHEUS_DATASOURCE, platformDashboards } from "./dashboards.ts";
 
 /** Arguments of {@link Metrics}. */
-export interface MetricsArgs extends ClusterCrdsArgs {
+export interface MetricsArgs extends ClusterCrdsArgs, SourcesArgs {
     /** The monitoring namespace. */
     namespace: pulumi.Input<string>;
     /** The stack's `monitoring.metrics` section. @see config/monitoring.ts */
     config: MonitoringConfig["metrics"];
-    /** Helm repository of kube-prometheus-stack. @default DEFAULT_SOURCES.prometheusChartRepository */
-    chartRepository?: string;
     /**
      * Whether Knative's own namespaces are in the mesh (they join it under STRICT mTLS only): their pods are
      * then scraped over the mesh's mTLS, otherwise over plain HTTP, which is all a pod without a sidecar serves.
@@ -69,7 +67,7 @@ export class Metrics extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const repository = args.chartRepository ?? DEFAULT_SOURCES.prometheusChartRepository;
+        const repository = sourcesOf(args).prometheusChartRepository;
         const values = kubePrometheusStackValues(config);
         // The chart's CRDs (its `crds` subchart) are applied and recorded by a CrdSet, before the chart.
         const crds = chartCrds(
