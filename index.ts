@@ -136,7 +136,7 @@ export default async function platform(
         brokers: eventing.brokers,
         brokerClass: eventing.brokerClass,
         kafkaBootstrapServers: eventing.kafkaBootstrapServers,
-        versions: stackVersionsOf(config.knative.version, config.monitoring.logs.version),
+        versions: stackVersionsOf(knative, config.monitoring.logs.version),
         monitoringUrls: monitoring.urls,
         monitoringPublicUrls: monitoring.publicUrls,
     } satisfies Record<keyof typeof PLATFORM_OUTPUTS, unknown>;

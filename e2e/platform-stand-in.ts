@@ -51,7 +51,7 @@ export function platformStandIn() {
         brokers: Object.fromEntries(config.namespaces.filter((ns) => ns.broker).map((ns) => [ns.name, "default"])),
         kafkaBootstrapServers: [],
         ingressGateway: "istio-ingressgateway.istio-system.svc.cluster.local",
-        versions: stackVersionsOf(DEFAULT_KNATIVE),
+        versions: stackVersionsOf(KNATIVE_RELEASES[DEFAULT_KNATIVE]),
     };
 }
 

@@ -387,7 +387,7 @@ describe.each(STACKS)("the %s platform", async (env) => {
                 allowZeroInitialScale: !prod,
                 containerConcurrencyMaxLimit: 1000,
             },
-            versions: stackVersionsOf(DEFAULT_KNATIVE),
+            versions: stackVersionsOf(KNATIVE),
         });
     });
 

@@ -90,10 +90,9 @@ export const VERSIONS = {
  * release's, and its Elastic Stack (the pin unless `monitoring.logs.version` holds it back).
  */
 export function stackVersionsOf(
-    minor: KnativeMinor,
+    release: KnativeRelease,
     elasticStack: string = VERSIONS.elasticStack,
 ): Record<string, string> {
-    const release = KNATIVE_RELEASES[minor];
     return {
         ...VERSIONS,
         elasticStack,
