@@ -40,6 +40,37 @@ describe("the contributors' guide's layout and the tree agree", () => {
     });
 });
 
+describe("the contributors' guide says where each part is tested", () => {
+    /** Each row of the guide's table: the sources it names (a bare file name is in the previous path's folder) and its test files. */
+    function testedParts(): { sources: string[]; tests: string[] }[] {
+        const guide = readFileSync(join(ROOT, "docs/contributing.md"), "utf8");
+        const section = /### Where each part is tested\n([\s\S]*?)\n## /.exec(guide)?.[1] ?? "";
+        return section
+            .split("\n")
+            .filter((line) => line.startsWith("| `"))
+            .map((line) => {
+                const [named = "", tests = ""] = line.split(" | ").map((cell) => [...cell.matchAll(/`([^`]+)`/g)]);
+                let folder = "";
+                const sources = named.map(([, path = ""]) => {
+                    if (!path.includes("/")) return `${folder}${path}`;
+                    folder = path.slice(0, path.lastIndexOf("/") + 1);
+                    return path;
+                });
+                return { sources, tests: tests.map(([, path = ""]) => path) };
+            });
+    }
+
+    test("every source file of components/ is in a row (types-only files aside), and every test it names exists", () => {
+        const rows = testedParts();
+        const named = rows.flatMap((row) => row.sources);
+        const covered = (file: string) =>
+            named.some((path) => path === file || (path.endsWith("*.ts") && file.startsWith(path.slice(0, -4))));
+        const typesOnly = ["components/app/args.ts", "components/index.ts"];
+        expect(filesUnder("components").filter((file) => !typesOnly.includes(file) && !covered(file))).toEqual([]);
+        expect(rows.flatMap((row) => row.tests).filter((test) => !existsSync(join(ROOT, test)))).toEqual([]);
+    });
+});
+
 describe("the README's stand-in table and the cluster host agree", () => {
     /** The first column of the README's one table of stand-ins and shortcuts. */
     function standIns(): string[] {
