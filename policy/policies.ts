@@ -14,7 +14,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 
-import { imagePin } from "../components/shared/image.ts";
+import { imageFromRegistries, imagePin } from "../components/shared/image.ts";
+import { UPSTREAM_IMAGE_REGISTRIES } from "../components/platform/versions.ts";
 import { isSystemNamespace, systemNamespaces } from "../components/shared/system-namespaces.ts";
 import { type Props, at, objectAt } from "./props.ts";
 import { excepted } from "./upstream-exceptions.ts";
@@ -51,7 +52,7 @@ function namespaceOf(props: Props): string | undefined {
 function containerPolicy(
     name: string,
     description: string,
-    check: (container: Props, pod: Props) => string | undefined,
+    check: (container: Props, pod: Props, settings?: Props) => string | undefined,
     options: { skipSystemNamespaces?: boolean } = {},
 ): ResourceValidationPolicy {
     return {
@@ -63,7 +64,7 @@ function containerPolicy(
             if (options.skipSystemNamespaces && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             if (excepted(name, args.type, args.props)) return;
             for (const container of containersOf(pod)) {
-                const problem = check(container, pod);
+                const problem = check(container, pod, args.getConfig<Props>());
                 if (problem !== undefined) {
                     report(`container "${String(container.name)}" ${problem}`);
                 }
@@ -179,6 +180,23 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             return pin.kind === "refused" ? `uses image "${image}", which ${pin.reason}` : undefined;
         },
     ),
+    {
+        ...containerPolicy(
+            "images-from-allowed-registries",
+            "Images must come from the registries the platform's pinned upstream images use or one the environment's policy config adds (registries: the company's own registry and mirrors): an image from anywhere else was never vetted, and a typo in a registry name pulls a stranger's code. Source: CIS Kubernetes Benchmark 5.5.1 (image provenance), NSA/CISA Kubernetes Hardening Guide (trusted registries).",
+            (c, _pod, settings) => {
+                const image = typeof c.image === "string" ? c.image : "";
+                const allowed = [
+                    ...UPSTREAM_IMAGE_REGISTRIES,
+                    ...((settings?.registries as string[] | undefined) ?? []),
+                ];
+                return imageFromRegistries(image, allowed)
+                    ? undefined
+                    : `uses image "${image}", whose registry is neither one of the platform's upstream registries nor in the policy config's registries`;
+            },
+        ),
+        configSchema: { properties: { registries: { type: "array", items: { type: "string" }, default: [] } } },
+    },
     containerPolicy(
         "read-only-root-filesystem",
         "Containers should keep a read-only root filesystem (write to a mounted /tmp). Source: kube-linter no-read-only-root-fs, Polaris notReadOnlyRootFilesystem.",

@@ -83,11 +83,11 @@ export const UPSTREAM_EXCEPTIONS: readonly UpstreamException[] = [
         reason: "Istio's CNI agent installs the CNI plugin on each node and must run privileged (istio/istio manifests/charts/istio-cni)",
     },
     {
-        policies: ["image-pinned"],
+        policies: ["image-pinned", "images-from-allowed-registries"],
         kind: "Deployment",
         namespace: "istio-system",
         name: "istio-ingressgateway",
-        reason: "Istio's gateway chart ships `image: auto`; istiod's injector replaces it with the pinned proxy image of the installed Istio (istio/istio manifests/charts/gateway)",
+        reason: "Istio's gateway chart ships `image: auto`; istiod's injector replaces it with the pinned proxy image of the installed Istio, from its hub (istio/istio manifests/charts/gateway)",
     },
 ];
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { imagePin, parseImageReference } from "../components/shared/image.ts";
+import { imageFromRegistries, imageLocation, imagePin, parseImageReference } from "../components/shared/image.ts";
+import { DEFAULT_SOURCES, UPSTREAM_IMAGE_REGISTRIES } from "../components/platform/versions.ts";
 
 const DIGEST = "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904f1b9d6f7c1b1d1d5e3c3a9f0";
 
@@ -52,5 +53,31 @@ describe("the platform's pinning rule on top", () => {
         ],
     ])("%j is refused: %s", (image, reason) => {
         expect(imagePin(image)).toEqual({ kind: "refused", reason });
+    });
+});
+
+describe("where an image lives, for the registry allowlist", () => {
+    test.each([
+        ["busybox:1.37", "docker.io/library/busybox"],
+        ["grafana/grafana:12.1.0", "docker.io/grafana/grafana"],
+        ["quay.io/prometheus/node-exporter:v1.9.1", "quay.io/prometheus/node-exporter"],
+        [`localhost:5000/api@${DIGEST}`, "localhost:5000/api"],
+    ])("%s lives at %s", (image, location) => {
+        expect(imageLocation(image)).toBe(location);
+    });
+
+    test("a prefix holds the images below it at a path boundary, not a registry that merely starts alike", () => {
+        expect(imageFromRegistries("quay.io/prometheus/node-exporter:v1.9.1", ["quay.io/prometheus"])).toBe(true);
+        expect(imageFromRegistries("quay.io/prometheus-operator/x:v1", ["quay.io/prometheus"])).toBe(false);
+        expect(imageFromRegistries("registry.example.com.evil.io/api:1", ["registry.example.com"])).toBe(false);
+        expect(imageFromRegistries("busybox:1.37", ["docker.io/library"])).toBe(true);
+        expect(imageFromRegistries(":1.0", ["docker.io"])).toBe(false);
+    });
+
+    test("every image the platform pins itself comes from its upstream registries", () => {
+        expect(imageFromRegistries(DEFAULT_SOURCES.schedulerImage, UPSTREAM_IMAGE_REGISTRIES)).toBe(true);
+        expect(imageFromRegistries(`${DEFAULT_SOURCES.istioImageHub}/proxyv2:1.30.8`, UPSTREAM_IMAGE_REGISTRIES)).toBe(
+            true,
+        );
     });
 });

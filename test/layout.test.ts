@@ -49,7 +49,7 @@ describe("the contributors' guide says where each part is tested", () => {
             .split("\n")
             .filter((line) => line.startsWith("| `"))
             .map((line) => {
-                const [named = "", tests = ""] = line.split(" | ").map((cell) => [...cell.matchAll(/`([^`]+)`/g)]);
+                const [named = [], tests = []] = line.split(" | ").map((cell) => [...cell.matchAll(/`([^`]+)`/g)]);
                 let folder = "";
                 const sources = named.map(([, path = ""]) => {
                     if (!path.includes("/")) return `${folder}${path}`;

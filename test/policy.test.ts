@@ -146,6 +146,15 @@ const cases: { policy: string; type: string; good: Props; bad: Props; message: s
             'container "app" uses image "registry.example.com/api:latest", which must not use the moving tag "latest"; pin a version tag or a digest',
     },
     {
+        policy: "images-from-allowed-registries",
+        type: DEPLOY,
+        good: deployment(goodContainer),
+        bad: deployment({ ...goodContainer, image: "registri.example.com/api:1.2.3" }),
+        settings: { registries: ["registry.example.com"] },
+        message:
+            'container "app" uses image "registri.example.com/api:1.2.3", whose registry is neither one of the platform\'s upstream registries nor in the policy config\'s registries',
+    },
+    {
         policy: "read-only-root-filesystem",
         type: DEPLOY,
         good: deployment(goodContainer),

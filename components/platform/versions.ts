@@ -128,6 +128,8 @@ export interface UpstreamSources {
     kialiChartRepository: string;
     /** The Node.js image that runs the warm-capacity scheduler's code. */
     schedulerImage: string;
+    /** The curl image of the Job that sets the logs' retention through Elasticsearch's API. */
+    retentionJobImage: string;
 }
 
 /** What every platform component that installs upstream artefacts takes: where they come from. */
@@ -151,10 +153,34 @@ export const DEFAULT_SOURCES: Readonly<UpstreamSources> = {
     fluentChartRepository: "https://fluent.github.io/helm-charts",
     kialiChartRepository: "https://kiali.org/helm-charts",
     schedulerImage: "docker.io/library/node:24.21.0-alpine",
+    retentionJobImage: "docker.io/curlimages/curl:8.11.1",
 };
 
 /** The registry Knative's release manifests reference. */
 export const KNATIVE_RELEASE_REGISTRY = "gcr.io/knative-releases";
+
+/**
+ * Where the images of everything the platform installs come from, at the pinned versions: the
+ * sources' defaults, and what the charts' own values name (kube-prometheus-stack 88.5.3 and its
+ * Grafana, kube-state-metrics and node-exporter, eck-operator 3.5.0, fluent-bit 0.58.1,
+ * kiali-server 2.29.0). The policy pack allows these and the registries a stack's policy config adds.
+ */
+export const UPSTREAM_IMAGE_REGISTRIES: readonly string[] = [
+    DEFAULT_SOURCES.istioImageHub,
+    KNATIVE_RELEASE_REGISTRY,
+    ...[DEFAULT_SOURCES.schedulerImage, DEFAULT_SOURCES.retentionJobImage].map((image) =>
+        image.slice(0, image.lastIndexOf(":")),
+    ),
+    "quay.io/prometheus",
+    "quay.io/prometheus-operator",
+    "registry.k8s.io/kube-state-metrics",
+    "docker.io/grafana",
+    "quay.io/kiwigrid",
+    "docker.io/library/busybox",
+    "docker.elastic.co",
+    "cr.fluentbit.io/fluent",
+    "quay.io/kiali",
+];
 
 /** A Knative release manifest: which repository, version and file. */
 export interface KnativeManifest {

@@ -64,6 +64,27 @@ export function parseImageReference(image: string): ImageReference | { error: st
     return { ...repository, tag, digest };
 }
 
+/**
+ * Where an image lives, as `registry/repository` with Docker's defaults written out (`busybox` is
+ * `docker.io/library/busybox`), or undefined when the reference cannot be parsed.
+ */
+export function imageLocation(image: string): string | undefined {
+    const reference = parseImageReference(image);
+    if ("error" in reference) return undefined;
+    const registry = reference.registry === "" ? "docker.io" : reference.registry;
+    const official = registry === "docker.io" && !reference.repository.includes("/");
+    return `${registry}/${official ? "library/" : ""}${reference.repository}`;
+}
+
+/** Whether an image lives under one of the registry prefixes (`quay.io/prometheus` holds `quay.io/prometheus/node-exporter`). */
+export function imageFromRegistries(image: string, registries: readonly string[]): boolean {
+    const location = imageLocation(image);
+    return (
+        location !== undefined &&
+        registries.some((prefix) => location === prefix || location.startsWith(`${prefix.replace(/\/$/, "")}/`))
+    );
+}
+
 /** How an image is pinned, or why the platform refuses it. */
 export type ImagePin =
     { kind: "digest"; digest: string } | { kind: "tag"; tag: string } | { kind: "refused"; reason: string };

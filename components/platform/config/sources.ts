@@ -38,6 +38,21 @@ function registry<T extends string | undefined>(doc: string, fallback: T): Field
     });
 }
 
+/** An image of the platform's own pods, pinned by tag or digest (e.g. a company mirror's copy). */
+function pinnedImage(doc: string, key: "schedulerImage" | "retentionJobImage"): Field<string> {
+    return field(doc, DEFAULT_SOURCES[key], (problems, path, image) => {
+        const pin = typeof image === "string" ? imagePin(image) : undefined;
+        if (pin === undefined || pin.kind === "refused") {
+            problems.add(
+                path,
+                `${pin?.reason ?? "must be an image reference"}, e.g. "registry.corp.example/${DEFAULT_SOURCES[key].split("/").pop() ?? ""}"`,
+                image,
+            );
+        }
+        return image as string;
+    });
+}
+
 export const SOURCES_SCHEMA = section("Upstream sources, each pointable at a company mirror for air-gapped installs", {
     istioChartRepository: url("Helm repository of Istio's charts (base, istiod, cni, gateway)", "istioChartRepository"),
     istioImageHub: registry("registry (hub) of Istio's images", DEFAULT_SOURCES.istioImageHub),
@@ -54,20 +69,10 @@ export const SOURCES_SCHEMA = section("Upstream sources, each pointable at a com
     elasticChartRepository: url("Helm repository of the ECK operator", "elasticChartRepository"),
     fluentChartRepository: url("Helm repository of Fluent Bit", "fluentChartRepository"),
     kialiChartRepository: url("Helm repository of Kiali", "kialiChartRepository"),
-    schedulerImage: field(
-        "the Node.js image that runs the warm-capacity scheduler's code",
-        DEFAULT_SOURCES.schedulerImage,
-        (problems, path, image) => {
-            const pin = typeof image === "string" ? imagePin(image) : undefined;
-            if (pin === undefined || pin.kind === "refused") {
-                problems.add(
-                    path,
-                    `${pin?.reason ?? "must be an image reference"}, e.g. "registry.corp.example/node:24.21.0-alpine"`,
-                    image,
-                );
-            }
-            return image as string;
-        },
+    schedulerImage: pinnedImage("the Node.js image that runs the warm-capacity scheduler's code", "schedulerImage"),
+    retentionJobImage: pinnedImage(
+        "the curl image of the Job that sets the logs' retention through Elasticsearch's API",
+        "retentionJobImage",
     ),
 });
 

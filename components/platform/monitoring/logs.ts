@@ -26,8 +26,6 @@ export const LOGS_SERVICES = {
 export const SHIPPER_SECRET = "fluent-bit-elasticsearch";
 /** Container logs land in this data stream; retention applies to `logs-k8s-*`. */
 export const LOG_DATA_STREAM = "logs-k8s-default";
-/** curl, to set the data stream's retention through Elasticsearch's API. */
-export const CURL_IMAGE = "docker.io/curlimages/curl:8.11.1";
 
 /**
  * Container logs, searchable in Kibana: Elasticsearch and Kibana run by the
@@ -168,10 +166,14 @@ function managedElasticsearch(
         },
         { parent, dependsOn: [elasticsearch] },
     );
-    const retention = new k8s.batch.v1.Job(`${name}-retention`, retentionJob(namespace, config.retentionDays), {
-        parent,
-        dependsOn: [elasticsearch],
-    });
+    const retention = new k8s.batch.v1.Job(
+        `${name}-retention`,
+        retentionJob(namespace, config.retentionDays, sourcesOf(args).retentionJobImage),
+        {
+            parent,
+            dependsOn: [elasticsearch],
+        },
+    );
     return { ready: [elasticsearch, kibana, retention], operator };
 }
 
@@ -254,7 +256,11 @@ export function elasticsearchSpec(
  * index template API, as Fluent Bit's user. It is named after the retention,
  * so a change runs it again.
  */
-export function retentionJob(namespace: pulumi.Input<string>, retentionDays: number): k8s.types.input.batch.v1.Job {
+export function retentionJob(
+    namespace: pulumi.Input<string>,
+    retentionDays: number,
+    image: string,
+): k8s.types.input.batch.v1.Job {
     const template = JSON.stringify({
         index_patterns: ["logs-k8s-*"],
         data_stream: {},
@@ -272,7 +278,7 @@ export function retentionJob(namespace: pulumi.Input<string>, retentionDays: num
                     containers: [
                         {
                             name: "set-retention",
-                            image: CURL_IMAGE,
+                            image,
                             args: [
                                 "--fail",
                                 "--silent",
