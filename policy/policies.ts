@@ -317,18 +317,12 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     {
         name: "no-public-monitoring-ui",
         description:
-            "Monitoring UIs (Grafana, Kibana, Kiali, Prometheus) must not be routed through a public gateway unless the stack allows it (allowPublicMonitoring). Source: platform design: exposure is an explicit choice.",
+            "Monitoring UIs (Grafana, Kibana, Kiali, Prometheus) must not be reachable from outside the cluster unless the stack allows it (allowPublicMonitoring), by any way out: an Istio VirtualService on a gateway (in any namespace, routing to a monitoring Service), an Ingress, a Gateway API route, or a LoadBalancer or NodePort Service in the monitoring namespace. Source: platform design: exposure is an explicit choice; NSA/CISA Kubernetes Hardening Guide (limit exposed dashboards).",
         configSchema: { properties: { allowPublicMonitoring: { type: "boolean", default: false } } },
         validateResource: (args, report) => {
-            if (args.type !== "kubernetes:networking.istio.io/v1:VirtualService") return;
-            if (namespaceOf(args.props) !== "monitoring") return;
             if (args.getConfig<{ allowPublicMonitoring?: boolean }>().allowPublicMonitoring === true) return;
-            const gateways = ((args.props.spec as Props | undefined)?.gateways as string[] | undefined) ?? [];
-            if (gateways.some((g) => g !== "mesh")) {
-                report(
-                    `exposes ${((args.props.spec as Props).hosts as string[]).join(", ")} through ${gateways.join(", ")}`,
-                );
-            }
+            const exposure = monitoringExposure(args.type, args.props);
+            if (exposure !== undefined) report(exposure);
         },
     },
     {
@@ -366,6 +360,43 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         },
     },
 ];
+
+const MONITORING = "monitoring";
+
+/** Whether a route destination host names a Service of the monitoring namespace (`grafana.monitoring`, `….monitoring.svc.cluster.local`). */
+const isMonitoringHost = (host: unknown): boolean =>
+    typeof host === "string" && new RegExp(`^[a-z0-9-]+\\.${MONITORING}(\\.svc(\\.cluster\\.local)?)?$`).test(host);
+
+/** How a resource lets the monitoring UIs out of the cluster, in words, or undefined if it does not. */
+function monitoringExposure(type: string, props: Props): string | undefined {
+    const spec = objectAt(props, "spec") ?? {};
+    const inMonitoring = namespaceOf(props) === MONITORING;
+    if (type === "kubernetes:networking.istio.io/v1:VirtualService") {
+        const gateways = ((spec.gateways as string[] | undefined) ?? []).filter((g) => g !== "mesh");
+        const routes = [...((spec.http as Props[] | undefined) ?? []), ...((spec.tcp as Props[] | undefined) ?? [])];
+        const destinations = routes.flatMap((r) =>
+            ((r.route as Props[] | undefined) ?? []).map((d) => at(d, "destination", "host")),
+        );
+        if (gateways.length > 0 && (inMonitoring || destinations.some(isMonitoringHost)))
+            return `exposes ${((spec.hosts as string[] | undefined) ?? []).join(", ")} through ${gateways.join(", ")}`;
+    }
+    if (type === "kubernetes:networking.k8s.io/v1:Ingress" && inMonitoring)
+        return "is an Ingress in the monitoring namespace";
+    if (type.startsWith("kubernetes:gateway.networking.k8s.io/") && type.endsWith("Route")) {
+        const backends = ((spec.rules as Props[] | undefined) ?? []).flatMap(
+            (r) => (r.backendRefs as Props[] | undefined) ?? [],
+        );
+        if (inMonitoring || backends.some((b) => b.namespace === MONITORING))
+            return "routes a Gateway API route to the monitoring namespace";
+    }
+    if (
+        type === "kubernetes:core/v1:Service" &&
+        inMonitoring &&
+        ["LoadBalancer", "NodePort"].includes(String(spec.type))
+    )
+        return `is a ${String(spec.type)} Service in the monitoring namespace`;
+    return undefined;
+}
 
 /** Whether a PDB in the workload's namespace selects its pods (by the workload's `app` label or its name). */
 function pdbCovers(pdb: PolicyResource, workload: PolicyResource): boolean {

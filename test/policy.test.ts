@@ -264,6 +264,83 @@ const cases: { policy: string; type: string; good: Props; bad: Props; message: s
     },
 ];
 
+describe("no-public-monitoring-ui sees every way out of the cluster", () => {
+    const exposures: [string, string, Props, string][] = [
+        [
+            "a VirtualService in an app namespace routing to Grafana through a gateway",
+            "kubernetes:networking.istio.io/v1:VirtualService",
+            {
+                metadata: { name: "sneaky", namespace: "games-web" },
+                spec: {
+                    gateways: ["istio-system/public"],
+                    hosts: ["dash.games.example.com"],
+                    http: [{ route: [{ destination: { host: "grafana.monitoring.svc.cluster.local" } }] }],
+                },
+            },
+            "exposes dash.games.example.com through istio-system/public",
+        ],
+        [
+            "an Ingress in the monitoring namespace",
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            {
+                metadata: { name: "kibana", namespace: "monitoring" },
+                spec: { rules: [{ host: "kibana.example.com" }] },
+            },
+            "is an Ingress in the monitoring namespace",
+        ],
+        [
+            "a Gateway API route to a monitoring Service from elsewhere",
+            "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+            {
+                metadata: { name: "kiali", namespace: "games-web" },
+                spec: { rules: [{ backendRefs: [{ name: "kiali", namespace: "monitoring", port: 20001 }] }] },
+            },
+            "routes a Gateway API route to the monitoring namespace",
+        ],
+        [
+            "a LoadBalancer Service in the monitoring namespace",
+            "kubernetes:core/v1:Service",
+            { metadata: { name: "prometheus-lb", namespace: "monitoring" }, spec: { type: "LoadBalancer" } },
+            "is a LoadBalancer Service in the monitoring namespace",
+        ],
+    ];
+
+    test.each(exposures)(
+        "%s is refused, and allowed where the stack allows public monitoring",
+        async (_, type, props, message) => {
+            expect(await violations("no-public-monitoring-ui", type, props)).toEqual([message]);
+            expect(await violations("no-public-monitoring-ui", type, props, { allowPublicMonitoring: true })).toEqual(
+                [],
+            );
+        },
+    );
+
+    test("what stays inside passes: a mesh-only VirtualService to Grafana, a ClusterIP Service, an app's own public route", async () => {
+        const inside: [string, Props][] = [
+            [
+                "kubernetes:networking.istio.io/v1:VirtualService",
+                {
+                    metadata: { name: "grafana", namespace: "games-web" },
+                    spec: { gateways: ["mesh"], http: [{ route: [{ destination: { host: "grafana.monitoring" } }] }] },
+                },
+            ],
+            ["kubernetes:core/v1:Service", { metadata: { name: "grafana", namespace: "monitoring" }, spec: {} }],
+            [
+                "kubernetes:networking.istio.io/v1:VirtualService",
+                {
+                    metadata: { name: "api", namespace: "games-web" },
+                    spec: {
+                        gateways: ["istio-system/public"],
+                        http: [{ route: [{ destination: { host: "api.games-web.svc.cluster.local" } }] }],
+                    },
+                },
+            ],
+        ];
+        for (const [type, props] of inside)
+            expect(await violations("no-public-monitoring-ui", type, props)).toEqual([]);
+    });
+});
+
 describe("upstream exceptions are exact", () => {
     // Knative Eventing's request-reply StatefulSet, as eventing-core.yaml ships it: no security context, no resources.
     const requestReply = (namespace: string, name: string) => ({
