@@ -13,7 +13,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
  * and 541 s alone; docs/time.md).
  */
 const rounds: { platform: string; beside: string[] }[] = [
-    { platform: "prod", beside: ["app-stacks", "scheduler"] },
+    { platform: "prod", beside: ["app-stacks", "app-stack-behaviour", "scheduler"] },
     { platform: "dev", beside: ["faults", "knative-conformance"] },
     { platform: "staging", beside: ["app-stack-faults", "package", "cluster-host", "local-cluster"] },
 ];
