@@ -123,9 +123,10 @@ export interface TrafficTarget {
 /** The package's name of a TypeScript interface: without `Args` (the component's own Args keep theirs). */
 const schemaName = (name: string): string => (name === "ServerlessServiceArgs" ? name : name.replace(/Args$/, ""));
 
+/** A walk through the TypeScript Args: the type checker, and the package's interfaces declared so far. */
 interface Walk {
     checker: ts.TypeChecker;
-    /** The interfaces declared so far, in the order they are first met, by name. */
+    /** Each interface's text, in the order first met, by its name (a schema form's, by the argument it stands for). */
     interfaces: Map<string, string>;
 }
 

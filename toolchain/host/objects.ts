@@ -1,6 +1,6 @@
 /**
- * What the cluster host knows of the cluster: the configuration the local cluster writes for it, the fields
- * of the Kubernetes objects it reads, and the reads more than one of its jobs make.
+ * What the cluster host's jobs share: the configuration the local cluster writes for it, the fields of the
+ * Kubernetes objects it reads, the reads more than one job makes, and its log.
  */
 import { type ApiAccess, kube } from "../kube-api.ts";
 import type { ClusterPieces } from "../toolchain.ts";
