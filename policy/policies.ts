@@ -63,8 +63,9 @@ function containerPolicy(
             if (pod === undefined) return;
             if (options.skipSystemNamespaces && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             if (excepted(name, args.type, args.props)) return;
+            const settings = args.getConfig<Props>();
             for (const container of containersOf(pod)) {
-                const problem = check(container, pod, args.getConfig<Props>());
+                const problem = check(container, pod, settings);
                 if (problem !== undefined) {
                     report(`container "${String(container.name)}" ${problem}`);
                 }

@@ -1,5 +1,3 @@
-/** Reading a resource's properties as the policy SDK hands them: JSON of any shape. */
-
 /** A resource's properties, or a part of them, as the policy SDK hands them: JSON of any shape. */
 export type Props = Record<string, unknown>;
 

@@ -130,19 +130,45 @@ interface Walk {
     interfaces: Map<string, string>;
 }
 
-/** The documentation of a property, its tags folded in, as the analyzer (which reads no tags) must carry it. */
+/** TSDoc text on one line, `{@link X}` as `X`. */
+const plainDoc = (text: string): string =>
+    text
+        .replace(/\{@link ([^}]+)\}/g, "$1")
+        .replace(/\s+/g, " ")
+        .trim();
+
+/** The documentation of a property and its `@default`, as the analyzer (which reads no tags) must carry them. */
 function documentation(walk: Walk, member: ts.PropertySignature): { doc: string; default?: string } {
     const symbol = walk.checker.getSymbolAtLocation(member.name);
-    const text = (parts: ts.SymbolDisplayPart[] | undefined) =>
-        ts
-            .displayPartsToString(parts)
-            .replace(/\{@link ([^}]+)\}/g, "$1")
-            .replace(/\s+/g, " ")
-            .trim();
-    const doc = text(symbol?.getDocumentationComment(walk.checker));
-    const tags = symbol?.getJsDocTags(walk.checker) ?? [];
-    const fallback = tags.find((tag) => tag.name === "default");
-    return { doc, ...(fallback === undefined ? {} : { default: text(fallback.text) }) };
+    const doc = plainDoc(ts.displayPartsToString(symbol?.getDocumentationComment(walk.checker)));
+    const fallback = symbol?.getJsDocTags(walk.checker).find((tag) => tag.name === "default");
+    return { doc, ...(fallback === undefined ? {} : { default: plainDoc(ts.displayPartsToString(fallback.text)) }) };
+}
+
+/** A property in the package's terms: its type, and its documentation with a literal union's choices added. */
+function describe(
+    walk: Walk,
+    member: ts.PropertySignature,
+    at: string,
+): { type: string; doc: string; default?: string } {
+    if (member.type === undefined) throw new Error(`${at} has no type`);
+    const choices: string[] = [];
+    const type = schemaType(walk, member.type, at, choices);
+    const { doc, ...fallback } = documentation(walk, member);
+    const allowed = choices.length === 0 ? "" : ` One of ${choices.join(", ")}.`;
+    return { type, doc: `${doc}${allowed}`.trim(), ...fallback };
+}
+
+/** The interfaces a declaration extends, each resolved to its declaration. */
+function basesOf(walk: Walk, declaration: ts.InterfaceDeclaration): ts.InterfaceDeclaration[] {
+    return (declaration.heritageClauses ?? [])
+        .flatMap((clause) => clause.types)
+        .map((base) => {
+            const parent = declarationOf(walk, base.expression as ts.Identifier);
+            if (parent === undefined || !ts.isInterfaceDeclaration(parent))
+                throw new Error(`${declaration.name.text} extends ${base.getText()}, which is not an interface`);
+            return parent;
+        });
 }
 
 /** The declaration a type name refers to, through imports. */
@@ -197,14 +223,13 @@ function declareInterface(walk: Walk, typeName: ts.EntityName, options: { allOpt
     if (walk.interfaces.has(name)) return name;
     walk.interfaces.set(name, ""); // Taken before its members are walked, as they may refer to it.
     const members = argumentsOf(walk, declaration, options);
-    const comment = ts
-        .getJSDocCommentsAndTags(declaration)
-        .filter(ts.isJSDoc)
-        .map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? "")
-        .join(" ")
-        .replace(/\{@link ([^}]+)\}/g, "$1")
-        .replace(/\s+/g, " ")
-        .trim();
+    const comment = plainDoc(
+        ts
+            .getJSDocCommentsAndTags(declaration)
+            .filter(ts.isJSDoc)
+            .map((doc) => ts.getTextOfJSDocComment(doc.comment) ?? "")
+            .join(" "),
+    );
     walk.interfaces.set(name, interfaceText(name, comment, members));
     return name;
 }
@@ -222,30 +247,10 @@ function argumentsOf(walk: Walk, declaration: ts.InterfaceDeclaration, options: 
             }
             return form.arguments;
         }
-        if (member.type === undefined) throw new Error(`${declaration.name.text}.${property} has no type`);
-        const choices: string[] = [];
-        const type = schemaType(walk, member.type, `${declaration.name.text}.${property}`, choices);
-        const { doc, default: fallback } = documentation(walk, member);
-        const allowed = choices.length === 0 ? "" : ` One of ${choices.join(", ")}.`;
-        return [
-            {
-                name: property,
-                optional: options.allOptional === true || member.questionToken !== undefined,
-                type,
-                doc: `${doc}${allowed}`.trim(),
-                ...(fallback === undefined ? {} : { default: fallback }),
-            },
-        ];
+        const optional = options.allOptional === true || member.questionToken !== undefined;
+        return [{ name: property, optional, ...describe(walk, member, `${declaration.name.text}.${property}`) }];
     });
-    const inherited = (declaration.heritageClauses ?? [])
-        .flatMap((clause) => clause.types)
-        .flatMap((base) => {
-            const parent = declarationOf(walk, base.expression as ts.Identifier);
-            if (parent === undefined || !ts.isInterfaceDeclaration(parent))
-                throw new Error(`${declaration.name.text} extends ${base.getText()}, which is not an interface`);
-            return argumentsOf(walk, parent, options);
-        });
-    return [...own, ...inherited];
+    return [...own, ...basesOf(walk, declaration).flatMap((parent) => argumentsOf(walk, parent, options))];
 }
 
 function interfaceText(name: string, comment: string, members: Argument[]): string {
@@ -343,27 +348,21 @@ function nestedInterfaces(walk: Walk, node: ts.TypeNode, suffix = "", partial = 
 
 /** The rows of an interface's members (its own, then those it extends), each followed by its nested members' rows. */
 function rowsOf(walk: Walk, declaration: ts.InterfaceDeclaration, prefix: string, partial = false): Row[] {
-    const bases = (declaration.heritageClauses ?? []).flatMap((clause) => clause.types);
-    const inherited = bases.flatMap((base) => {
-        const parent = declarationOf(walk, base.expression as ts.Identifier);
-        return parent !== undefined && ts.isInterfaceDeclaration(parent) ? rowsOf(walk, parent, prefix, partial) : [];
-    });
     const own = declaration.members.filter(ts.isPropertySignature).flatMap((member) => {
         const path = `${prefix}${member.name.getText()}`;
         const form = SCHEMA_FORMS[`${declaration.name.text}.${member.name.getText()}`];
-        const choices: string[] = [];
-        if (form === undefined && member.type !== undefined) schemaType(walk, member.type, path, choices);
-        const { doc, default: fallback } = documentation(walk, member);
+        // A union of shapes has no package type: its row says which arguments stand for it.
+        const { doc, default: fallback } =
+            form === undefined ? describe(walk, member, path) : documentation(walk, member);
         const inPackage =
             form === undefined
                 ? ""
                 : ` In the component package: ${form.arguments.map((a) => `\`${a.name}\``).join(", ")}.`;
-        const allowed = choices.length === 0 ? "" : ` One of ${choices.join(", ")}.`;
         const row: Row = {
             path,
             required: !partial && member.questionToken === undefined,
             default: fallback ?? "",
-            meaning: `${doc}${allowed}${inPackage}`.trim(),
+            meaning: `${doc}${inPackage}`.trim(),
         };
         const nested = member.type === undefined ? [] : nestedInterfaces(walk, member.type);
         return [
@@ -371,7 +370,7 @@ function rowsOf(walk: Walk, declaration: ts.InterfaceDeclaration, prefix: string
             ...nested.flatMap((inner) => rowsOf(walk, inner.declaration, `${path}${inner.suffix}.`, inner.partial)),
         ];
     });
-    return [...own, ...inherited];
+    return [...own, ...basesOf(walk, declaration).flatMap((parent) => rowsOf(walk, parent, prefix, partial))];
 }
 
 /** The app teams' table of ServerlessService's arguments, as generated (a Markdown table, Prettier's layout). */

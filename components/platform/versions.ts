@@ -2,6 +2,7 @@
  * Every upstream version and source the platform installs, in one place.
  * Which combinations are supported together is compatibility.ts.
  */
+import { imageLocation } from "../shared/image.ts";
 
 /** The Knative minors the platform can install. */
 export type KnativeMinor = "1.22" | "1.23";
@@ -168,8 +169,8 @@ export const KNATIVE_RELEASE_REGISTRY = "gcr.io/knative-releases";
 export const UPSTREAM_IMAGE_REGISTRIES: readonly string[] = [
     DEFAULT_SOURCES.istioImageHub,
     KNATIVE_RELEASE_REGISTRY,
-    ...[DEFAULT_SOURCES.schedulerImage, DEFAULT_SOURCES.retentionJobImage].map((image) =>
-        image.slice(0, image.lastIndexOf(":")),
+    ...[DEFAULT_SOURCES.schedulerImage, DEFAULT_SOURCES.retentionJobImage].flatMap(
+        (image) => imageLocation(image) ?? [],
     ),
     "quay.io/prometheus",
     "quay.io/prometheus-operator",

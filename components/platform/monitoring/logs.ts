@@ -85,7 +85,8 @@ function managedElasticsearch(
         { metadata: { name: "elastic-system" } },
         { parent, ...keptWithData },
     );
-    const repository = sourcesOf(args).elasticChartRepository;
+    const sources = sourcesOf(args);
+    const repository = sources.elasticChartRepository;
     // The chart's CRDs (its eck-operator-crds subchart) are applied and recorded by a CrdSet, before the operator.
     const crds = chartCrds(
         `${name}-eck-crds`,
@@ -168,7 +169,7 @@ function managedElasticsearch(
     );
     const retention = new k8s.batch.v1.Job(
         `${name}-retention`,
-        retentionJob(namespace, config.retentionDays, sourcesOf(args).retentionJobImage),
+        retentionJob(namespace, config.retentionDays, sources.retentionJobImage),
         {
             parent,
             dependsOn: [elasticsearch],
