@@ -8,7 +8,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
-import { dirname, join, normalize, resolve } from "node:path";
+import { spawnSync } from "node:child_process";
+import { dirname, isAbsolute, join, normalize, resolve } from "node:path";
 import { stringify } from "yaml";
 import {
     KNATIVE_RELEASES,
@@ -18,9 +19,22 @@ import {
 } from "../../components/platform/versions.ts";
 import { kafkaDataPlaneStandIn } from "./kafka-data-plane.ts";
 
-/** The shared copy of upstream's artefacts: charts/<repository>/ and knative/<org>/<repo>/releases/…. */
-export const UPSTREAM_MIRROR =
-    process.env.SERVERLESS_PLATFORM_UPSTREAM_MIRROR ?? resolve(import.meta.dirname, "../../../shared/mirror");
+/**
+ * The shared copy of upstream's artefacts (charts/<repository>/ and knative/<org>/<repo>/releases/…):
+ * `SERVERLESS_PLATFORM_UPSTREAM_MIRROR`, or `shared/mirror` beside this checkout, or beside the checkout it was
+ * cloned from (CI clones into a temporary directory, away from the shared test data).
+ */
+export const UPSTREAM_MIRROR = process.env.SERVERLESS_PLATFORM_UPSTREAM_MIRROR ?? besideCheckout("shared/mirror");
+
+function besideCheckout(path: string): string {
+    const checkout = resolve(import.meta.dirname, "../..");
+    const origin = spawnSync("git", ["-C", checkout, "remote", "get-url", "origin"], {
+        encoding: "utf8",
+    }).stdout.trim();
+    const checkouts = isAbsolute(origin) ? [checkout, origin] : [checkout];
+    const found = checkouts.map((dir) => resolve(dir, "..", path)).find((candidate) => existsSync(candidate));
+    return found ?? resolve(checkout, "..", path);
+}
 
 /** Knative's manifests under `dir`: the real files linked in place, the data plane's stand-in written. */
 function writeKnativeManifests(dir: string): void {
