@@ -18,6 +18,7 @@ import {
 } from "./components/platform/compatibility.ts";
 import { Istio, SIDECAR_RESOURCES } from "./components/platform/istio.ts";
 import { NodePoolCheck, containerRequests } from "./components/platform/node-pool.ts";
+import { PreviewIdentities } from "./components/platform/preview-identity.ts";
 import { enforceStorageClasses, monitoringClaims } from "./components/platform/storage-classes.ts";
 import { oneFieldManager, stackFieldManager } from "./components/shared/field-manager.ts";
 import { KnativeEventing } from "./components/platform/knative-eventing.ts";
@@ -120,8 +121,19 @@ export default async function platform(
         opts,
     );
 
+    const installed = [istio, serving, eventing, monitoring];
+    // Pull requests' previews run as these, never as the deploy identity: the API server refuses their real writes.
+    new PreviewIdentities(
+        "previews",
+        {
+            platformNamespaces: installed.flatMap((component) => component.namespaces),
+            appNamespaces: apps.namespaces,
+        },
+        { ...opts, dependsOn: installed },
+    );
+
     nodePool.enforce(
-        [istio.rendered, serving.rendered, eventing.rendered, monitoring.rendered],
+        installed.map((component) => component.rendered),
         config.nodePool,
         containerRequests({ resources: SIDECAR_RESOURCES }),
         stack,

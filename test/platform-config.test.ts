@@ -37,7 +37,7 @@ describe("a bad stack config fails with a message naming the key, the value and 
         [
             "a system namespace",
             { "serverless-platform:namespaces": '{"knative-serving": {"group": "x"}}' },
-            `${S}: namespaces keys must be DNS-1123 labels, not default nor one of the platform's own namespaces (kube-system, istio-system, knative-serving, knative-eventing, monitoring, elastic-system, kube-*, knative-*, istio-*) (got "knative-serving")`,
+            `${S}: namespaces keys must be DNS-1123 labels, not default nor one of the platform's own namespaces (kube-system, istio-system, knative-serving, knative-eventing, monitoring, elastic-system, platform-previews, kube-*, knative-*, istio-*) (got "knative-serving")`,
         ],
         [
             "a namespace without its group",

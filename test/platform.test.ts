@@ -11,6 +11,14 @@ import {
 } from "../components/platform/versions.ts";
 import { goWithTheirNamespace } from "../components/platform/knative-manifests.ts";
 import { AGGREGATED_ROLES_POLICY, AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
+import {
+    PLATFORM_API_GROUPS,
+    PREVIEWS_POLICY,
+    PREVIEW_ACCOUNT,
+    groupOfType,
+} from "../components/platform/preview-identity.ts";
+import { APP_TEAM_ROLE } from "../components/platform/cluster.ts";
+import { PREVIEWS_NAMESPACE } from "../components/shared/system-namespaces.ts";
 import { type Registered, dependsOnNames, find, ofType, valueOf } from "./harness.ts";
 import { PLATFORM_OUTPUTS } from "../index.ts";
 import { DEPLOY_TIME_CONFIG, STACKS, deployPlatform, stackConfig } from "./stacks.ts";
@@ -23,6 +31,16 @@ const CM_PATCH = "kubernetes:core/v1:ConfigMapPatch";
 const PEER_AUTH = "kubernetes:security.istio.io/v1:PeerAuthentication";
 const BROKER = "kubernetes:eventing.knative.dev/v1:Broker";
 const CRD_SET = "pulumi-nodejs:dynamic/crds:CrdSet";
+/** The Kubernetes package's components, whose children are the objects. */
+const COMPONENT_TYPES = [CHART, CONFIG_FILE, "kubernetes:yaml/v2:ConfigGroup"];
+const ADMISSION_GROUP = "admissionregistration.k8s.io";
+const ADMISSION = `kubernetes:${ADMISSION_GROUP}/v1:`;
+const RBAC = "kubernetes:rbac.authorization.k8s.io/v1:";
+interface PolicyRule {
+    apiGroups: string[];
+    resources: string[];
+    verbs: string[];
+}
 /** The type of the custom resource each test manifest that ships a CRD holds (test/stacks.ts). */
 const THING = (stem: string) => `kubernetes:${stem}.example/v1:Thing`;
 
@@ -222,6 +240,81 @@ describe.each(STACKS)("the %s platform", async (env) => {
         }
     });
 
+    test("pull requests' previews run as identities whose every write but a dry run the API server refuses, reading no Secret outside their stack's namespaces", () => {
+        const policy = find(resources, `${ADMISSION}ValidatingAdmissionPolicy`, "previews-policy").inputs.spec;
+        const identities = [
+            "platform-previews:pulumi-preview",
+            "games-web:pulumi-preview",
+            "games-batch:pulumi-preview",
+        ].map((account) => `'system:serviceaccount:${account}'`);
+        expect(policy.matchConditions).toEqual([
+            { name: "preview-identity", expression: `request.userInfo.username in [${identities.join(", ")}]` },
+        ]);
+        expect(policy.matchConstraints.resourceRules).toEqual([
+            { apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*/*"] },
+        ]);
+        expect(policy.validations[0].expression).toBe("request.dryRun");
+        expect(find(resources, `${ADMISSION}ValidatingAdmissionPolicyBinding`, "previews-binding").inputs.spec).toEqual(
+            { policyName: PREVIEWS_POLICY, validationActions: ["Deny"] },
+        );
+        // No identity exists, even for a moment, before the policy binding that keeps it to dry runs.
+        const accounts = ofType(resources, "kubernetes:core/v1:ServiceAccount").filter((r) =>
+            r.name.startsWith("previews-"),
+        );
+        expect(accounts.map((r) => `${r.inputs.metadata.namespace}/${r.inputs.metadata.name}`).sort()).toEqual(
+            ["games-batch", "games-web", PREVIEWS_NAMESPACE].map((ns) => `${ns}/${PREVIEW_ACCOUNT}`),
+        );
+        for (const account of accounts) expect(dependsOnNames(account), account.name).toContain("previews-binding");
+
+        // Cluster-wide: every API group the stack applies objects of, the core API but Secrets, no admission policy.
+        const rules = find(resources, `${RBAC}ClusterRole`, "previews-platform").inputs.rules as PolicyRule[];
+        const applied = resources
+            .filter((r) => r.type.startsWith("kubernetes:") && !COMPONENT_TYPES.includes(r.type))
+            .flatMap((r) => groupOfType(r.type) ?? [])
+            // The test manifests' own kinds (THING) aside.
+            .filter((group) => !group.endsWith(".example"));
+        const whole = rules.find((rule) => rule.resources.includes("*") && !rule.apiGroups.includes(ADMISSION_GROUP));
+        expect(whole?.apiGroups).toEqual(PLATFORM_API_GROUPS);
+        expect(
+            [...new Set(applied)].filter((group) => !["", ADMISSION_GROUP, ...PLATFORM_API_GROUPS].includes(group)),
+        ).toEqual([]);
+        for (const rule of rules) {
+            expect(rule.apiGroups).not.toContain("*");
+            expect(rule.verbs.filter((verb) => ["*", "impersonate", "approve", "sign"].includes(verb))).toEqual([]);
+            if (rule.apiGroups.includes("")) {
+                expect(rule.resources.filter((r) => r === "*" || r === "secrets" || r.includes("/"))).toEqual([]);
+            }
+            if (rule.apiGroups.includes(ADMISSION_GROUP) && rule.verbs.includes("create")) {
+                expect(rule.resources).toEqual(["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]);
+            }
+        }
+        // Secrets: in the namespaces the platform installs into, through one role bound there.
+        const secretBindings = ofType(resources, `${RBAC}RoleBinding`).filter(
+            (r) => r.inputs.roleRef.name === "platform-preview-secrets",
+        );
+        expect(secretBindings.map((r) => r.inputs.metadata.namespace).sort()).toEqual([
+            "elastic-system",
+            "istio-system",
+            "knative-eventing",
+            "knative-serving",
+            "monitoring",
+        ]);
+        expect(find(resources, `${RBAC}ClusterRole`, "previews-platform-secrets").inputs.rules).toEqual([
+            {
+                apiGroups: [""],
+                resources: ["secrets"],
+                verbs: ["get", "list", "watch", "create", "update", "patch", "delete"],
+            },
+        ]);
+        // An app namespace's identity has its app team's role there, and nothing else.
+        const appBinding = find(resources, `${RBAC}RoleBinding`, "previews-games-web").inputs;
+        expect(appBinding).toMatchObject({
+            metadata: { namespace: "games-web" },
+            roleRef: { kind: "Role", name: APP_TEAM_ROLE },
+            subjects: [{ kind: "ServiceAccount", namespace: "games-web", name: PREVIEW_ACCOUNT }],
+        });
+    });
+
     test("platform settings land in Knative's own ConfigMaps", () => {
         const data = (name: string) => find(resources, CM_PATCH, `knative-serving-${name}`).inputs.data;
         expect(data("config-domain")).toEqual({ [stackConfig(env)["serverless-platform:domain"] as string]: "" });
@@ -342,7 +435,12 @@ describe.each(STACKS)("the %s platform", async (env) => {
         expect(binding.subjects).toEqual([
             { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "games-web-developers" },
         ]);
-        expect(ofType(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")).toEqual([]);
+        // The program's only ClusterRoles are the platform's preview identity's: nothing cluster-wide for app teams.
+        expect(
+            ofType(resources, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["previews-platform", "previews-platform-secrets"]);
         expect(
             find(resources, "kubernetes:core/v1:ResourceQuota", "games-batch-quota").inputs.spec.hard,
         ).toHaveProperty("pods");

@@ -37,6 +37,9 @@ export class DynamicResourceHost extends pulumi.ProviderResource {
     }
 }
 
+/** The Role, in each app namespace, of what its app team may do there (its stacks' preview identity has it too). */
+export const APP_TEAM_ROLE = "app-team";
+
 /** What an app team may do in its own namespace, and nothing cluster-wide. */
 const APP_TEAM_RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
     {
@@ -230,14 +233,14 @@ function lockedDownNamespace(
         );
     const role = new k8s.rbac.v1.Role(
         `${ns.name}-app-team`,
-        { metadata: metadata("app-team"), rules: APP_TEAM_RULES },
+        { metadata: metadata(APP_TEAM_ROLE), rules: APP_TEAM_RULES },
         child,
     );
     new k8s.rbac.v1.RoleBinding(
         `${ns.name}-app-team`,
         {
-            metadata: metadata("app-team"),
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "app-team" },
+            metadata: metadata(APP_TEAM_ROLE),
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: APP_TEAM_ROLE },
             subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: ns.group }],
         },
         { parent, dependsOn: [role] },

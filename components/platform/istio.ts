@@ -35,6 +35,8 @@ export class Istio extends pulumi.ComponentResource {
     public readonly version: pulumi.Output<string>;
     /** What a layer that needs the mesh (CRDs, webhook, gateway) depends on. */
     public readonly ready: pulumi.Resource[];
+    /** The namespaces it installs into (the platform's preview identity reads their Secrets). */
+    public readonly namespaces: string[] = [INGRESS_GATEWAY.namespace];
     /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
     public readonly rendered: pulumi.Output<unknown[]>;
 

@@ -64,6 +64,8 @@ export class KnativeEventing extends pulumi.ComponentResource {
     public readonly brokerClass: pulumi.Output<string>;
     /** The Kafka bootstrap servers, or an empty list without Kafka. */
     public readonly kafkaBootstrapServers: pulumi.Output<string[]>;
+    /** The namespaces it installs into (the platform's preview identity reads their Secrets). */
+    public readonly namespaces: string[] = [NAMESPACE];
     /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
     public readonly rendered: pulumi.Output<unknown[]>;
 

@@ -59,6 +59,8 @@ const SERVING_CONTROL_PLANE = { deployments: ["controller", "autoscaler"], autos
 export class KnativeServing extends pulumi.ComponentResource {
     /** The Knative Serving release installed. */
     public readonly version: pulumi.Output<string>;
+    /** The namespaces it installs into (the platform's preview identity reads their Secrets). */
+    public readonly namespaces: string[] = [NAMESPACE];
     /** Every object its charts and manifests render, once all of them are registered (the node-pool check waits for it). */
     public readonly rendered: pulumi.Output<unknown[]>;
 

@@ -12,6 +12,9 @@ export interface SystemNamespace {
     hostAccess: boolean;
 }
 
+/** Where the platform stack's preview identity lives (preview-identity.ts): no pods, only a ServiceAccount. */
+export const PREVIEWS_NAMESPACE = "platform-previews";
+
 export const SYSTEM_NAMESPACES: readonly SystemNamespace[] = [
     { name: "kube-system", reachesApps: false, hostAccess: true },
     { name: "istio-system", reachesApps: true, hostAccess: true },
@@ -20,6 +23,7 @@ export const SYSTEM_NAMESPACES: readonly SystemNamespace[] = [
     // Prometheus scrapes queue-proxy (9091) and Envoy (15090) in app namespaces.
     { name: "monitoring", reachesApps: true, hostAccess: true },
     { name: "elastic-system", reachesApps: false, hostAccess: true },
+    { name: PREVIEWS_NAMESPACE, reachesApps: false, hostAccess: false },
 ];
 
 /** Names of the system namespaces with `property` set. */

@@ -4,7 +4,7 @@ import type { MonitoringConfig } from "../config/index.ts";
 import type { ClusterCrdsArgs } from "../crds.ts";
 import type { SourcesArgs } from "../versions.ts";
 import { KIALI_SERVICE, Kiali } from "./kiali.ts";
-import { LOGS_SERVICES, Logs } from "./logs.ts";
+import { ELASTIC_NAMESPACE, LOGS_SERVICES, Logs } from "./logs.ts";
 import { METRICS_SERVICES, Metrics } from "./metrics.ts";
 
 /** Arguments of {@link Monitoring}. */
@@ -66,6 +66,8 @@ export class Monitoring extends pulumi.ComponentResource {
     public readonly urls: pulumi.Output<Record<string, string>>;
     /** Public URLs of the exposed UIs, by UI. */
     public readonly publicUrls: pulumi.Output<Record<string, string>>;
+    /** The namespaces it installs into (the platform's preview identity reads their Secrets). */
+    public readonly namespaces: string[] = [MONITORING_NAMESPACE];
     /** Every object its charts render, once all of them are registered (the node-pool check waits for it). */
     public readonly rendered: pulumi.Output<unknown[]>;
 
@@ -125,6 +127,7 @@ export class Monitoring extends pulumi.ComponentResource {
             urls.elasticsearch = logs.elasticsearchUrl;
             if (config.logs.externalElasticsearch === undefined) {
                 urls.kibana = logs.kibanaUrl;
+                this.namespaces.push(ELASTIC_NAMESPACE);
             }
         }
         const publicHost = (ui: string) => `${ui}.${args.domain}`;

@@ -14,6 +14,9 @@ export interface LogsArgs extends ClusterCrdsArgs, SourcesArgs {
     protectData: boolean;
 }
 
+/** Where ECK's operator runs (the chart's namespace). */
+export const ELASTIC_NAMESPACE = "elastic-system";
+
 /** Names the ECK operator derives from the Elasticsearch and Kibana resources. */
 export const LOGS_SERVICES = {
     elasticsearch: { name: "logs-es-http", port: 9200 },
@@ -82,7 +85,7 @@ function managedElasticsearch(
     const keptWithData: pulumi.CustomResourceOptions = args.protectData ? { retainOnDelete: true } : {};
     const operatorNamespace = new k8s.core.v1.Namespace(
         `${name}-elastic-system`,
-        { metadata: { name: "elastic-system" } },
+        { metadata: { name: ELASTIC_NAMESPACE } },
         { parent, ...keptWithData },
     );
     const sources = sourcesOf(args);
@@ -96,7 +99,7 @@ function managedElasticsearch(
             version: VERSIONS.eckOperator,
             repository,
             releaseName: "elastic-operator",
-            namespace: "elastic-system",
+            namespace: ELASTIC_NAMESPACE,
             values: { installCRDs: true },
         },
         args.clusterCrds,
@@ -108,7 +111,7 @@ function managedElasticsearch(
             chart: "eck-operator",
             name: "elastic-operator",
             version: VERSIONS.eckOperator,
-            namespace: "elastic-system",
+            namespace: ELASTIC_NAMESPACE,
             repositoryOpts: { repo: repository },
             values: { installCRDs: crds.inChart },
         },
