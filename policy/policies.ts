@@ -16,12 +16,9 @@ import type {
 
 import { imageFromRegistries, imagePin } from "../components/shared/image.ts";
 import { UPSTREAM_IMAGE_REGISTRIES } from "../components/platform/versions.ts";
-import { isSystemNamespace, systemNamespaces } from "../components/shared/system-namespaces.ts";
+import { isSystemNamespace } from "../components/shared/system-namespaces.ts";
 import { type Props, at, objectAt } from "./props.ts";
 import { excepted } from "./upstream-exceptions.ts";
-
-/** Namespaces whose node agents legitimately need host access (CNI, node-exporter, log shipping). */
-const HOST_ACCESS_NAMESPACES = systemNamespaces("hostAccess");
 
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 const WORKLOADS: Record<string, (props: Props) => Props | undefined> = {
@@ -53,7 +50,6 @@ function containerPolicy(
     name: string,
     description: string,
     check: (container: Props, pod: Props, settings?: Props) => string | undefined,
-    options: { skipSystemNamespaces?: boolean } = {},
 ): ResourceValidationPolicy {
     return {
         name,
@@ -61,7 +57,6 @@ function containerPolicy(
         validateResource: (args: ResourceValidationArgs, report: ReportViolation) => {
             const pod = podSpecOf(args.type, args.props);
             if (pod === undefined) return;
-            if (options.skipSystemNamespaces && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             if (excepted(name, args.type, args.props)) return;
             const settings = args.getConfig<Props>();
             for (const container of containersOf(pod)) {
@@ -79,7 +74,6 @@ function podPolicy(
     name: string,
     description: string,
     check: (pod: Props) => string | undefined,
-    skipSystem = true,
 ): ResourceValidationPolicy {
     return {
         name,
@@ -87,7 +81,6 @@ function podPolicy(
         validateResource: (args, report) => {
             const pod = podSpecOf(args.type, args.props);
             if (pod === undefined) return;
-            if (skipSystem && HOST_ACCESS_NAMESPACES.includes(namespaceOf(args.props) ?? "")) return;
             if (excepted(name, args.type, args.props)) return;
             const problem = check(pod);
             if (problem !== undefined) report(problem);
@@ -128,7 +121,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
         "run-as-non-root",
         "Containers must set runAsNonRoot: true (container or pod). Source: Pod Security Standards (restricted), kube-linter run-as-non-root.",
         (c, pod) => (effective(c, pod, "runAsNonRoot") === true ? undefined : "does not set runAsNonRoot: true"),
-        { skipSystemNamespaces: true },
     ),
     containerPolicy(
         "no-privilege-escalation",
@@ -137,7 +129,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             (c.securityContext as Props | undefined)?.allowPrivilegeEscalation === false
                 ? undefined
                 : "allows privilege escalation",
-        { skipSystemNamespaces: true },
     ),
     containerPolicy(
         "drop-all-capabilities",
@@ -147,7 +138,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
                 string[] | undefined;
             return drop?.includes("ALL") ? undefined : "does not drop ALL capabilities";
         },
-        { skipSystemNamespaces: true },
     ),
     containerPolicy(
         "seccomp-runtime-default",
@@ -158,7 +148,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
                 ? undefined
                 : "has no RuntimeDefault seccomp profile";
         },
-        { skipSystemNamespaces: true },
     ),
     containerPolicy(
         "resource-requests-and-limits",
@@ -205,7 +194,6 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
             (c.securityContext as Props | undefined)?.readOnlyRootFilesystem === true
                 ? undefined
                 : "has a writable root filesystem",
-        { skipSystemNamespaces: true },
     ),
     containerPolicy(
         "no-plaintext-secrets-in-env",
@@ -221,7 +209,7 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     ),
     podPolicy(
         "no-host-namespaces",
-        "Pods must not share the node's network, PID or IPC namespaces (system namespaces excepted). Source: Pod Security Standards (baseline), kube-linter host-network.",
+        "Pods must not share the node's network, PID or IPC namespaces (the platform's node agents excepted, by name). Source: Pod Security Standards (baseline), kube-linter host-network.",
         (pod) => {
             const shared = ["hostNetwork", "hostPID", "hostIPC"].filter((field) => pod[field] === true);
             return shared.length > 0 ? `shares the node's ${shared.join(", ")}` : undefined;
@@ -229,7 +217,7 @@ export const POLICIES: (ResourceValidationPolicy | StackValidationPolicy)[] = [
     ),
     podPolicy(
         "no-host-path-volumes",
-        "Pods must not mount a hostPath volume (the node agents of the system namespaces excepted): it reads or writes the node's own files. Source: Pod Security Standards (baseline, HostPath Volumes), kube-linter host-mounts.",
+        "Pods must not mount a hostPath volume (the platform's node agents excepted, by name): it reads or writes the node's own files. Source: Pod Security Standards (baseline, HostPath Volumes), kube-linter host-mounts.",
         (pod) => {
             const mounted = ((pod.volumes as Props[] | undefined) ?? []).filter((v) => v.hostPath !== undefined);
             return mounted.length > 0

@@ -24,13 +24,38 @@ const INVENTORIES: ChartKeys[] = readdirSync(INVENTORY_DIR).map(
     (file) => JSON.parse(readFileSync(new URL(file, INVENTORY_DIR), "utf8")) as ChartKeys,
 );
 
+/** The fields of Kubernetes' PodSecurityContext and SecurityContext (core/v1), which charts pass through whole. */
+const SECURITY_CONTEXT = [
+    "allowPrivilegeEscalation",
+    "appArmorProfile",
+    "capabilities",
+    "fsGroup",
+    "fsGroupChangePolicy",
+    "privileged",
+    "procMount",
+    "readOnlyRootFilesystem",
+    "runAsGroup",
+    "runAsNonRoot",
+    "runAsUser",
+    "seLinuxChangePolicy",
+    "seLinuxOptions",
+    "seccompProfile",
+    "supplementalGroups",
+    "supplementalGroupsPolicy",
+    "sysctls",
+    "windowsOptions",
+];
+
 /**
  * Keys whose value is an API type: a chart's default shows part of it, the API defines the rest.
- * Kubernetes' resource requirements (defaults often show `requests` only), and Istio's MeshConfig
- * (istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/), which istiod reads whole.
+ * Kubernetes' resource requirements (defaults often show `requests` only) and security contexts, and
+ * Istio's MeshConfig (istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/), which istiod reads whole.
  */
 const API_TYPED: Record<string, readonly string[] | "any"> = {
     resources: ["requests", "limits", "claims"],
+    securityContext: SECURITY_CONTEXT,
+    podSecurityContext: SECURITY_CONTEXT,
+    containerSecurityContext: SECURITY_CONTEXT,
     meshConfig: "any",
 };
 

@@ -271,6 +271,22 @@ describe.each(STACKS)("monitoring on %s", async (env) => {
         },
     );
 
+    test("Grafana reads ConfigMaps in its own namespace, where the dashboards are; kube-state-metrics reads no Secret", () => {
+        const kps = values(resources, "monitoring-metrics-kube-prometheus-stack");
+        // A Role, not the chart's ClusterRole over every ConfigMap and Secret (what it grants: e2e/platform-dev).
+        expect(kps.grafana.rbac).toEqual({ namespaced: true });
+        expect(kps.grafana.sidecar.dashboards).toMatchObject({
+            searchNamespace: "{{ .Release.Namespace }}",
+            resource: "configmap",
+        });
+        expect(kps.grafana.sidecar.datasources.resource).toBe("configmap");
+        const dashboards = ofType(resources, "kubernetes:core/v1:ConfigMap").filter(
+            (c) => c.inputs.metadata.labels?.grafana_dashboard === "1",
+        );
+        expect(new Set(dashboards.map((d) => d.inputs.metadata.namespace))).toEqual(new Set(["monitoring"]));
+        expect(kps["kube-state-metrics"].collectorsExclude).toEqual(["secrets"]);
+    });
+
     test("dashboards: valid JSON, wired to the provisioned data source, querying only exported metrics", () => {
         const dashboards = ofType(resources, "kubernetes:core/v1:ConfigMap").filter(
             (c) => c.inputs.metadata.labels?.grafana_dashboard === "1",

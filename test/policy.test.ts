@@ -383,6 +383,31 @@ describe("upstream exceptions are exact", () => {
         ).toHaveLength(1);
     });
 
+    test("a node agent is exempt from host access by name: another workload in its namespace is refused", async () => {
+        const withHostPath = (name: string) => ({
+            metadata: { name, namespace: "monitoring" },
+            spec: {
+                template: {
+                    spec: {
+                        hostNetwork: true,
+                        volumes: [{ name: "root", hostPath: { path: "/" } }],
+                        containers: [goodContainer],
+                    },
+                },
+            },
+        });
+        const daemonSet = "kubernetes:apps/v1:DaemonSet";
+        const nodeExporter = withHostPath("prometheus-stack-prometheus-node-exporter");
+        expect(await violations("no-host-path-volumes", daemonSet, nodeExporter)).toEqual([]);
+        expect(await violations("no-host-namespaces", daemonSet, nodeExporter)).toEqual([]);
+        expect(await violations("no-host-path-volumes", daemonSet, withHostPath("my-agent"))).toEqual([
+            'mounts the node\'s / (volume "root")',
+        ]);
+        expect(await violations("no-host-namespaces", daemonSet, withHostPath("my-agent"))).toEqual([
+            "shares the node's hostNetwork",
+        ]);
+    });
+
     test("each exception gives its reason and upstream source", () => {
         for (const exception of UPSTREAM_EXCEPTIONS) {
             expect(exception.reason).toMatch(/\([^()]*\/[^()]*\)$/);

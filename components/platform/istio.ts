@@ -184,6 +184,8 @@ function istiodValues(config: IstioConfig, hub: string): Record<string, unknown>
         autoscaleMax: Math.max(5, config.replicas),
         resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
         cni: { enabled: true },
+        // The chart leaves istiod's own container without a seccomp profile unless asked (Pod Security `restricted`).
+        seccompProfile: { type: "RuntimeDefault" },
         ...(ha ? { affinity: spreadAcrossNodes("istiod") } : {}),
         meshConfig: { accessLogFile: "/dev/stdout" },
     };
@@ -196,6 +198,12 @@ function gatewayValues(config: IstioConfig): Record<string, unknown> {
         service: { type: config.gatewayServiceType },
         autoscaling: { minReplicas: config.gatewayReplicas, maxReplicas: Math.max(5, config.gatewayReplicas * 2) },
         podDisruptionBudget: ha ? { minAvailable: 1 } : {},
+        // The chart's default pod security context (the sysctl that lets the proxy bind 80 and 443 unprivileged),
+        // with the RuntimeDefault seccomp profile it leaves out; a security context given replaces the default.
+        securityContext: {
+            sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+            seccompProfile: { type: "RuntimeDefault" },
+        },
         ...(ha ? { affinity: spreadAcrossNodes(INGRESS_GATEWAY.name) } : {}),
     };
 }

@@ -113,7 +113,11 @@ function managedElasticsearch(
             version: VERSIONS.eckOperator,
             namespace: ELASTIC_NAMESPACE,
             repositoryOpts: { repo: repository },
-            values: { installCRDs: crds.inChart },
+            values: {
+                installCRDs: crds.inChart,
+                // The chart's pod security context, with the RuntimeDefault seccomp profile it leaves out.
+                podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+            },
         },
         {
             parent,

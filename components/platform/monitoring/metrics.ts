@@ -25,7 +25,7 @@ export const METRICS_SERVICES = {
 } as const;
 
 /** The chart's Prometheus Operator Deployment (by `fullnameOverride`). */
-const OPERATOR_DEPLOYMENT = "prometheus-stack-operator";
+export const OPERATOR_DEPLOYMENT = "prometheus-stack-operator";
 
 /** Where Istio's sidecar writes the workload certificates Prometheus scrapes mTLS-only pods with. */
 const ISTIO_CERTS = "/etc/istio-output-certs";
@@ -180,19 +180,43 @@ export function kubePrometheusStackValues(config: MonitoringConfig["metrics"]): 
         // The chart ships these without requests or limits.
         "kube-state-metrics": {
             resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+            // Its Secrets collector needs every Secret in the cluster readable; no dashboard reads its series.
+            collectorsExclude: ["secrets"],
         },
         "prometheus-node-exporter": {
             resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+            // It reads the host's /proc, /sys and / as nobody, needing no capability (kube-prometheus ships it so):
+            // its exception is host access alone (policy/upstream-exceptions.ts).
+            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+            containerSecurityContext: {
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+            },
         },
         grafana: {
             fullnameOverride: METRICS_SERVICES.grafana.name,
             resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
             admin: { existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" },
+            // A Role in its own namespace, where the dashboards and data sources are, instead of the chart's
+            // ClusterRole that reads every ConfigMap and Secret in the cluster; the sidecars read ConfigMaps only.
+            rbac: { namespaced: true },
             sidecar: {
                 // The dashboard and data source sidecars, which the chart ships without requests or limits.
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" },
-                datasources: { defaultDatasourceEnabled: true, uid: PROMETHEUS_DATASOURCE.uid },
+                dashboards: {
+                    enabled: true,
+                    label: "grafana_dashboard",
+                    labelValue: "1",
+                    // The chart templates it: Grafana's own namespace.
+                    searchNamespace: "{{ .Release.Namespace }}",
+                    resource: "configmap",
+                },
+                datasources: {
+                    defaultDatasourceEnabled: true,
+                    uid: PROMETHEUS_DATASOURCE.uid,
+                    resource: "configmap",
+                },
             },
         },
         prometheus: {
