@@ -9,7 +9,16 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { IService } from "@kubernetes-models/knative/serving.knative.dev/v1/Service";
-import type { V1DeploymentList, V1Namespace, V1ObjectMeta, V1Secret, V1SecretList } from "@kubernetes/client-node";
+import type {
+    V1DeploymentList,
+    V1Namespace,
+    V1NetworkPolicyList,
+    V1ObjectMeta,
+    V1Secret,
+    V1SecretList,
+} from "@kubernetes/client-node";
+import { CLOUD_METADATA } from "../components/platform/cluster.ts";
+import { systemNamespaces } from "../components/shared/system-namespaces.ts";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
 import { renderServerlessService } from "serverless-platform";
 import { engineOutput } from "../toolchain/engine.ts";
@@ -23,7 +32,18 @@ import {
     scaledTo,
 } from "./app-stack-reads.ts";
 import { whereReadable } from "./secret-leaks.ts";
-import { type World, appliersOf, eventually, project, stackOf, startWorld, stepRecorder } from "./world.ts";
+import {
+    type World,
+    appliersOf,
+    asPreviewIdentity,
+    eventually,
+    project,
+    serviceAccountMay,
+    stackOf,
+    startWorld,
+    stepRecorder,
+} from "./world.ts";
+import { previewAccount } from "../scripts/preview-kubeconfig.ts";
 
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 
@@ -202,6 +222,50 @@ describe("spring-api (a JVM API released as a 90/10 canary, with a broker trigge
         expect(live.spec?.traffic?.map((t) => t.percent)).toEqual([80, 20]);
     });
 
+    test("as games-web's preview identity, a change previews with Knative's own dry run, and its `up` is refused by the API server, changing nothing", async () => {
+        await stack.setConfig("spring-api:canaryPercent", { value: "30" });
+        await asPreviewIdentity(world, stack, previewAccount("games-web"), async () => {
+            const recorder = stepRecorder();
+            await stack.preview({ onEvent: recorder.onEvent });
+            expect(recorder.changed().map((s) => `${s.op} ${s.type}`)).toEqual([
+                "update pulumi:providers:kubernetes",
+                `update ${KSVC}`,
+            ]);
+            const up = await stack.up().then(
+                () => "succeeded",
+                (error: unknown) => String(error),
+            );
+            expect(up).toContain("system:serviceaccount:games-web:pulumi-preview is a preview identity");
+        }).finally(() => stack.setConfig("spring-api:canaryPercent", { value: "20" }));
+        const live = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(live.spec?.traffic?.map((t) => t.percent)).toEqual([80, 20]);
+        // The refused run stored the preview identity's kubeconfig as its provider's, which `destroy` and `refresh`
+        // would use, and the refused update's inputs: the deploy identity's next `up` puts both back, in place.
+        const restored = stepRecorder();
+        await stack.up({ onEvent: restored.onEvent });
+        expect(restored.changed().map((s) => `${s.op} ${s.type}`)).toEqual([
+            "update pulumi:providers:kubernetes",
+            `update ${KSVC}`,
+        ]);
+        const after = await world.kube<IService>("GET", `${SERVING}/namespaces/games-web/services/spring-api`);
+        expect(after.spec?.traffic?.map((t) => t.percent)).toEqual([80, 20]);
+        // Its reads stop at its namespace: another's Secrets are not its to read.
+        expect(
+            await serviceAccountMay(world, previewAccount("games-web"), {
+                namespace: "games-batch",
+                verb: "get",
+                resource: "secrets",
+            }),
+        ).toBe(false);
+        expect(
+            await serviceAccountMay(world, previewAccount("games-web"), {
+                namespace: "games-web",
+                verb: "get",
+                resource: "secrets",
+            }),
+        ).toBe(true);
+    });
+
     test("the policy pack runs inside a real preview: the compliant app passes prod's policies", async () => {
         const preview = await stack.preview({
             ...engineOutput,
@@ -297,6 +361,37 @@ describe("yaml-api (Pulumi YAML, through the ServerlessService component package
         })();
         expect(typescript).toMatch(/revisionName/);
         expect(failure).toContain(typescript);
+    });
+});
+
+describe("the app namespaces' network policies, as the API server stores them", () => {
+    test("egress goes anywhere but the cloud's instance metadata endpoint; ingress comes from the namespace and the platform's callers only", async () => {
+        for (const namespace of ["games-web", "games-batch"]) {
+            const policies = await world.kube<V1NetworkPolicyList>(
+                "GET",
+                `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`,
+            );
+            const byName = Object.fromEntries(policies.items.map((p) => [p.metadata?.name, p.spec]));
+            expect(Object.keys(byName).sort(), namespace).toEqual([
+                "allow-same-namespace-and-platform",
+                "default-deny-ingress",
+                "deny-cloud-metadata",
+            ]);
+            const egress = byName["deny-cloud-metadata"];
+            expect(egress?.podSelector).toEqual({});
+            expect(egress?.policyTypes).toEqual(["Egress"]);
+            expect(egress?.egress).toEqual([
+                {
+                    to: [
+                        { ipBlock: { cidr: "0.0.0.0/0", except: [CLOUD_METADATA.ipv4] } },
+                        { ipBlock: { cidr: "::/0", except: [CLOUD_METADATA.ipv6] } },
+                        { namespaceSelector: {} },
+                    ],
+                },
+            ]);
+            const callers = byName["allow-same-namespace-and-platform"]?.ingress?.[0]?.from?.[1]?.namespaceSelector;
+            expect(callers?.matchExpressions?.[0]?.values).toEqual(systemNamespaces("reachesApps"));
+        }
     });
 });
 

@@ -14,6 +14,7 @@ import type {
     V1CustomResourceDefinitionList,
     V1DaemonSet,
     V1Deployment,
+    V1DeploymentList,
     V1NamespaceList,
     V1Pod,
     V1PodList,
@@ -33,7 +34,19 @@ import { DEFAULT_STORAGE_CLASS } from "../toolchain/local-cluster.ts";
 import { AGGREGATION_CONTROLLER } from "../components/platform/aggregated-roles.ts";
 import { appliedObjects, described, stillInCluster } from "./leftovers.ts";
 import { PREVIOUS_KNATIVE, type PlatformUnderTest, describePlatform } from "./platform.ts";
-import { type World, appliersOf, eventually, scratchProject, stackOf, stepRecorder } from "./world.ts";
+import {
+    type World,
+    appliersOf,
+    asPreviewIdentity,
+    eventually,
+    scratchProject,
+    serviceAccountMay,
+    stackOf,
+    stepRecorder,
+} from "./world.ts";
+import { OPERATOR_DEPLOYMENT } from "../components/platform/monitoring/metrics.ts";
+import { previewAccount } from "../scripts/preview-kubeconfig.ts";
+import { PLATFORM_API_GROUPS, groupOfType } from "../components/platform/preview-identity.ts";
 import { killWhileItWaits, refusePodsIn } from "./faults.ts";
 
 /**
@@ -281,6 +294,95 @@ describePlatform("dev", {
             await stack.preview({ onEvent: recorder.onEvent });
             expect(recorder.changed()).toEqual([]);
         }, 1_200_000);
+
+        test("as the platform's preview identity, `preview --refresh` reads the whole stack back and finds nothing changed but its providers' credentials; a change previews as the deploy identity's would, and its `up` is refused by the API server, changing nothing", async () => {
+            const { world, stack } = platform;
+            const webhookHpa = "/apis/autoscaling/v2/namespaces/knative-serving/horizontalpodautoscalers/webhook";
+            const budgets = "/apis/policy/v1/namespaces/knative-serving/poddisruptionbudgets";
+            const before = {
+                hpa: await world.kube<V2HorizontalPodAutoscaler>("GET", webhookHpa),
+                budgets: (await world.kube<{ items: unknown[] }>("GET", budgets)).items.length,
+            };
+            await asPreviewIdentity(world, stack, previewAccount(), async () => {
+                const refreshed = stepRecorder();
+                await stack.preview({ refresh: true, onEvent: refreshed.onEvent });
+                const changed = refreshed.changed().filter((step) => step.op !== "refresh");
+                expect(changed.map((step) => `${step.op} ${step.type}`).sort()).toEqual([
+                    "update pulumi:providers:kubernetes",
+                    "update pulumi:providers:pulumi-nodejs",
+                ]);
+                // It read every object back: each is of a kind its rules name (PLATFORM_API_GROUPS, or by resource).
+                const { deployment } = await stack.exportStack();
+                const groups = new Set(
+                    (deployment.resources as { type: string }[]).flatMap(({ type }) => groupOfType(type) ?? []),
+                );
+                const named = ["", "admissionregistration.k8s.io", "helm.sh", "yaml", ...PLATFORM_API_GROUPS];
+                expect([...groups].filter((group) => !named.includes(group))).toEqual([]);
+
+                await stack.setConfig("serverless-platform:knative.replicas", { value: "2" }, true);
+                const planned = stepRecorder();
+                await stack.preview({ onEvent: planned.onEvent });
+                expect(planned.changed().map((step) => `${step.op} ${step.type} ${step.name}`)).toEqual(
+                    expect.arrayContaining([
+                        "update kubernetes:autoscaling/v2:HorizontalPodAutoscaler knative-serving-core:knative-serving/webhook",
+                        "create kubernetes:policy/v1:PodDisruptionBudget knative-serving-controller-pdb",
+                    ]),
+                );
+                const up = await stack.up().then(
+                    () => "succeeded",
+                    (error: unknown) => String(error),
+                );
+                expect(up).toContain(
+                    "system:serviceaccount:platform-previews:pulumi-preview is a preview identity: it may only dry-run",
+                );
+            }).finally(() => stack.setConfig("serverless-platform:knative.replicas", { value: "1" }, true));
+            const after = await world.kube<V2HorizontalPodAutoscaler>("GET", webhookHpa);
+            expect(after.metadata?.resourceVersion).toBe(before.hpa.metadata?.resourceVersion);
+            expect((await world.kube<{ items: unknown[] }>("GET", budgets)).items.length).toBe(before.budgets);
+        }, 1_200_000);
+
+        test("no monitoring workload but the Prometheus Operator may read a Secret outside its own namespace, by the API server's own authorization: Grafana, Kibana, Kiali, kube-state-metrics, node-exporter, Fluent Bit", async () => {
+            const { world } = platform;
+            const workloads = await Promise.all(
+                ["deployments", "daemonsets"].map((kind) =>
+                    world.kube<V1DeploymentList>("GET", `/apis/apps/v1/namespaces/monitoring/${kind}`),
+                ),
+            );
+            const accounts = workloads
+                .flatMap((list) => list.items)
+                .filter((workload) => workload.metadata?.name !== OPERATOR_DEPLOYMENT)
+                .map((workload) => [
+                    workload.metadata?.name ?? "",
+                    workload.spec?.template.spec?.serviceAccountName ?? "default",
+                ]);
+            expect(accounts.map(([workload]) => workload).sort()).toEqual([
+                "fluent-bit",
+                "grafana",
+                "kiali",
+                "logs-kb",
+                "prometheus-stack-kube-state-metrics",
+                "prometheus-stack-prometheus-node-exporter",
+            ]);
+            for (const [workload, name = "default"] of accounts) {
+                const account = { namespace: "monitoring", name };
+                for (const namespace of ["knative-serving", "games-web", undefined]) {
+                    const attributes = { verb: "list", resource: "secrets", ...(namespace ? { namespace } : {}) };
+                    expect(
+                        await serviceAccountMay(world, account, attributes),
+                        `${workload}: ${namespace ?? "all"}`,
+                    ).toBe(false);
+                }
+            }
+            // The preview identity: Secrets only where the platform installs.
+            const preview = previewAccount();
+            expect(
+                await serviceAccountMay(world, preview, { verb: "get", resource: "secrets", namespace: "monitoring" }),
+            ).toBe(true);
+            for (const namespace of ["kube-system", "games-web", undefined]) {
+                const attributes = { verb: "get", resource: "secrets", ...(namespace ? { namespace } : {}) };
+                expect(await serviceAccountMay(world, preview, attributes), namespace ?? "all").toBe(false);
+            }
+        });
 
         test("knative.replicas 1 → 2 previews as in-place updates and new budgets, replacing and deleting nothing", async () => {
             const { world, stack } = platform;

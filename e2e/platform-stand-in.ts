@@ -15,6 +15,7 @@ import { engineOutput } from "../toolchain/engine.ts";
 import { installKnativeCrds } from "./knative-crds.ts";
 import { AppNamespaces, clusterProvider } from "../components/platform/cluster.ts";
 import { warmSchedulers } from "../components/platform/warm-scheduler.ts";
+import { PreviewIdentities } from "../components/platform/preview-identity.ts";
 import { installServingCore } from "../components/platform/knative-serving.ts";
 import { type KnativeConfig, knativeLimitsOf, readStackPlatformConfig } from "../components/platform/config/index.ts";
 import { DEFAULT_KNATIVE, KNATIVE_RELEASES, stackVersionsOf } from "../components/platform/versions.ts";
@@ -42,6 +43,12 @@ export function platformStandIn() {
     const provider = clusterProvider(`${config.environment}-cluster`, config.kubernetes);
     const apps = new AppNamespaces("apps", { namespaces: config.namespaces }, { providers: [provider] });
     warmSchedulers(apps);
+    // The app namespaces' preview identities, as the platform makes them (the platform's own has no objects to read).
+    new PreviewIdentities(
+        "previews",
+        { apiGroups: [], platformNamespaces: [], appNamespaces: apps.namespaces },
+        { providers: [provider] },
+    );
     new ServingCore("serving", config.domain, config.knative, { providers: [provider] });
     return {
         environment: config.environment,

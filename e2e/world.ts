@@ -4,12 +4,14 @@
  * engine (toolchain/engine.ts) exactly as `npm run up` runs them. What a test does to a world to break it is in
  * faults.ts.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type * as automation from "@pulumi/pulumi/automation/index.js";
+import { KubeConfig } from "@kubernetes/client-node";
 import {
     type Backend,
+    KUBECONFIG_KEY,
     type Project,
     copyProject,
     openStack,
@@ -17,6 +19,8 @@ import {
     readProject,
 } from "../toolchain/engine.ts";
 import type { NodePool } from "../components/platform/config/index.ts";
+import type { Account } from "../components/platform/preview-identity.ts";
+import { previewKubeconfig } from "../scripts/preview-kubeconfig.ts";
 import { kube } from "../toolchain/kube-api.ts";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
 
@@ -95,6 +99,56 @@ export function stackOf(
         config,
         ...(options.program ? { program: options.program } : {}),
     });
+}
+
+/**
+ * Runs `use` with `stack` reaching the world's cluster as `account` (a preview identity, with a kubeconfig made as
+ * `npm run preview-kubeconfig` makes it), then as the cluster's admin again.
+ */
+export async function asPreviewIdentity<T>(
+    world: World,
+    stack: automation.Stack,
+    account: Account,
+    use: () => Promise<T>,
+): Promise<T> {
+    const deploy = new KubeConfig();
+    deploy.loadFromFile(world.cluster.kubeconfig);
+    const kubeconfig = await previewKubeconfig(deploy, account, 3600);
+    await stack.setConfig(KUBECONFIG_KEY, { value: kubeconfig, secret: true });
+    try {
+        return await use();
+    } finally {
+        await stack.setConfig(KUBECONFIG_KEY, { value: readFileSync(world.cluster.kubeconfig, "utf8"), secret: true });
+    }
+}
+
+/**
+ * Whether the API server's own authorization lets ServiceAccount `account` do what `attributes` say (a
+ * SubjectAccessReview, as `kubectl auth can-i --as system:serviceaccount:…` asks).
+ */
+export async function serviceAccountMay(
+    world: World,
+    account: Account,
+    attributes: { verb: string; resource: string; namespace?: string; group?: string },
+): Promise<boolean> {
+    const review = await world.kube<{ status: { allowed: boolean } }>(
+        "POST",
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        {
+            apiVersion: "authorization.k8s.io/v1",
+            kind: "SubjectAccessReview",
+            spec: {
+                user: `system:serviceaccount:${account.namespace}:${account.name}`,
+                groups: [
+                    "system:serviceaccounts",
+                    `system:serviceaccounts:${account.namespace}`,
+                    "system:authenticated",
+                ],
+                resourceAttributes: attributes,
+            },
+        },
+    );
+    return review.status.allowed;
 }
 
 /** What the engine planned for one resource in a preview or update. */
