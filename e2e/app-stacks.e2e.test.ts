@@ -43,7 +43,7 @@ import {
     startWorld,
     stepRecorder,
 } from "./world.ts";
-import { previewAccount } from "../scripts/preview-kubeconfig.ts";
+import { previewAccount } from "../components/platform/preview-identity.ts";
 
 const KSVC = "kubernetes:serving.knative.dev/v1:Service";
 

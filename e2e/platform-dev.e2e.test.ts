@@ -45,7 +45,7 @@ import {
     stepRecorder,
 } from "./world.ts";
 import { OPERATOR_DEPLOYMENT } from "../components/platform/monitoring/metrics.ts";
-import { previewAccount } from "../scripts/preview-kubeconfig.ts";
+import { previewAccount } from "../components/platform/preview-identity.ts";
 import { PLATFORM_API_GROUPS, groupOfType } from "../components/platform/preview-identity.ts";
 import { killWhileItWaits, refusePodsIn } from "./faults.ts";
 

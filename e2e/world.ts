@@ -19,7 +19,7 @@ import {
     readProject,
 } from "../toolchain/engine.ts";
 import type { NodePool } from "../components/platform/config/index.ts";
-import type { Account } from "../components/platform/preview-identity.ts";
+import { type Account, usernameOf } from "../components/platform/preview-identity.ts";
 import { previewKubeconfig } from "../scripts/preview-kubeconfig.ts";
 import { kube } from "../toolchain/kube-api.ts";
 import { type LocalCluster, startLocalCluster, stopLocalCluster } from "../toolchain/local-cluster.ts";
@@ -138,7 +138,7 @@ export async function serviceAccountMay(
             apiVersion: "authorization.k8s.io/v1",
             kind: "SubjectAccessReview",
             spec: {
-                user: `system:serviceaccount:${account.namespace}:${account.name}`,
+                user: usernameOf(account),
                 groups: [
                     "system:serviceaccounts",
                     `system:serviceaccounts:${account.namespace}`,

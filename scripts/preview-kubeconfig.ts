@@ -13,12 +13,15 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { AuthenticationV1TokenRequest, CoreV1Api, KubeConfig, V1TokenRequestSpec } from "@kubernetes/client-node";
-import { type Account, PREVIEW_ACCOUNT } from "../components/platform/preview-identity.ts";
-import { PREVIEWS_NAMESPACE } from "../components/shared/system-namespaces.ts";
+import { type Account, previewAccount } from "../components/platform/preview-identity.ts";
 
-/** The platform stack's preview identity, or `namespace`'s (an app namespace) when given. */
-export function previewAccount(namespace?: string): Account {
-    return { namespace: namespace ?? PREVIEWS_NAMESPACE, name: PREVIEW_ACCOUNT };
+/** `--hours` as the token's lifetime in seconds: a whole number of hours, 1 or more. */
+export function tokenLifetimeSeconds(hours: string | undefined): number {
+    const parsed = Number(hours);
+    if (!Number.isInteger(parsed) || parsed < 1) {
+        throw new Error(`--hours must be a whole number of hours, 1 or more (got "${String(hours)}")`);
+    }
+    return parsed * 3600;
 }
 
 /** A kubeconfig (JSON, which is YAML) of `account` on the cluster `deploy` reaches, valid for `seconds`. */
@@ -61,11 +64,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     const { values } = parseArgs({
         options: { namespace: { type: "string" }, hours: { type: "string", default: "720" } },
     });
-    const hours = Number(values.hours);
-    if (!Number.isInteger(hours) || hours < 1) {
-        throw new Error(`--hours must be a whole number of hours, 1 or more (got "${values.hours}")`);
-    }
+    const seconds = tokenLifetimeSeconds(values.hours);
     const deploy = new KubeConfig();
     deploy.loadFromDefault();
-    process.stdout.write(`${await previewKubeconfig(deploy, previewAccount(values.namespace), hours * 3600)}\n`);
+    process.stdout.write(`${await previewKubeconfig(deploy, previewAccount(values.namespace), seconds)}\n`);
 }

@@ -24,6 +24,11 @@ export interface Account {
     name: string;
 }
 
+/** The platform stack's preview identity, or `namespace`'s (an app namespace) when given. */
+export function previewAccount(namespace?: string): Account {
+    return { namespace: namespace ?? PREVIEWS_NAMESPACE, name: PREVIEW_ACCOUNT };
+}
+
 /** The username the API server gives a ServiceAccount's tokens. */
 export function usernameOf(account: Account): string {
     return `system:serviceaccount:${account.namespace}:${account.name}`;
@@ -145,14 +150,14 @@ export interface PreviewIdentitiesArgs {
  */
 export class PreviewIdentities extends pulumi.ComponentResource {
     /** The platform stack's preview identity. */
-    public readonly platform: Account = { namespace: PREVIEWS_NAMESPACE, name: PREVIEW_ACCOUNT };
+    public readonly platform: Account = previewAccount();
     /** Each app namespace's preview identity, by namespace. */
     public readonly apps: Record<string, Account>;
 
     constructor(name: string, args: PreviewIdentitiesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("serverless-platform:cluster:PreviewIdentities", name, {}, opts);
         this.apps = Object.fromEntries(
-            [...args.appNamespaces.keys()].map((namespace) => [namespace, { namespace, name: PREVIEW_ACCOUNT }]),
+            [...args.appNamespaces.keys()].map((namespace) => [namespace, previewAccount(namespace)]),
         );
         // First: no identity exists, even for a moment, without the policy that keeps it to dry runs.
         const policy = dryRunOnlyPolicy(this, name, [this.platform, ...Object.values(this.apps)]);
@@ -212,18 +217,19 @@ export class PreviewIdentities extends pulumi.ComponentResource {
         }
 
         for (const [appNamespace, namespaceResource] of args.appNamespaces) {
+            const identity = previewAccount(appNamespace);
             const appAccount = new k8s.core.v1.ServiceAccount(
                 `${name}-${appNamespace}`,
-                { metadata: { namespace: appNamespace, name: PREVIEW_ACCOUNT }, automountServiceAccountToken: false },
+                { metadata: { ...identity }, automountServiceAccountToken: false },
                 { parent: this, dependsOn: [policy, namespaceResource] },
             );
             // An app stack deploys what its team may: the preview identity has the team's role, as dry runs.
             new k8s.rbac.v1.RoleBinding(
                 `${name}-${appNamespace}`,
                 {
-                    metadata: { namespace: appNamespace, name: PREVIEW_ACCOUNT },
+                    metadata: { ...identity },
                     roleRef: { apiGroup: RBAC, kind: "Role", name: APP_TEAM_ROLE },
-                    subjects: [{ kind: "ServiceAccount", namespace: appNamespace, name: PREVIEW_ACCOUNT }],
+                    subjects: [{ kind: "ServiceAccount", ...identity }],
                 },
                 { parent: this, dependsOn: [appAccount] },
             );
